@@ -1,0 +1,76 @@
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import render
+
+from cmoc import selectors
+from cmoc.models import CMOC, Concept, Role
+from synthesis.models import Review
+from synthesis.views_base import review_view
+
+
+def _int_or_none(value):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+@review_view()
+def cmoc_list(request, review: Review):
+    g = request.GET
+    checked = {"yes": True, "no": False}.get(g.get("checked", ""))
+    qs = selectors.cmoc_list(
+        review=review,
+        q=g.get("q", "").strip(),
+        phase=_int_or_none(g.get("phase")),
+        concept=_int_or_none(g.get("concept")),
+        role=g.get("role", "") if g.get("role") in Role.values else "",
+        relation=g.get("relation", "") if g.get("relation") in CMOC.Relation.values else "",
+        min_sources=_int_or_none(g.get("min_sources")),
+        checked=checked,
+        study=_int_or_none(g.get("study")),
+    )
+    page = Paginator(qs, 50).get_page(g.get("page"))
+    context = {
+        "review": review,
+        "page": page,
+        "total": page.paginator.count,
+        "phases": review.phases.all(),
+        "concepts": Concept.objects.filter(review=review).only("id", "label").order_by("label"),
+        "relations": CMOC.Relation.choices[1:],
+        "roles": Role.choices,
+        "filters": g,
+    }
+    template = (
+        "cmoc/_cmoc_rows.html" if request.headers.get("HX-Request") else "cmoc/cmoc_list.html"
+    )
+    return render(request, template, context)
+
+
+@review_view()
+def cmoc_detail(request, review: Review, cmoc_id: int):
+    try:
+        cmoc = selectors.cmoc_detail(review=review, cmoc_id=cmoc_id)
+    except CMOC.DoesNotExist as exc:
+        raise Http404 from exc
+    evidence = list(cmoc.evidence.all())
+    return render(
+        request,
+        "cmoc/cmoc_detail.html",
+        {
+            "review": review,
+            "cmoc": cmoc,
+            "supporting": [e for e in evidence if e.stance == "supports"],
+            "contradicting": [e for e in evidence if e.stance == "contradicts"],
+            "elements": {r: [e for e in cmoc.elements.all() if e.role == r] for r in Role.values},
+        },
+    )
+
+
+@review_view()
+def codebook(request, review: Review):
+    return render(
+        request,
+        "cmoc/codebook.html",
+        {"review": review, "tree": selectors.concept_tree(review=review)},
+    )

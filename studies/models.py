@@ -1,0 +1,528 @@
+"""Identification → screening → appraisal → extraction."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from synthesis.models import Phase, Review
+
+USER = settings.AUTH_USER_MODEL
+
+
+class Search(models.Model):
+    class Kind(models.TextChoices):
+        DATABASE = "database", "Database"
+        REGISTER = "register", "Register"
+        WEBSITE = "website", "Website"
+        ORGANISATION = "organisation", "Organisation"
+        CITATION = "citation", "Citation tracking"
+        REFERENCE_SCANNING = "reference_scanning", "Reference scanning"
+        OTHER = "other", "Other"
+
+    # PRISMA 2020 has two identification arms: databases/registers and other methods.
+    DATABASE_ARM = (Kind.DATABASE, Kind.REGISTER)
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="searches")
+    phase = models.ForeignKey(
+        Phase, null=True, blank=True, on_delete=models.SET_NULL, related_name="searches"
+    )
+    source = models.CharField(max_length=200, help_text="e.g. MEDLINE (Ovid), HMIC, a website")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.DATABASE)
+    run_on = models.DateField("date run", null=True, blank=True)
+    query = models.TextField(blank=True, help_text="The full search strategy as run.")
+    limits = models.TextField(blank=True)
+    reported_hits = models.PositiveIntegerField(null=True, blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["review", "run_on", "id"]
+        verbose_name_plural = "searches"
+
+    def __str__(self) -> str:
+        return f"{self.source} ({self.run_on or 'undated'})"
+
+    @property
+    def arm(self) -> str:
+        return "databases" if self.kind in self.DATABASE_ARM else "other"
+
+
+class ImportBatch(models.Model):
+    class Status(models.TextChoices):
+        PREVIEW = "preview", "Awaiting confirmation"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Rejected"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="import_batches")
+    search = models.ForeignKey(Search, on_delete=models.CASCADE, related_name="import_batches")
+    file = models.FileField(upload_to="imports/%Y/%m/", blank=True)
+    filename = models.CharField(max_length=255)
+    format = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PREVIEW)
+    parsed_count = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    duplicate_count = models.PositiveIntegerField(default=0)
+    warnings = models.JSONField(default=list, blank=True)
+    error = models.TextField(blank=True)
+    options = models.JSONField(default=dict, blank=True, help_text="e.g. CSV column mapping")
+    job = models.ForeignKey(
+        "synthesis.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "import batches"
+
+    def __str__(self) -> str:
+        return self.filename
+
+
+class Study(models.Model):
+    """One piece of evidence; its reports (records, documents) are grouped under it."""
+
+    class Kind(models.TextChoices):
+        EMPIRICAL = "empirical", "Empirical study"
+        CASE_STUDY = "case_study", "Case study"
+        EVALUATION = "evaluation", "Evaluation"
+        REVIEW = "review", "Review"
+        THEORY = "theory", "Theory / middle-range theory paper"
+        GREY = "grey", "Grey literature"
+        INTERVIEW = "interview", "Interview"
+        FOCUS_GROUP = "focus_group", "Focus group"
+        OTHER = "other", "Other"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="studies")
+    label = models.CharField(max_length=200, help_text='How it is cited, e.g. "Mervyn et al. 2019"')
+    title = models.TextField(blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.EMPIRICAL)
+    phase = models.ForeignKey(
+        Phase, null=True, blank=True, on_delete=models.SET_NULL, related_name="studies"
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["review", "label"]
+        verbose_name_plural = "studies"
+        constraints = [
+            models.UniqueConstraint(fields=["review", "label"], name="study_unique_label"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Record(models.Model):
+    """A bibliographic record as imported; merged duplicates point at their survivor."""
+
+    class FullTextStatus(models.TextChoices):
+        NOT_SOUGHT = "", "Not sought"
+        SOUGHT = "sought", "Sought"
+        RETRIEVED = "retrieved", "Retrieved"
+        NOT_RETRIEVED = "not_retrieved", "Not retrieved"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="records")
+    batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="records"
+    )
+    searches = models.ManyToManyField(Search, through="RecordSource", related_name="records")
+    study = models.ForeignKey(
+        Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="records"
+    )
+    duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
+    )
+    title = models.TextField(blank=True)
+    abstract = models.TextField(blank=True)
+    authors = models.JSONField(default=list, blank=True)
+    year = models.PositiveSmallIntegerField(null=True, blank=True)
+    journal = models.CharField(max_length=500, blank=True)
+    volume = models.CharField(max_length=50, blank=True)
+    issue = models.CharField(max_length=50, blank=True)
+    pages = models.CharField(max_length=50, blank=True)
+    doi = models.CharField(max_length=255, blank=True, db_index=True)
+    pmid = models.CharField(max_length=20, blank=True, db_index=True)
+    url = models.URLField(max_length=1000, blank=True)
+    keywords = models.JSONField(default=list, blank=True)
+    type = models.CharField("publication type", max_length=60, blank=True)
+    language = models.CharField(max_length=40, blank=True)
+    raw = models.JSONField(default=dict, blank=True, help_text="Every original field, as parsed.")
+    title_key = models.CharField(max_length=255, blank=True, db_index=True)
+    fulltext_status = models.CharField(
+        max_length=15, choices=FullTextStatus.choices, default="", blank=True
+    )
+    position = models.PositiveIntegerField(default=0, help_text="Order of import.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["review", "position", "id"]
+        indexes = [
+            models.Index(fields=["review", "duplicate_of", "position"]),
+            models.Index(fields=["review", "year"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(duplicate_of=F("id")), name="record_not_duplicate_of_itself"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title[:80] or f"Record {self.pk}"
+
+    @property
+    def first_author(self) -> str:
+        return self.authors[0] if self.authors else ""
+
+
+class RecordSource(models.Model):
+    """Which search (and import) found a record: a record found by three databases counts for
+    each search, once in screening."""
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="sources")
+    search = models.ForeignKey(Search, on_delete=models.CASCADE, related_name="record_sources")
+    batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="record_sources"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "search", "batch"], name="recordsource_unique"
+            ),
+        ]
+
+
+class Participant(models.Model):
+    """An interviewee or focus group (seed Table 5)."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="participants")
+    code = models.CharField(max_length=40)
+    role = models.CharField(max_length=200, blank=True)
+    case = models.CharField("case / programme", max_length=200, blank=True)
+    organisation_type = models.CharField(max_length=200, blank=True)
+    interview_phase = models.CharField(max_length=120, blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["review", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "code"], name="participant_unique_code"),
+        ]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class Document(models.Model):
+    """A full text or transcript, with its extracted text and page map."""
+
+    class Kind(models.TextChoices):
+        FULL_TEXT = "full_text", "Full text"
+        TRANSCRIPT = "transcript", "Interview transcript"
+        FOCUS_GROUP = "focus_group", "Focus group transcript"
+        OTHER = "other", "Other"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="documents")
+    study = models.ForeignKey(
+        Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+    )
+    record = models.ForeignKey(
+        Record, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+    )
+    participant = models.ForeignKey(
+        Participant, null=True, blank=True, on_delete=models.SET_NULL, related_name="documents"
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.FULL_TEXT)
+    title = models.CharField(max_length=500)
+    file = models.FileField(upload_to="documents/%Y/%m/", blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+    text = models.TextField(blank=True, help_text="Extracted text; excerpt offsets point into it.")
+    page_map = models.JSONField(
+        default=list, blank=True, help_text="Character offset at which each page starts."
+    )
+    uploaded_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["review", "title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def page_at(self, offset: int) -> int | None:
+        """Page number (1-based) that contains a character offset."""
+        if not self.page_map:
+            return None
+        page = 1
+        for i, start in enumerate(self.page_map, start=1):
+            if start <= offset:
+                page = i
+            else:
+                break
+        return page
+
+
+class ScreeningStage(models.Model):
+    class Kind(models.TextChoices):
+        TITLE_ABSTRACT = "title_abstract", "Title and abstract"
+        FULL_TEXT = "full_text", "Full text"
+        OTHER = "other", "Other"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="stages")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    name = models.CharField(max_length=120)
+    order = models.PositiveSmallIntegerField(default=1)
+    inclusion_criteria = models.TextField(blank=True)
+    exclusion_criteria = models.TextField(blank=True)
+    reason_required = models.BooleanField(
+        default=False, help_text="An exclusion must give a reason (usual at full text)."
+    )
+
+    class Meta:
+        ordering = ["review", "order"]
+        constraints = [
+            models.UniqueConstraint(fields=["review", "order"], name="stage_unique_order"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ExclusionReason(models.Model):
+    stage = models.ForeignKey(ScreeningStage, on_delete=models.CASCADE, related_name="reasons")
+    label = models.CharField(max_length=200)
+    order = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["stage", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "label"], name="reason_unique_label"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Decision(models.TextChoices):
+    INCLUDE = "include", "Include"
+    EXCLUDE = "exclude", "Exclude"
+    MAYBE = "maybe", "Maybe"
+
+
+class ScreeningDecision(models.Model):
+    """One reviewer's independent vote on a record at a stage. Never overwritten by
+    conflict resolution (that is a ScreeningResolution)."""
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="decisions")
+    stage = models.ForeignKey(ScreeningStage, on_delete=models.CASCADE, related_name="decisions")
+    reviewer = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="screening_decisions")
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    reason = models.ForeignKey(
+        ExclusionReason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["record", "stage", "reviewer"], name="decision_one_per_reviewer"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["stage", "reviewer"]),
+            models.Index(fields=["stage", "record"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reviewer} {self.decision} {self.record_id}"
+
+
+class ScreeningResolution(models.Model):
+    """The reconciled decision on a record at a stage after a conflict."""
+
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="resolutions")
+    stage = models.ForeignKey(ScreeningStage, on_delete=models.CASCADE, related_name="resolutions")
+    decision = models.CharField(max_length=10, choices=Decision.choices)
+    reason = models.ForeignKey(
+        ExclusionReason, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(USER, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["record", "stage"], name="resolution_one_per_record"),
+        ]
+
+
+class Appraisal(models.Model):
+    """Realist appraisal of a study (document level) or of an excerpt or CMOC (fragment level)."""
+
+    class Relevance(models.TextChoices):
+        HIGH = "high", "High"
+        MODERATE = "moderate", "Moderate"
+        LOW = "low", "Low"
+        NONE = "none", "None"
+
+    class Richness(models.TextChoices):
+        RICH = "rich", "Conceptually rich"
+        THICKER = "thicker", "Thicker description"
+        THINNER = "thinner", "Thinner description"
+
+    class Rigour(models.TextChoices):
+        HIGH = "high", "High"
+        MODERATE = "moderate", "Moderate"
+        LOW = "low", "Low"
+
+    class Supports(models.TextChoices):
+        YES = "yes", "Yes"
+        PARTLY = "partly", "Partly"
+        NO = "no", "No"
+
+    class Verdict(models.TextChoices):
+        INCLUDE = "include", "Include"
+        INCLUDE_SPECIFIC = "include_specific", "Include for specific CMOCs only"
+        EXCLUDE = "exclude", "Exclude"
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="appraisals")
+    study = models.ForeignKey(
+        Study, null=True, blank=True, on_delete=models.CASCADE, related_name="appraisals"
+    )
+    excerpt = models.ForeignKey(
+        "cmoc.Excerpt", null=True, blank=True, on_delete=models.CASCADE, related_name="appraisals"
+    )
+    cmoc = models.ForeignKey(
+        "cmoc.CMOC", null=True, blank=True, on_delete=models.CASCADE, related_name="appraisals"
+    )
+    appraiser = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="appraisals")
+    relevance = models.CharField(max_length=10, choices=Relevance.choices, blank=True)
+    informs = models.TextField(blank=True, help_text="Which CMOCs or parts of the theory.")
+    relevance_note = models.TextField(blank=True)
+    richness = models.CharField(max_length=10, choices=Richness.choices, blank=True)
+    richness_criteria = models.JSONField(default=list, blank=True)
+    rigour = models.CharField(max_length=10, choices=Rigour.choices, blank=True)
+    method_described = models.BooleanField(null=True, blank=True)
+    data_supports_claim = models.CharField(max_length=10, choices=Supports.choices, blank=True)
+    rigour_note = models.TextField(blank=True)
+    external_tool = models.CharField(max_length=60, blank=True, help_text="e.g. CASP, MMAT")
+    external_score = models.CharField(max_length=60, blank=True)
+    verdict = models.CharField(max_length=20, choices=Verdict.choices, blank=True)
+    verdict_reason = models.TextField(blank=True)
+    exclusion_reason = models.ForeignKey(
+        ExclusionReason, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            # Exactly one target: a study, an excerpt or a CMOC.
+            models.CheckConstraint(
+                condition=(
+                    Q(study__isnull=False, excerpt__isnull=True, cmoc__isnull=True)
+                    | Q(study__isnull=True, excerpt__isnull=False, cmoc__isnull=True)
+                    | Q(study__isnull=True, excerpt__isnull=True, cmoc__isnull=False)
+                ),
+                name="appraisal_one_target",
+            ),
+            models.UniqueConstraint(
+                fields=["study", "appraiser"],
+                condition=Q(study__isnull=False),
+                name="appraisal_unique_study",
+            ),
+            models.UniqueConstraint(
+                fields=["excerpt", "appraiser"],
+                condition=Q(excerpt__isnull=False),
+                name="appraisal_unique_excerpt",
+            ),
+            models.UniqueConstraint(
+                fields=["cmoc", "appraiser"],
+                condition=Q(cmoc__isnull=False),
+                name="appraisal_unique_cmoc",
+            ),
+        ]
+
+    @property
+    def target(self):
+        return self.study or self.excerpt or self.cmoc
+
+
+class ExtractionForm(models.Model):
+    """A versioned extraction form; a new version copies the fields so old answers stay readable."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="extraction_forms")
+    name = models.CharField(max_length=200, default="Study characteristics")
+    version = models.PositiveSmallIntegerField(default=1)
+    is_current = models.BooleanField(default=True)
+    dual_extraction = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["review", "name", "-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["review", "name", "version"], name="form_unique_version"
+            ),
+            models.UniqueConstraint(
+                fields=["review", "name"],
+                condition=Q(is_current=True),
+                name="form_one_current_version",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class ExtractionField(models.Model):
+    class Type(models.TextChoices):
+        SHORT_TEXT = "short_text", "Short text"
+        LONG_TEXT = "long_text", "Long text"
+        NUMBER = "number", "Number"
+        SINGLE_CHOICE = "single_choice", "Single choice"
+        MULTI_CHOICE = "multi_choice", "Multiple choice"
+        YES_NO_UNCLEAR = "yes_no_unclear", "Yes / no / unclear"
+
+    form = models.ForeignKey(ExtractionForm, on_delete=models.CASCADE, related_name="fields")
+    key = models.SlugField(max_length=60)
+    label = models.CharField(max_length=200)
+    type = models.CharField(max_length=20, choices=Type.choices, default=Type.SHORT_TEXT)
+    choices = models.JSONField(default=list, blank=True)
+    help_text = models.TextField(blank=True)
+    required = models.BooleanField(default=False)
+    order = models.PositiveSmallIntegerField(default=1)
+
+    class Meta:
+        ordering = ["form", "order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["form", "key"], name="field_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ExtractionAnswer(models.Model):
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="answers")
+    field = models.ForeignKey(ExtractionField, on_delete=models.CASCADE, related_name="answers")
+    extractor = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
+    value = models.JSONField(null=True, blank=True)
+    is_consensus = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "field", "extractor"], name="answer_one_per_extractor"
+            ),
+        ]

@@ -1,0 +1,25 @@
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from synthesis import views
+
+urlpatterns = [
+    path("", views.review_list, name="review-list"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(template_name="registration/login.html"),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("reviews/<int:review_id>/", views.review_dashboard, name="review-dashboard"),
+    path("reviews/<int:review_id>/", include("studies.urls")),
+    path("reviews/<int:review_id>/", include("cmoc.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
