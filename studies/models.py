@@ -526,3 +526,41 @@ class ExtractionAnswer(models.Model):
                 fields=["study", "field", "extractor"], name="answer_one_per_extractor"
             ),
         ]
+
+
+class RankingRun(models.Model):
+    """One training of the screening prioritisation model for a stage."""
+
+    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="ranking_runs")
+    stage = models.ForeignKey(ScreeningStage, on_delete=models.CASCADE, related_name="ranking_runs")
+    model_name = models.CharField(max_length=60, blank=True)
+    n_include = models.PositiveIntegerField(default=0)
+    n_exclude = models.PositiveIntegerField(default=0)
+    n_ranked = models.PositiveIntegerField(default=0)
+    trained_on_decisions = models.PositiveIntegerField(
+        default=0, help_text="Number of usable decisions when trained (for retrain triggers)."
+    )
+    metrics = models.JSONField(default=dict, blank=True)
+    job = models.ForeignKey(
+        "synthesis.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+
+class RecordScore(models.Model):
+    """Predicted relevance of an undecided record at a stage (latest ranking run)."""
+
+    stage = models.ForeignKey(ScreeningStage, on_delete=models.CASCADE, related_name="scores")
+    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="scores")
+    score = models.FloatField()
+    rank = models.PositiveIntegerField()
+    terms = models.JSONField(default=list, blank=True, help_text="Terms that drove the score.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["stage", "record"], name="score_unique_record"),
+        ]
+        indexes = [models.Index(fields=["stage", "rank"])]

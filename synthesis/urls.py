@@ -15,8 +15,16 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("reviews/<int:review_id>/", views.review_dashboard, name="review-dashboard"),
+    path("api/", include("synthesis.api.urls")),
     path("reviews/<int:review_id>/", include("studies.urls")),
+    path("reviews/<int:review_id>/", include("studies.urls_identification")),
+    path("reviews/<int:review_id>/", include("studies.urls_screening")),
+    path("reviews/<int:review_id>/", include("studies.urls_ranking")),
+    path("reviews/<int:review_id>/", include("studies.urls_appraisal")),
     path("reviews/<int:review_id>/", include("cmoc.urls")),
+    path("reviews/<int:review_id>/", include("cmoc.urls_coding")),
+    path("reviews/<int:review_id>/", include("cmoc.urls_theory")),
+    path("reviews/<int:review_id>/", include("synthesis.urls_reporting")),
 ]
 
 if settings.DEBUG:
