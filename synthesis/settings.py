@@ -25,7 +25,7 @@ if not SECRET_KEY:
     SECRET_KEY = "dev-insecure-retroduce-key-change-me"
     if not DEBUG:
         raise environ.ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
-    warnings.warn("SECRET_KEY not set: using the development key.", stacklevel=1)
+    warnings.warn("SECRET_KEY is not set: using the insecure development key.", stacklevel=1)
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 
 INSTALLED_APPS = [
