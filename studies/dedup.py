@@ -60,6 +60,7 @@ class Pair:
 _NON_ALNUM = re.compile(r"[^\w]+")
 _BRACKETED = re.compile(r"\[([^\]]{8,})\]")
 _DIGITS = re.compile(r"\d+")
+_NAME_SPLIT = re.compile(r"[\s,.;]+")
 _STOP = frozenset(
     [
         "a",
@@ -151,7 +152,10 @@ def author_tokens(authors: list[str], limit: int = 6) -> frozenset[str]:
     "John Smith" vs swapped given/family names."""
     tokens = set()
     for name in authors[:limit]:
-        for tok in fold(name).split():
+        for raw in _NAME_SPLIT.split(name):
+            if raw.isupper() and len(raw) <= 3:  # "DK" in "Allen DK": initials
+                continue
+            tok = fold(raw).replace(" ", "")
             if len(tok) > 1:
                 tokens.add(tok)
     return frozenset(tokens)
@@ -253,9 +257,12 @@ def _journal_sim(a: str, b: str) -> float | None:
     if a == b:
         return 1.0
     # abbreviations ("J Health Serv Res Policy") vs full names
-    wa, wb = a.split(), b.split()
-    if len(wa) == len(wb) and all(
-        x.startswith(y) or y.startswith(x) for x, y in zip(wa, wb, strict=True)
+    wa = [w for w in a.split() if w not in _STOP]
+    wb = [w for w in b.split() if w not in _STOP]
+    if (
+        wa
+        and len(wa) == len(wb)
+        and all(x.startswith(y) or y.startswith(x) for x, y in zip(wa, wb, strict=True))
     ):
         return 0.95
     return fuzz.token_set_ratio(a, b) / 100
