@@ -285,6 +285,8 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
     t, prefix = _title_sim(a, b)
     same_doi = bool(a.doi and a.doi == b.doi)
     same_pmid = bool(a.pmid and a.pmid == b.pmid)
+    if t < 0.85 and not (prefix or same_doi or same_pmid or (a.page and a.page == b.page)):
+        return 0.0, "different titles"  # cheap exit for most blocked pairs
     if {a.venue, b.venue} == {"conference", "journal"} and not same_doi:
         return 0.0, "conference paper vs journal article"
     au = _author_sim(a.authors, b.authors)

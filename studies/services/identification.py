@@ -313,9 +313,12 @@ def _apply_pairs(*, review, batch, pairs, new: dict[int, Record], user) -> tuple
             survivor_of[loser.pk] = survivor.pk
             changed[loser.pk] = loser
         changed[survivor.pk] = survivor
-    if changed:
-        Record.objects.bulk_update(list(changed.values()), [*MERGE_FIELDS, "duplicate_of"],
-                                   batch_size=BULK)  # fmt: skip
+    # Row-by-row updates: bulk_update's CASE expressions grow quadratic on SQLite.
+    for pk, rec in changed.items():
+        if pk in survivor_of:
+            Record.objects.filter(pk=pk).update(duplicate_of_id=rec.duplicate_of_id)
+        if pk in snapshots and _fields(rec) != snapshots[pk]:
+            Record.objects.filter(pk=pk).update(**_fields(rec))
     now = timezone.now()
     best: dict[int, tuple[float, str]] = {}
     for p in pairs:
