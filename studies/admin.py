@@ -99,3 +99,10 @@ class ExtractionAnswerAdmin(admin.ModelAdmin):
 class ParticipantAdmin(admin.ModelAdmin):
     list_display = ["code", "role", "case", "organisation_type", "interview_phase", "review"]
     search_fields = ["code", "role", "case"]
+
+
+@admin.register(m.DuplicateCandidate)
+class DuplicateCandidateAdmin(admin.ModelAdmin):
+    list_display = ["id", "review", "record_a", "record_b", "score", "status", "auto"]
+    list_filter = ["status", "auto"]
+    raw_id_fields = ["record_a", "record_b", "survivor", "batch"]

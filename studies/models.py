@@ -564,3 +564,47 @@ class RecordScore(models.Model):
             models.UniqueConstraint(fields=["stage", "record"], name="score_unique_record"),
         ]
         indexes = [models.Index(fields=["stage", "rank"])]
+
+
+class DuplicateCandidate(models.Model):
+    """A pair of records that may be the same report. Merged automatically above the review's
+    threshold (`auto`), otherwise left for a reviewer on the duplicates page. A merge keeps
+    `snapshot` (the survivor's fields before the merge) so that it can be undone."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "To check"
+        MERGED = "merged", "Merged"
+        REJECTED = "rejected", "Not a duplicate"
+
+    review = models.ForeignKey(
+        Review, on_delete=models.CASCADE, related_name="duplicate_candidates"
+    )
+    record_a = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="+")
+    record_b = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    reason = models.CharField(max_length=120, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    auto = models.BooleanField(default=False, help_text="Merged automatically on import.")
+    survivor = models.ForeignKey(
+        Record, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    snapshot = models.JSONField(default=dict, blank=True)
+    batch = models.ForeignKey(
+        ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["review", "-score", "id"]
+        indexes = [models.Index(fields=["review", "status", "score"])]
+        constraints = [
+            models.UniqueConstraint(fields=["record_a", "record_b"], name="duplicate_unique_pair"),
+            models.CheckConstraint(
+                condition=~Q(record_a=F("record_b")), name="duplicate_distinct_records"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.record_a_id} ~ {self.record_b_id} ({self.score:.2f})"

@@ -1,0 +1,450 @@
+"""Duplicate detection for bibliographic records (no Django).
+
+    items = [DedupItem(id=..., title=..., authors=[...], year=..., ...), ...]
+    pairs = find_duplicates(items)            # within one set
+    pairs = find_duplicates(new, existing=old) # new against new and against the library
+    groups = clusters(pairs, threshold=0.97)
+
+Steps: (1) exact match on normalised DOI or PMID, checked against the title so a DOI pasted on
+the wrong record cannot merge two papers; (2) blocking on several cheap keys (title prefix,
+title suffix, first-author surname + year, a sorted "rare words" key) so that only records
+sharing a block are compared and cost grows near-linearly; (3) rapidfuzz scoring on title, year,
+authors, journal, volume and pages, with vetoes.
+
+Conservative by design: a false merge loses evidence, a missed duplicate costs a reviewer a
+click. Hence the vetoes: a conference paper and its journal version are different records;
+different volumes, first pages, or years more than one apart mean different records; different
+DOIs need near-identical everything else.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from collections.abc import Hashable, Iterable
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz
+
+AUTO_MERGE = 0.97  # default; the review's own threshold is passed in by the service
+CANDIDATE = 0.80  # below this a pair is not even shown to the reviewer
+MAX_BLOCK = 60  # larger blocks are too generic to be worth comparing pairwise
+
+
+@dataclass
+class DedupItem:
+    id: Hashable
+    title: str = ""
+    authors: list[str] = field(default_factory=list)
+    year: int | None = None
+    journal: str = ""
+    volume: str = ""
+    issue: str = ""
+    pages: str = ""
+    doi: str = ""
+    pmid: str = ""
+    type: str = ""
+
+
+@dataclass
+class Pair:
+    a: Hashable
+    b: Hashable
+    score: float
+    reason: str
+
+
+# --- normalisation ---------------------------------------------------------------------------
+
+_NON_ALNUM = re.compile(r"[^\w]+")
+_BRACKETED = re.compile(r"\[([^\]]{8,})\]")
+_DIGITS = re.compile(r"\d+")
+_NAME_SPLIT = re.compile(r"[\s,.;]+")
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "and",
+        "in",
+        "on",
+        "for",
+        "to",
+        "with",
+        "by",
+        "from",
+        "at",
+        "as",
+        "is",
+        "are",
+        "its",
+        "their",
+        "or",
+        "vs",
+        "versus",
+        "der",
+        "die",
+        "das",
+        "und",
+        "im",
+        "in",
+        "zur",
+        "zum",
+        "des",
+        "la",
+        "le",
+        "les",
+        "et",
+        "de",
+        "du",
+        "en",
+        "el",
+        "los",
+        "las",
+        "y",
+    ]
+)
+_CONF = re.compile(r"conference|proceeding|symposium|workshop|congress|\bconf\b|meeting", re.I)
+_CONF_TYPES = {"inproceedings", "conference", "conf", "cpaper", "proceedings", "conference paper",
+               "conference proceeding", "conference review", "proceedings paper", "abstr"}  # fmt: skip
+_JOURNAL_TYPES = {"article", "jour", "journal article", "ejour", "review", "article in press"}
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip diacritics and punctuation, collapse spaces."""
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKD", text)
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    text = text.replace("&", " and ").replace("ß", "ss").replace("æ", "ae").replace("ø", "o")
+    return " ".join(_NON_ALNUM.sub(" ", text).replace("_", " ").split())
+
+
+def norm_doi(doi: str) -> str:
+    doi = (doi or "").strip().lower()
+    for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/",
+                   "http://dx.doi.org/", "doi:", "doi "):  # fmt: skip
+        if doi.startswith(prefix):
+            doi = doi[len(prefix) :].strip()
+    return doi if doi.startswith("10.") else ""
+
+
+def norm_pmid(pmid: str) -> str:
+    pmid = (pmid or "").strip()
+    return pmid.lstrip("0") if pmid.isdigit() else ""
+
+
+def title_variants(title: str) -> list[str]:
+    """The folded title, plus the bracketed original of a translated title
+    ("English title [Original title]") and the title without it."""
+    out = [fold(title)]
+    m = _BRACKETED.search(title or "")
+    if m:
+        out.append(fold(m.group(1)))
+        out.append(fold(_BRACKETED.sub(" ", title)))
+    return [t for t in dict.fromkeys(out) if t]
+
+
+def author_tokens(authors: list[str], limit: int = 6) -> frozenset[str]:
+    """Name tokens of the first authors, initials dropped: robust to "Smith, J." vs
+    "John Smith" vs swapped given/family names."""
+    tokens = set()
+    for name in authors[:limit]:
+        for raw in _NAME_SPLIT.split(name):
+            if raw.isupper() and len(raw) <= 3:  # "DK" in "Allen DK": initials
+                continue
+            tok = fold(raw).replace(" ", "")
+            if len(tok) > 1:
+                tokens.add(tok)
+    return frozenset(tokens)
+
+
+def first_surname(authors: list[str]) -> str:
+    if not authors:
+        return ""
+    name = authors[0]
+    if "," in name:
+        return fold(name.split(",", 1)[0]).replace(" ", "")
+    parts = fold(name).split()
+    if not parts:
+        return ""
+    # "Smith JA" (MEDLINE short form) → surname first; "John Smith" → surname last
+    if len(parts) > 1 and len(parts[-1]) <= 3 and name.split()[-1].isupper():
+        return parts[0]
+    return parts[-1]
+
+
+def first_page(pages: str) -> str:
+    m = _DIGITS.search(pages or "")
+    return m.group(0).lstrip("0") if m else ""
+
+
+def norm_volume(volume: str) -> str:
+    m = _DIGITS.search(volume or "")
+    value = m.group(0).lstrip("0") if m else ""
+    # A year in the volume field ("2016") is an export quirk, not a volume.
+    return "" if len(value) == 4 and value[:2] in ("19", "20") else value
+
+
+def venue_kind(item: DedupItem) -> str:
+    """ "conference", "journal" or "other" (book chapters, reports: never vetoed on)."""
+    t = fold(item.type)
+    if t in _CONF_TYPES or "conference" in t or "proceeding" in t:
+        return "conference"
+    if t in _JOURNAL_TYPES:
+        return "journal"
+    if item.journal and _CONF.search(item.journal):
+        return "conference"
+    return "journal" if (not t and item.journal) else "other"
+
+
+@dataclass
+class _Prep:
+    item: DedupItem
+    titles: list[str]
+    title: str
+    doi: str
+    pmid: str
+    authors: frozenset[str]
+    surname: str
+    journal: str
+    volume: str
+    issue: str
+    page: str
+    venue: str
+
+
+def _prepare(item: DedupItem) -> _Prep:
+    titles = title_variants(item.title)
+    return _Prep(
+        item=item,
+        titles=titles,
+        title=titles[0] if titles else "",
+        doi=norm_doi(item.doi),
+        pmid=norm_pmid(item.pmid),
+        authors=author_tokens(item.authors),
+        surname=first_surname(item.authors),
+        journal=fold(item.journal),
+        volume=norm_volume(item.volume),
+        issue=norm_volume(item.issue),
+        page=first_page(item.pages),
+        venue=venue_kind(item),
+    )
+
+
+# --- scoring ---------------------------------------------------------------------------------
+
+
+def _title_sim(a: _Prep, b: _Prep) -> tuple[float, bool]:
+    """(similarity, whether one title is the other minus its subtitle)."""
+    best, prefix = 0.0, False
+    for ta in a.titles:
+        for tb in b.titles:
+            if ta == tb:
+                return 1.0, False
+            best = max(best, fuzz.ratio(ta, tb, score_cutoff=80) / 100)
+            short, long_ = (ta, tb) if len(ta) < len(tb) else (tb, ta)
+            if len(short) >= 15 and short.count(" ") >= 1 and long_.startswith(short + " "):
+                prefix = True
+    return best, prefix
+
+
+def _journal_sim(a: str, b: str) -> float | None:
+    if not a or not b:
+        return None
+    if a == b:
+        return 1.0
+    # abbreviations ("J Health Serv Res Policy") vs full names
+    wa = [w for w in a.split() if w not in _STOP]
+    wb = [w for w in b.split() if w not in _STOP]
+    if (
+        wa
+        and len(wa) == len(wb)
+        and all(x.startswith(y) or y.startswith(x) for x, y in zip(wa, wb, strict=True))
+    ):
+        return 0.95
+    return fuzz.token_set_ratio(a, b) / 100
+
+
+def _author_sim(a: frozenset, b: frozenset) -> float | None:
+    """Share of the smaller set of name tokens found in the other (typos tolerated)."""
+    if not a or not b:
+        return None
+    small, big = (a, b) if len(a) <= len(b) else (b, a)
+    hits = 0
+    for tok in small:
+        if tok in big or (len(tok) > 4 and any(fuzz.ratio(tok, o, score_cutoff=85) for o in big)):
+            hits += 1
+    return hits / len(small)
+
+
+def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
+    """Similarity in [0, 1] and a short reason a reviewer can read."""
+    t, prefix = _title_sim(a, b)
+    same_doi = bool(a.doi and a.doi == b.doi)
+    same_pmid = bool(a.pmid and a.pmid == b.pmid)
+    if t < 0.85 and not (prefix or same_doi or same_pmid or (a.page and a.page == b.page)):
+        return 0.0, "different titles"  # cheap exit for most blocked pairs
+    if {a.venue, b.venue} == {"conference", "journal"} and not same_doi:
+        return 0.0, "conference paper vs journal article"
+    au = _author_sim(a.authors, b.authors)
+    ya, yb = a.item.year, b.item.year
+    year_diff = abs(ya - yb) if ya and yb else None
+    vol_clash = bool(a.volume and b.volume and a.volume != b.volume)
+    issue_clash = bool(a.issue and b.issue and a.issue != b.issue)
+    page_clash = bool(a.page and b.page and a.page != b.page)
+    js = _journal_sim(a.journal, b.journal)
+    # Same place in the same journal: volume, first page, year and authors all agree.
+    same_place = bool(
+        a.volume and a.page and not vol_clash and not page_clash and b.volume and b.page
+        and year_diff == 0 and (js or 0) >= 0.9 and (au or 0) >= 0.5
+    )  # fmt: skip
+    same_pages = bool(
+        a.page and a.page == b.page and year_diff == 0 and (js or 0) >= 0.9 and (au or 0) >= 0.5
+    )
+    if same_doi or same_pmid:
+        key = "DOI" if same_doi else "PMID"
+        if t >= 0.9 or ((t >= 0.6 or prefix or same_place) and (au or 0) >= 0.5):
+            return 1.0, f"same {key}"
+        # A DOI shared by different titles: a book DOI on chapters, or an export error.
+        return (0.85 if t >= 0.5 or prefix else 0.0), f"same {key}, different titles"
+    if issue_clash and not (a.doi and a.doi == b.doi):
+        return 0.0, "different issues"
+    if t < 0.85:
+        if prefix and (same_place or same_pages):
+            return 0.97, "title without its subtitle, same authors, journal, volume, pages"
+        if prefix and (au or 0) >= 0.8 and year_diff == 0:
+            return 0.9, "title without its subtitle"
+        if same_place:
+            return 0.9, "same journal, volume, pages and authors; titles differ (translation?)"
+        return 0.0, "different titles"
+    if year_diff is not None and year_diff > 1:
+        return 0.0, "years differ"
+    # Two different DOIs: different records unless everything else agrees.
+    if (a.doi and b.doi) and (t < 0.98 or vol_clash or page_clash or (au is not None and au < 0.8)):
+        return min(t, 0.84), "different DOIs"
+    parts = [(t, 0.55)]
+    if au is not None:
+        parts.append((au, 0.15))
+    if year_diff is not None:
+        parts.append((1.0 if year_diff == 0 else 0.5, 0.10))
+    if js is not None:
+        parts.append((js, 0.10))
+    if a.volume and b.volume:
+        parts.append((0.0 if vol_clash else 1.0, 0.05))
+    if a.page and b.page:
+        parts.append((0.0 if page_clash else 1.0, 0.05))
+    score = sum(v * w for v, w in parts) / sum(w for _, w in parts)
+    reason = "similar title"
+    # Little corroborating evidence: a short or generic title alone must not auto-merge.
+    evidence = (
+        (au is not None)
+        + (year_diff is not None)
+        + (js is not None)
+        + bool(a.volume and b.volume)
+        + bool(a.page and b.page)
+    )
+    if evidence < 2 or len(a.title) < 25:
+        score = min(score, 0.9)
+        reason = "similar title, little other evidence"
+    if vol_clash or page_clash:
+        score = min(score, 0.85)
+        reason = "similar title, different volume/pages"
+    if au is not None and au < 0.34:
+        score = min(score, 0.82)
+        reason = "similar title, different authors"
+    if year_diff == 1:
+        score = min(score, 0.95)
+    return round(score, 4), reason
+
+
+# --- blocking --------------------------------------------------------------------------------
+
+
+def _block_keys(p: _Prep) -> Iterable[tuple]:
+    if p.doi:
+        yield ("doi", p.doi)
+    if p.pmid:
+        yield ("pmid", p.pmid)
+    for title in p.titles:
+        compact = title.replace(" ", "")
+        if len(compact) >= 10:
+            yield ("tp", compact[:24])
+            yield ("ts", compact[-24:])
+        words = sorted(
+            (w for w in title.split() if w not in _STOP and len(w) > 3), key=lambda w: (-len(w), w)
+        )
+        if len(words) >= 3:
+            yield ("tw", " ".join(sorted(words[:4])))
+    if p.surname and p.item.year:
+        yield ("ay", p.surname, p.item.year)
+
+
+def find_duplicates(
+    items: list[DedupItem],
+    *,
+    existing: list[DedupItem] | None = None,
+    min_score: float = CANDIDATE,
+) -> list[Pair]:
+    """Pairs scoring at least `min_score`, among `items` and between `items` and `existing`
+    (pairs inside `existing` are not reported: the library has been deduplicated already)."""
+    existing = existing or []
+    preps = [_prepare(i) for i in items] + [_prepare(i) for i in existing]
+    n_new = len(items)
+    blocks: dict[tuple, list[int]] = defaultdict(list)
+    for idx, p in enumerate(preps):
+        for key in _block_keys(p):
+            blocks[key].append(idx)
+    seen: set[tuple[int, int]] = set()
+    pairs: list[Pair] = []
+    for key, members in blocks.items():
+        if len(members) < 2:
+            continue
+        if len(members) > MAX_BLOCK and key[0] not in ("doi", "pmid"):
+            continue
+        for x in range(len(members)):
+            i = members[x]
+            for y in range(x + 1, len(members)):
+                j = members[y]
+                if i >= n_new and j >= n_new:
+                    continue
+                pair_key = (i, j) if i < j else (j, i)
+                if pair_key in seen:
+                    continue
+                seen.add(pair_key)
+                score, reason = score_pair(preps[i], preps[j])
+                if score >= min_score:
+                    pairs.append(
+                        Pair(preps[pair_key[0]].item.id, preps[pair_key[1]].item.id, score, reason)
+                    )
+    pairs.sort(key=lambda p: -p.score)
+    return pairs
+
+
+def clusters(pairs: list[Pair], *, threshold: float = AUTO_MERGE) -> list[list[Hashable]]:
+    """Groups of ids linked by pairs scoring at least `threshold` (union-find)."""
+    parent: dict[Hashable, Hashable] = {}
+
+    def find(x):
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for p in pairs:
+        if p.score >= threshold:
+            ra, rb = find(p.a), find(p.b)
+            if ra != rb:
+                parent[rb] = ra
+    groups: dict[Hashable, list] = defaultdict(list)
+    for x in parent:
+        groups[find(x)].append(x)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def completeness(values: dict) -> int:
+    """How complete a record is: used to choose the survivor of a merge."""
+    return sum(1 for v in values.values() if v not in (None, "", [], {}))

@@ -1,0 +1,199 @@
+"""Bibliographic importers (no Django): bytes → text → format → normalised records.
+
+    result = parse(data, filename="medline.txt")   # format detected from content
+    result.records  # list[ImportedRecord]; result.warnings; raises ImportFormatError
+
+Formats: RIS, PubMed/MEDLINE (nbib), BibTeX, EndNote XML, Web of Science tagged and
+tab-delimited, CSV (Scopus, Embase, generic, with a user column mapping).
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from studies.importers.base import ImportedRecord, ImportFormatError, ParseResult
+
+__all__ = [
+    "FORMATS",
+    "ImportFormatError",
+    "ImportedRecord",
+    "ParseResult",
+    "decode_bytes",
+    "detect_format",
+    "parse",
+    "parse_text",
+]
+
+FORMATS = {
+    "ris": "RIS",
+    "medline": "PubMed / MEDLINE (nbib)",
+    "bibtex": "BibTeX",
+    "endnote-xml": "EndNote XML",
+    "wos": "Web of Science (tagged or tab-delimited)",
+    "csv": "CSV (Scopus, Embase, generic)",
+}
+
+_BOMS = [
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+]
+
+
+def decode_bytes(data: bytes) -> tuple[str, str]:
+    """Decode an export of unknown encoding; returns (text with \\n line ends, encoding).
+
+    Order: BOM; UTF-16 without BOM (NUL bytes in every other position); strict UTF-8;
+    then charset-normalizer among the legacy encodings exports actually use (cp1252/latin-1
+    from Windows tools, GBK/GB18030 from Chinese databases, Shift-JIS, EUC-KR, cp1251);
+    latin-1 last because it never fails.
+    """
+    if isinstance(data, str):
+        return normalise_newlines(data), "str"
+    text = None
+    encoding = ""
+    for bom, enc in _BOMS:
+        if data.startswith(bom):
+            try:
+                text, encoding = data[len(bom) :].decode(enc), enc
+            except UnicodeDecodeError:
+                text = None
+            break
+    if text is None and len(data) >= 4:
+        sample = data[:4000]
+        even_nuls = sample[0::2].count(0)
+        odd_nuls = sample[1::2].count(0)
+        half = len(sample) / 2
+        if odd_nuls > 0.3 * half and even_nuls < 0.05 * half:
+            encoding = "utf-16-le"
+        elif even_nuls > 0.3 * half and odd_nuls < 0.05 * half:
+            encoding = "utf-16-be"
+        if encoding:
+            try:
+                text = data.decode(encoding)
+            except UnicodeDecodeError:
+                text, encoding = None, ""
+    if text is None:
+        try:
+            text, encoding = data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            text = None
+    if text is None:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(
+            data[:200_000],
+            cp_isolation=["cp1252", "latin_1", "gb18030", "big5", "shift_jis", "euc_kr", "cp1251"],
+        ).best()
+        encoding = best.encoding if best is not None else "cp1252"
+        if encoding == "gbk":
+            encoding = "gb18030"
+        try:
+            text = data.decode(encoding)
+        except (UnicodeDecodeError, LookupError):
+            text, encoding = data.decode("latin-1"), "latin-1"
+    return normalise_newlines(text.lstrip("\ufeff")), encoding
+
+
+def normalise_newlines(text: str) -> str:
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return text.replace("\x00", "")
+
+
+_RIS_TAG = re.compile(r"^\s*TY\s{1,2}-", re.M)
+_MEDLINE = re.compile(r"^(?:PMID|OWN |STAT|PMC |FAU |DCOM)\s*-", re.M)
+_WOS_TAGGED = re.compile(r"^(?:FN (?:Thomson|Clarivate|ISI)|VR 1\.0|PT [A-Z]\s*$)", re.M)
+_BIBTEX = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.M)
+_XML = re.compile(r"^\s*(?:<\?xml|<xml>|<records>|<record>)", re.I)
+
+
+def detect_format(text: str) -> str:
+    """Guess the format from content, not extension. Raises ImportFormatError if none fits."""
+    head = text[:20000]
+    stripped = head.lstrip()
+    if not stripped:
+        raise ImportFormatError("the file is empty")
+    if _XML.match(stripped):
+        if "<record" in head.lower():
+            return "endnote-xml"
+        raise ImportFormatError("XML file, but no EndNote <record> elements found")
+    first_line = stripped.split("\n", 1)[0]
+    if first_line.startswith("PT\t") or ("\tTI\t" in first_line and "\tAU\t" in first_line):
+        return "wos"
+    if _RIS_TAG.search(head):
+        return "ris"
+    if _MEDLINE.search(head):
+        return "medline"
+    if _WOS_TAGGED.search(head):
+        return "wos"
+    if _BIBTEX.search(head):
+        return "bibtex"
+    from studies.importers.tabular import looks_tabular
+
+    if looks_tabular(head):
+        return "csv"
+    raise ImportFormatError(
+        "unrecognised format: expected RIS, PubMed/MEDLINE, BibTeX, EndNote XML, "
+        "Web of Science or CSV",
+        line=1,
+    )
+
+
+def parse_text(
+    text: str, *, format: str = "auto", filename: str = "", options: dict | None = None
+) -> ParseResult:
+    from studies.importers import bibtex, endnote, ris, tabular, tagged
+
+    options = options or {}
+    try:
+        fmt = detect_format(text) if format in ("", "auto") else format
+        if fmt == "ris":
+            result = ris.parse(text)
+        elif fmt == "medline":
+            result = tagged.parse_medline(text)
+        elif fmt == "wos":
+            first = text.lstrip().split("\n", 1)[0]
+            if "\t" in first:
+                result = tabular.parse(text, options=options, fmt="wos")
+            else:
+                result = tagged.parse_wos(text)
+        elif fmt == "bibtex":
+            result = bibtex.parse(text)
+        elif fmt == "endnote-xml":
+            result = endnote.parse(text)
+        elif fmt == "csv":
+            result = tabular.parse(text, options=options)
+        else:
+            raise ImportFormatError(f"unknown format {fmt!r}")
+    except ImportFormatError as exc:
+        raise exc.with_filename(filename) from None
+    except RecursionError:
+        raise ImportFormatError("the file is nested too deeply", filename=filename) from None
+    kept = []
+    for i, rec in enumerate(result.records, start=1):
+        if rec.is_empty:
+            where = f"line {rec.line}" if rec.line else f"record {i}"
+            result.warnings.append(f"{where}: skipped a record with no title, author or identifier")
+            continue
+        kept.append(rec)
+    result.records = kept
+    if not kept:
+        raise ImportFormatError(
+            f"no records found in this {FORMATS.get(result.format, result.format)} file",
+            filename=filename,
+        )
+    return result
+
+
+def parse(
+    data: bytes | str, *, format: str = "auto", filename: str = "", options: dict | None = None
+) -> ParseResult:
+    text, encoding = decode_bytes(data)
+    result = parse_text(text, format=format, filename=filename, options=options)
+    if encoding not in ("utf-8", "str", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
+        result.warnings.insert(0, f"decoded as {encoding} (not UTF-8)")
+    return result

@@ -1,0 +1,210 @@
+"""CSV exports (Scopus, Embase, generic, ",", ";" or tab separated) and Web of Science
+tab-delimited files, via pandas.
+
+Known headers are mapped to record fields automatically; a user mapping
+(`options["columns"] = {"Header": "field"}`) overrides or completes it. Every column is kept in
+`raw` under its original header.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pandas as pd
+
+from studies.importers.base import (
+    ImportedRecord,
+    ImportFormatError,
+    ParseResult,
+    clean_abstract,
+    clean_doi,
+    clean_list,
+    clean_pages,
+    clean_pmid,
+    clean_text,
+    clean_url,
+    clean_year,
+    finish,
+    fold,
+)
+
+FIELDS = [
+    "title", "abstract", "authors", "year", "journal", "volume", "issue", "pages",
+    "page_start", "page_end", "doi", "pmid", "url", "keywords", "type", "language",
+]  # fmt: skip
+
+# Folded header → field, in order of preference per field (first present header wins).
+KNOWN_HEADERS: dict[str, list[str]] = {
+    "title": ["title", "article title", "document title", "ti", "primary title", "titles", "item title"],
+    "abstract": ["abstract", "ab", "abstracts", "abstract note", "notes abstract"],
+    "authors": ["author full names", "authors", "author", "author names", "af", "au", "author(s)", "creators", "contributors"],
+    "year": ["year", "publication year", "py", "pubyear", "year of publication", "publication date", "date", "pd"],
+    "journal": ["source title", "journal", "so", "journal title", "publication title", "source", "secondary title", "journal/book", "journal name", "full journal title"],
+    "volume": ["volume", "vl", "vol"],
+    "issue": ["issue", "is", "number", "issue number"],
+    "pages": ["pages", "page", "page numbers", "pagination", "pg"],
+    "page_start": ["page start", "first page", "bp", "start page", "art. no.", "article number", "ar"],
+    "page_end": ["page end", "last page", "ep", "end page"],
+    "doi": ["doi", "di", "digital object identifier"],
+    "pmid": ["pubmed id", "pmid", "medline pmid", "pm", "pubmed"],
+    "url": ["link", "url", "ur", "links", "full text link"],
+    "keywords": ["author keywords", "keywords", "de", "index keywords", "id", "manual tags", "mesh terms", "emtree medical index terms"],
+    "type": ["document type", "publication type", "dt", "type", "item type", "reference type"],
+    "language": ["language of original document", "language", "la", "language of article"],
+}  # fmt: skip
+_MULTI = {"keywords"}
+_SHORT_AUTHORS = re.compile(
+    r"^[^,]+ (?:[A-Z][-A-Z.]*\.?)(?:, [^,]+ (?:[A-Z][-A-Z.]*\.?))+$"
+)  # fields that collect every matching column
+
+
+def sniff_separator(header_line: str) -> str:
+    counts = {}
+    for sep in (",", ";", "\t", "|"):
+        try:
+            row = next(csv.reader([header_line], delimiter=sep))
+        except (csv.Error, StopIteration):
+            row = []
+        counts[sep] = len(row)
+    best = max(counts, key=lambda s: (counts[s], s == "\t", s == ","))
+    return best if counts[best] > 1 else ","
+
+
+def looks_tabular(head: str) -> bool:
+    first = head.split("\n", 1)[0]
+    sep = sniff_separator(first)
+    try:
+        cells = next(csv.reader([first], delimiter=sep))
+    except (csv.Error, StopIteration):
+        return False
+    if len(cells) < 2 or any(len(c) > 120 for c in cells):
+        return False
+    known = {h for names in KNOWN_HEADERS.values() for h in names}
+    return any(fold(c) in known for c in cells)
+
+
+def column_mapping(headers: list[str], user: dict | None = None) -> dict[str, list[str]]:
+    """field → list of headers (preferred first)."""
+    folded = {fold(h): h for h in headers}
+    mapping: dict[str, list[str]] = {}
+    user = {k: v for k, v in (user or {}).items() if v in FIELDS and k in headers}
+    taken = set(user)
+    for header, field in user.items():
+        mapping.setdefault(field, []).append(header)
+    for field, names in KNOWN_HEADERS.items():
+        if field in mapping and field not in _MULTI:
+            continue
+        for name in names:
+            header = folded.get(name)
+            if header is None or header in taken:
+                continue
+            mapping.setdefault(field, []).append(header)
+            taken.add(header)
+            if field not in _MULTI:
+                break
+    return mapping
+
+
+def _split_authors(value: str) -> list[str]:
+    if not value:
+        return []
+    if ";" in value:
+        parts = value.split(";")
+    elif " and " in value:
+        parts = value.split(" and ")
+    elif "\n" in value:
+        parts = value.split("\n")
+    elif _SHORT_AUTHORS.match(value):  # Scopus "Kislov R., Wilson P."
+        parts = value.split(", ")
+    else:
+        parts = [value]
+    # Scopus "Author full names": "Smith, John (57190000000)" → drop the author id.
+    out = []
+    for p in parts:
+        p = p.strip()
+        if p.endswith(")") and "(" in p and p[p.rfind("(") + 1 : -1].strip().isdigit():
+            p = p[: p.rfind("(")].strip()
+        out.append(p)
+    return clean_list(out)
+
+
+def read_table(text: str) -> pd.DataFrame:
+    body = text.lstrip("\n")
+    first = body.split("\n", 1)[0]
+    sep = sniff_separator(first)
+    try:
+        df = pd.read_csv(
+            io.StringIO(body),
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            index_col=False,
+            skip_blank_lines=True,
+            quoting=csv.QUOTE_NONE if sep == "\t" and '"' not in first else csv.QUOTE_MINIMAL,
+            engine="c",
+        )
+    except pd.errors.EmptyDataError:
+        raise ImportFormatError("the table has no header row", line=1) from None
+    except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+        raise ImportFormatError(f"malformed table: {str(exc).strip()}") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    return df.loc[:, [c for c in df.columns if c and not c.startswith("Unnamed:")]]
+
+
+def parse(text: str, *, options: dict | None = None, fmt: str = "csv") -> ParseResult:
+    df = read_table(text)
+    headers = list(df.columns)
+    mapping = column_mapping(headers, (options or {}).get("columns"))
+    warnings = []
+    if not any(f in mapping for f in ("title", "authors", "doi", "pmid")):
+        raise ImportFormatError(
+            "no column recognised as title, authors, DOI or PMID; map the columns "
+            f"(headers: {', '.join(headers[:30])})",
+            line=1,
+        )
+    unmapped = [h for h in headers if not any(h in hs for hs in mapping.values())]
+    if unmapped:
+        warnings.append(f"columns kept only as raw fields: {', '.join(unmapped[:20])}")
+
+    def col(field: str) -> list[str] | None:
+        hs = mapping.get(field)
+        return df[hs[0]].tolist() if hs else None
+
+    n = len(df)
+    empty = [""] * n
+    cols = {f: col(f) or empty for f in FIELDS}
+    kw_cols = [df[h].tolist() for h in mapping.get("keywords", [])]
+    raw_rows = df.to_dict("records")
+    records = []
+    for i in range(n):
+        raw = {k: v for k, v in raw_rows[i].items() if v != ""}
+        pages = cols["pages"][i] or clean_pages(cols["page_start"][i], cols["page_end"][i])
+        kws: list[str] = []
+        for c in kw_cols:
+            kws.extend(clean_list(c[i], split=";"))
+        records.append(
+            finish(
+                ImportedRecord(
+                    title=clean_text(cols["title"][i]),
+                    abstract=clean_abstract(cols["abstract"][i]),
+                    authors=_split_authors(cols["authors"][i]),
+                    year=clean_year(cols["year"][i]),
+                    journal=clean_text(cols["journal"][i]),
+                    volume=clean_text(cols["volume"][i]),
+                    issue=clean_text(cols["issue"][i]),
+                    pages=clean_pages(pages),
+                    doi=clean_doi(cols["doi"][i]),
+                    pmid=clean_pmid(cols["pmid"][i]),
+                    url=clean_url(cols["url"][i]),
+                    keywords=list(dict.fromkeys(kws)),
+                    type=clean_text(cols["type"][i]),
+                    language=clean_text(cols["language"][i]),
+                    raw=raw,
+                    line=i + 2,
+                )
+            )
+        )
+    return ParseResult(fmt, records, warnings)

@@ -1,0 +1,45 @@
+"""Browser journey: upload → preview → import → duplicates page → confirm a merge."""
+
+from pathlib import Path
+
+import pytest
+
+from studies.models import Record, Search
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "samples"
+
+
+def test_upload_preview_import_and_merge(live_server, page, login, review, users, tmp_path):
+    review.auto_merge_threshold = 0.999  # keep the near-duplicate for the reviewer
+    review.save()
+    search = Search.objects.create(review=review, source="MEDLINE (Ovid)", reported_hits=2)
+    Record.objects.create(review=review, title="Trust in university hospital partnerships",
+                          authors=["Smith, J"], year=2020, position=1)  # fmt: skip
+    export = tmp_path / "ovid.txt"
+    export.write_text(
+        "TY  - JOUR\nTI  - Trust in university-hospital partnership\nAU  - Smith, John\n"
+        "PY  - 2020\nAB  - How trust grows.\nER  - \n"
+        "TY  - JOUR\nTI  - An unrelated paper on hospital finance\nAU  - Jones, P\nER  - \n"
+    )
+    login("reviewer")
+    page.goto(f"{live_server.url}/reviews/{review.pk}/identification/")
+    page.get_by_role("link", name="Import records").click()
+    page.select_option("#id_search", str(search.pk))
+    page.set_input_files("#id_file", str(export))
+    page.click("#upload")
+    page.wait_for_selector("#preview")
+    assert page.inner_text("#preview-count") == "2"
+    assert Record.objects.count() == 1  # preview writes nothing
+    page.click("#confirm-import")
+    page.wait_for_selector("#batch-counts")
+    assert Record.objects.count() == 3
+    page.get_by_role("link", name="Check duplicates").click()
+    pair = page.locator(".pair").first
+    assert "differs" in pair.inner_html()
+    pair.get_by_role("button", name="Merge (keep the more complete)").click()
+    page.wait_for_selector(".pair .badge.ok")
+    assert Record.objects.filter(duplicate_of__isnull=False).count() == 1
+    page.get_by_role("button", name="Undo").click()
+    page.wait_for_selector(".pair button[data-action=confirm]")
+    assert Record.objects.filter(duplicate_of__isnull=False).count() == 0

@@ -1,0 +1,218 @@
+"""Identification services, command and pages: atomic imports, dedup, merge/undo, permissions."""
+
+import json
+from pathlib import Path
+from unittest import mock
+
+import pytest
+from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
+from django.http import Http404
+from django.urls import reverse
+
+from studies.importers import ImportFormatError
+from studies.models import DuplicateCandidate, ImportBatch, Record, RecordSource, Search
+from studies.selectors_identification import prisma_identification
+from studies.services import identification as svc
+
+pytestmark = pytest.mark.django_db
+SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "samples"
+
+
+def ris(*titles, doi_prefix="10.5555/x"):
+    return "".join(
+        f"TY  - JOUR\nTI  - {t}\nAU  - Author{i}, A\nPY  - 2020\nT2  - Journal {i}\nDO  - {doi_prefix}{i}\nER  - \n"
+        for i, t in enumerate(titles)
+    ).encode()
+
+
+@pytest.fixture
+def search(review, users):
+    return svc.search_create(user=users["reviewer"], review=review, source="MEDLINE (Ovid)",
+                             kind=Search.Kind.DATABASE, reported_hits=3)  # fmt: skip
+
+
+def do_import(user, review, search, data, filename="export.ris", **kw):
+    batch = svc.import_batch_create(user=user, review=review, search=search, data=data,
+                                    filename=filename, **kw)  # fmt: skip
+    return svc.import_run(user=user, batch=batch)
+
+
+def test_import_creates_records_sources_and_merges_duplicates(review, users, search):
+    user = users["reviewer"]
+    do_import(user, review, search, (SAMPLES / "ovid_medline.ris").read_bytes())
+    other = svc.search_create(user=user, review=review, source="PubMed", kind="database")
+    batch = do_import(user, review, other, (SAMPLES / "pubmed.nbib").read_bytes(), "pubmed.nbib")
+    assert (batch.parsed_count, batch.created_count, batch.duplicate_count) == (2, 1, 1)
+    merged = Record.objects.get(review=review, duplicate_of__isnull=False)
+    survivor = merged.duplicate_of
+    assert survivor.pmid == "31010000" and survivor.keywords  # kept and completed
+    assert RecordSource.objects.filter(record__in=[merged, survivor]).count() == 2
+    web = svc.search_create(user=user, review=review, source="Google Scholar", kind="website")
+    do_import(user, review, web, (SAMPLES / "endnote.xml").read_bytes(), "lib.xml")
+    p = prisma_identification(review)
+    assert p["identified"] == {"databases": 5, "other": 2, "total": 7}
+    assert p["duplicates_removed"] == 2 and p["records_screened"] == 5
+
+
+def test_malformed_file_writes_nothing_and_keeps_error(review, users, search):
+    data = ris("Good one", "Good two") + b"@@@"
+    bad = b'<?xml version="1.0"?><xml><records><record><titles><title>x</title></titles></record><record>'
+    with pytest.raises(ImportFormatError):
+        do_import(users["reviewer"], review, search, bad, "bad.xml")
+    batch = ImportBatch.objects.get(filename="bad.xml")
+    assert batch.status == ImportBatch.Status.FAILED and "bad.xml" in batch.error
+    assert Record.objects.count() == 0
+    assert do_import(users["reviewer"], review, search, data).parsed_count == 2
+
+
+def test_failure_midway_rolls_back_the_batch(review, users, search):
+    with (
+        mock.patch.object(svc, "_apply_pairs", side_effect=RuntimeError("disk full")),
+        pytest.raises(RuntimeError),
+    ):
+        do_import(users["reviewer"], review, search, ris("A first title here", "A second title"))
+    assert Record.objects.count() == 0 and RecordSource.objects.count() == 0
+    assert ImportBatch.objects.get().status == ImportBatch.Status.FAILED
+
+
+def test_candidate_confirm_reject_undo(review, users, search):
+    user = users["reviewer"]
+    review.auto_merge_threshold = 0.999
+    review.save()
+    do_import(
+        user,
+        review,
+        search,
+        b"TY  - JOUR\nTI  - Trust in university hospital partnerships\nAU  - Smith, J\nPY  - 2020\nT2  - J Health Org\nVL  - 3\nER  - \n",
+    )
+    do_import(
+        user,
+        review,
+        search,
+        b"TY  - JOUR\nTI  - Trust in university-hospital partnership.\nAU  - Smith, John\nPY  - 2020\nAB  - An abstract.\nER  - \n",
+        "second.ris",
+    )
+    cand = DuplicateCandidate.objects.get(status="pending")
+    a, b = cand.record_a, cand.record_b
+    svc.duplicate_confirm(user=user, candidate=cand, survivor=a)
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert b.duplicate_of == a and a.abstract == "An abstract."
+    svc.duplicate_undo(user=user, candidate=cand)
+    a.refresh_from_db()
+    b.refresh_from_db()
+    assert b.duplicate_of is None and a.abstract == ""
+    cand.refresh_from_db()
+    assert cand.status == "pending"
+    svc.duplicate_reject(user=user, candidate=cand)
+    assert DuplicateCandidate.objects.get(pk=cand.pk).status == "rejected"
+    with pytest.raises(PermissionDenied):
+        svc.duplicate_undo(user=users["viewer"], candidate=cand)
+    with pytest.raises(Http404):
+        svc.duplicate_undo(user=users["outsider"], candidate=cand)
+
+
+def test_auto_merge_can_be_undone(review, users, search):
+    user = users["reviewer"]
+    do_import(user, review, search, ris("Knowledge brokering in mental health services research"))
+    do_import(
+        user, review, search, ris("Knowledge brokering in mental health services research"), "b.ris"
+    )
+    cand = DuplicateCandidate.objects.get(status="merged", auto=True)
+    svc.duplicate_undo(user=user, candidate=cand)
+    assert Record.objects.filter(duplicate_of__isnull=False).count() == 0
+
+
+def test_permissions(review, users, search):
+    with pytest.raises(PermissionDenied):
+        svc.search_create(user=users["analyst"], review=review, source="X")
+    with pytest.raises(PermissionDenied):
+        svc.import_batch_create(
+            user=users["viewer"], review=review, search=search, data=b"x", filename="x"
+        )
+
+
+def test_command_json_lines_and_exit_code(review, users, search, capsys, tmp_path):
+    bad = tmp_path / "notes.txt"
+    bad.write_text("nothing to see")
+    with pytest.raises(SystemExit) as exc:
+        call_command("import_records", "--review", str(review.pk), str(SAMPLES / "scopus.csv"),
+                     str(SAMPLES / "wos_savedrecs.txt"), str(bad))  # fmt: skip
+    assert exc.value.code == 1
+    lines = [json.loads(x) for x in capsys.readouterr().out.strip().splitlines()]
+    assert [x["format"] for x in lines[:2]] == ["csv", "wos"]
+    assert lines[1]["duplicates"] == 1 and lines[2]["error"].startswith("notes.txt")
+    assert Search.objects.filter(review=review, source="scopus").exists()
+    call_command("import_records", "--review", str(review.pk), "--search", str(search.pk),
+                 str(SAMPLES / "pubmed.nbib"))  # fmt: skip
+
+
+# --- pages --------------------------------------------------------------------------------------
+
+
+def test_pages_roles_and_flow(review, users, search, client_for):
+    url = reverse("identification-searches", args=[review.pk])
+    assert client_for("outsider").get(url).status_code == 404
+    assert client_for("viewer").get(url).status_code == 200
+    assert (
+        client_for("viewer").get(reverse("identification-upload", args=[review.pk])).status_code
+        == 403
+    )
+    c = client_for("reviewer")
+    with (SAMPLES / "ovid_medline.ris").open("rb") as f:
+        r = c.post(reverse("identification-upload", args=[review.pk]),
+                   {"search": search.pk, "file": f, "format": "auto"})  # fmt: skip
+    batch = ImportBatch.objects.get()
+    assert r.status_code == 302 and Record.objects.count() == 0
+    page = c.get(reverse("identification-batch", args=[review.pk, batch.pk]))
+    assert b"Import 3 records" in page.content
+    c.post(reverse("identification-batch-confirm", args=[review.pk, batch.pk]))
+    assert Record.objects.count() == 3
+    assert c.get(reverse("identification-duplicates", args=[review.pk])).status_code == 200
+
+
+def test_bad_form_input_gives_errors_not_500(review, users, search, client_for):
+    c = client_for("reviewer")
+    r = c.post(
+        reverse("identification-search-new", args=[review.pk]), {"source": "", "kind": "nope"}
+    )
+    assert r.status_code == 200 and b"errorlist" in r.content
+    r = c.post(reverse("identification-upload", args=[review.pk]),
+               {"search": search.pk, "format": "csv", "columns": "no equals sign"})  # fmt: skip
+    assert r.status_code == 200 and b"errorlist" in r.content
+
+
+def test_duplicates_page_query_count_constant(
+    review, users, search, client_for, django_assert_max_num_queries
+):
+    user = users["reviewer"]
+    review.auto_merge_threshold = 0.999
+    review.save()
+
+    def add(n, offset):
+        titles = [
+            f"Partnership study number {i} about trust and reciprocity"
+            for i in range(offset, offset + n)
+        ]
+        data = b"".join(
+            f"TY  - JOUR\nTI  - {t}\nAU  - Smith, J\nPY  - 2020\nER  - \n".encode() for t in titles
+        )
+        do_import(user, review, search, data, f"a{offset}.ris")
+        data = b"".join(
+            f"TY  - JOUR\nTI  - {t}.\nAU  - Smith, John\nPY  - 2020\nER  - \n".encode()
+            for t in titles
+        )
+        do_import(user, review, search, data, f"b{offset}.ris")
+
+    c = client_for("reviewer")
+    url = reverse("identification-duplicates", args=[review.pk])
+    add(2, 0)
+    with django_assert_max_num_queries(12):
+        c.get(url)
+    add(10, 100)
+    with django_assert_max_num_queries(12):
+        r = c.get(url)
+    assert r.context["total"] > 2
+    with django_assert_max_num_queries(12):
+        c.get(reverse("identification-searches", args=[review.pk]))
