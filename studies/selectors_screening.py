@@ -304,3 +304,67 @@ def votes_by_pair(*, stage: ScreeningStage) -> dict[tuple[int, int], list[tuple[
             for rb, db in votes[i + 1 :]:
                 pairs.setdefault((ra, rb), []).append((da, db))
     return pairs
+
+
+def screening_counts(*, review: Review) -> dict:
+    """Screening figures for the PRISMA 2020 flow diagram, from the stage outcomes (after
+    resolution): records screened and excluded, reports sought / not retrieved / assessed,
+    reports excluded with reasons, and studies included."""
+    from studies.models import ExclusionReason, Study
+    from studies.screening_rules import is_dual, outcome
+
+    stages = list(ScreeningStage.objects.filter(review=review).order_by("order"))
+    result: dict = {"stages": []}
+    for stage in stages:
+        stage.review = review
+        votes: dict[int, list[str]] = {}
+        reasons: dict[int, list[int | None]] = {}
+        for rid, dec, reason in ScreeningDecision.objects.filter(stage=stage).values_list(
+            "record_id", "decision", "reason_id"
+        ):
+            votes.setdefault(rid, []).append(dec)
+            reasons.setdefault(rid, []).append(reason)
+        res = {
+            rid: (dec, reason)
+            for rid, dec, reason in ScreeningResolution.objects.filter(stage=stage).values_list(
+                "record_id", "decision", "reason_id"
+            )
+        }
+        counts = {"include": 0, "exclude": 0, "conflict": 0, "pending": 0}
+        by_reason: dict[int | None, int] = {}
+        for rid in set(votes) | set(res):
+            r = res.get(rid)
+            o = outcome(
+                votes.get(rid, []), r[0] if r else None,
+                dual=is_dual(rid, review.dual_seed, review.dual_fraction),
+                maybe=review.maybe_counts_as,
+            )  # fmt: skip
+            counts[o] += 1
+            if o == "exclude":
+                given = [x for x in ([r[1]] if r else reasons.get(rid, [])) if x]
+                key = given[0] if given else None
+                by_reason[key] = by_reason.get(key, 0) + 1
+        labels = dict(ExclusionReason.objects.filter(stage=stage).values_list("id", "label"))
+        result["stages"].append(
+            {
+                "stage": stage.name, "kind": stage.kind, "screened": sum(counts.values()),
+                **counts,
+                "excluded_by_reason": {labels.get(k, "No reason given"): n
+                                       for k, n in sorted(by_reason.items(), key=lambda x: -x[1])},
+            }
+        )  # fmt: skip
+    base = Record.objects.filter(review=review, duplicate_of__isnull=True)
+    status = dict(
+        base.exclude(fulltext_status="")
+        .order_by()
+        .values_list("fulltext_status")
+        .annotate(n=Count("id"))
+    )
+    sought = sum(status.values())
+    result["reports_sought"] = sought
+    result["reports_not_retrieved"] = status.get(Record.FullTextStatus.NOT_RETRIEVED, 0)
+    result["reports_assessed"] = sought - result["reports_not_retrieved"]
+    result["studies_included"] = (
+        Study.objects.filter(review=review, records__isnull=False).distinct().count()
+    )
+    return result

@@ -349,3 +349,25 @@ def test_included_full_texts_become_studies_and_companions_group(setup, users, r
     svc.report_group(user=users["reviewer"], record=records[1], study=created[0])
     assert set(created[0].records.values_list("id", flat=True)) == {records[0].pk, records[1].pk}
     assert svc.studies_from_included(user=users["owner"], stage=ft) == []
+
+
+def test_screening_counts_for_prisma(setup, users, review):
+    ta, ft, records = setup
+    review.dual_fraction = 0
+    review.save()
+    for r in records[:4]:
+        decide(users, ta, r, "reviewer", "include")
+    for r in records[4:]:
+        decide(users, ta, r, "reviewer", "exclude")
+    svc.fulltext_not_retrieved(user=users["reviewer"], record=records[3])
+    wrong = ft.reasons.get(label="Wrong setting")
+    decide(users, ft, records[0], "reviewer", "include")
+    decide(users, ft, records[1], "reviewer", "exclude", reason=wrong)
+    decide(users, ft, records[2], "reviewer", "exclude", reason=wrong)
+    svc.studies_from_included(user=users["owner"], stage=ft)
+    c = sel.screening_counts(review=review)
+    assert c["stages"][0]["screened"] == 10 and c["stages"][0]["exclude"] == 6
+    assert c["reports_sought"] == 4 and c["reports_not_retrieved"] == 1
+    assert c["reports_assessed"] == 3
+    assert c["stages"][1]["excluded_by_reason"] == {"Wrong setting": 2}
+    assert c["studies_included"] == 1
