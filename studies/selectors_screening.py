@@ -175,8 +175,8 @@ def next_record(
             qs = qs.filter(Q(_rk__gt=k) | Q(_rk=k, id__gt=after.pk))
         return qs.first()
     if order == "priority":
-        # Scored records by rank (index stage, rank), then the unscored in import order.
-        scored = qs.filter(scores__stage=stage)
+        # Walk the scores by rank (index stage, rank) and probe each record, so the query
+        # stops at the first eligible one; then the unscored records in import order.
         after_rank = None
         if after is not None:
             after_rank = (
@@ -185,14 +185,18 @@ def next_record(
                 .first()
             )
         if after is None or after_rank is not None:
-            s = scored
+            scores = RecordScore.objects.filter(stage=stage).filter(
+                Exists(qs.filter(pk=OuterRef("record_id")))
+            )
             if after_rank is not None:
-                s = s.filter(
-                    Q(scores__rank__gt=after_rank) | Q(scores__rank=after_rank, id__gt=after.pk)
+                scores = scores.filter(
+                    Q(rank__gt=after_rank) | Q(rank=after_rank, record_id__gt=after.pk)
                 )
-            found = s.order_by("scores__rank", "id").first()
-            if found is not None:
-                return found
+            found_id = (
+                scores.order_by("rank", "record_id").values_list("record_id", flat=True).first()
+            )
+            if found_id is not None:
+                return Record.objects.get(pk=found_id)
             after = None
         qs = qs.exclude(Exists(RecordScore.objects.filter(stage=stage, record=OuterRef("pk"))))
     qs = qs.order_by("position", "id")
@@ -262,14 +266,43 @@ def conflict_list(*, stage: ScreeningStage, unresolved: bool = False) -> QuerySe
     )
 
 
-def progress(*, stage: ScreeningStage, user) -> dict:
-    """Counts for the progress bars: mine, and the stage as a whole."""
-    total = stage_records(stage).count()
-    mine = ScreeningDecision.objects.filter(stage=stage, reviewer=user).count()
-    decided = (
-        ScreeningDecision.objects.filter(stage=stage).order_by().values("record").distinct().count()
+def last_decided(*, stage: ScreeningStage, user) -> Record | None:
+    """The record of this reviewer's latest vote (index stage, reviewer, id): where a new
+    session resumes instead of scanning every record already decided."""
+    rid = (
+        ScreeningDecision.objects.filter(stage=stage, reviewer=user)
+        .order_by("-id")
+        .values_list("record_id", flat=True)
+        .first()
     )
-    n_conflicts = conflict_record_ids(stage, unresolved=True).count()
+    return Record.objects.filter(pk=rid).only("id", "position").first() if rid else None
+
+
+STAGE_COUNTS_TTL = 20  # seconds: stage-wide counts scan the whole stage; mine stays live
+
+
+def progress(*, stage: ScreeningStage, user) -> dict:
+    """Counts for the progress bars: mine (live), and the stage as a whole (cached briefly,
+    since counting 200k votes on every keystroke would slow every reviewer down)."""
+    from django.core.cache import cache
+
+    mine = ScreeningDecision.objects.filter(stage=stage, reviewer=user).count()
+    key = (
+        f"screening-progress:{stage.pk}:{stage.review.dual_fraction}:{stage.review.maybe_counts_as}"
+    )
+    cached = cache.get(key)
+    if cached is None:
+        cached = (
+            stage_records(stage).count(),
+            ScreeningDecision.objects.filter(stage=stage)
+            .order_by()
+            .values("record")
+            .distinct()
+            .count(),
+            conflict_record_ids(stage, unresolved=True).count(),
+        )
+        cache.set(key, cached, STAGE_COUNTS_TTL)
+    total, decided, n_conflicts = cached
     return {
         "total": total,
         "mine": mine,

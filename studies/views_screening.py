@@ -234,7 +234,10 @@ def screen(request, review: Review, stage_id: int):
     if request.GET.get("r"):
         record = sel.record_for_stage(stage=stage, record_id=_record(review, request.GET["r"]).pk)
     if record is None:
-        record = _next(stage, request.user, None, order, filter_)
+        start = None
+        if filter_ == "undecided" and order == "position":
+            start = sel.last_decided(stage=stage, user=request.user)
+        record = _next(stage, request.user, start, order, filter_)
     ctx = _panel_context(request, review, stage, record, order, filter_)
     ctx["stages"] = sel.stage_list(review=review)
     return render(request, "studies/screening/screen.html", ctx)
@@ -275,6 +278,19 @@ def screen_decide(request, review: Review, stage_id: int):
         )
     except ValidationError as exc:
         return _panel(request, review, stage, record, order, filter_, error=" ".join(_errors(exc)))
+    # After going back to change an earlier vote, carry on where the reviewer was (the
+    # furthest record of the session) rather than scanning forward from the old record.
+    resume = request.POST.get("resume")
+    if resume and resume != str(record.pk):
+        frontier = sel.record_for_stage(stage=stage, record_id=_record(review, resume).pk)
+        if (
+            frontier is not None
+            and not ScreeningDecision.objects.filter(
+                stage=stage, record=frontier, reviewer=request.user
+            ).exists()
+        ):
+            return _panel(request, review, stage, frontier, order, filter_, trigger=True)
+        record = frontier or record
     nxt = _next(stage, request.user, record, order, filter_)
     return _panel(request, review, stage, nxt, order, filter_, trigger=True)
 

@@ -42,7 +42,11 @@
   document.addEventListener("htmx:afterSwap", (e) => { if (e.target.id === "panel") remember(); });
   document.addEventListener("DOMContentLoaded", remember);
   document.addEventListener("submit", (e) => {
-    if (e.target.id === "decide-form") lastDecided = currentId();
+    if (e.target.id !== "decide-form") return;
+    lastDecided = currentId();
+    // Going back to change a vote: afterwards, return to the furthest record of the session.
+    const resume = e.target.querySelector("#resume");
+    if (resume) resume.value = idx < visited.length - 1 ? visited[visited.length - 1] : "";
   }, true);
   document.addEventListener("click", (e) => {
     const nav = e.target.closest("[data-nav]");
