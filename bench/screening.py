@@ -154,10 +154,20 @@ def main():
     measure("save decision (+ next record)",
             lambda: c.post(base + "decide/", {"record": next(todo), "decision": "exclude"}), REPEAT)  # fmt: skip
     redo = iter(ids[: REPEAT + 5])
-    measure("change a decision (+ next record)",
-            lambda: c.post(base + "decide/", {"record": next(redo), "decision": "include"}), REPEAT)  # fmt: skip
+    frontier = str(undecided[-1])
+    measure(
+        "go back, change a vote (+ resume)",
+        lambda: c.post(
+            base + "decide/", {"record": next(redo), "decision": "include", "resume": frontier}
+        ),
+        REPEAT,
+    )
     measure("open the queue (no cursor, full page)", lambda: c.get(base), 10)
-    measure("progress bars", lambda: c.get(base + "progress/"), 10)
+    from django.core.cache import cache
+
+    measure("progress bars (stage counts cached 20 s)", lambda: c.get(base + "progress/"), 10)
+    measure("progress bars (cold: counting the stage)",
+            lambda: cache.clear() or c.get(base + "progress/"), 5)  # fmt: skip
     measure("conflicts list (first page)", lambda: c.get(base + "conflicts/"), 3)
     measure("agreement page (97.5k pairs)", lambda: c.get(base + "agreement/"), 3)
 

@@ -172,7 +172,7 @@ def next_record(
             from studies.screening_rules import screen_hash
 
             k = screen_hash(after.pk, seed)
-            qs = qs.filter(Q(_rk__gt=k) | Q(_rk=k, id__gt=after.pk))
+            qs = qs.filter(_rk__gte=k).exclude(_rk=k, id__lte=after.pk)
         return qs.first()
     if order == "priority":
         # Walk the scores by rank (index stage, rank) and probe each record, so the query
@@ -189,8 +189,10 @@ def next_record(
                 Exists(qs.filter(pk=OuterRef("record_id")))
             )
             if after_rank is not None:
-                scores = scores.filter(
-                    Q(rank__gt=after_rank) | Q(rank=after_rank, record_id__gt=after.pk)
+                # A range (>=) the index can seek to, then drop the ties already passed;
+                # an OR of the two conditions would scan every score.
+                scores = scores.filter(rank__gte=after_rank).exclude(
+                    rank=after_rank, record_id__lte=after.pk
                 )
             found_id = (
                 scores.order_by("rank", "record_id").values_list("record_id", flat=True).first()
@@ -201,7 +203,9 @@ def next_record(
         qs = qs.exclude(Exists(RecordScore.objects.filter(stage=stage, record=OuterRef("pk"))))
     qs = qs.order_by("position", "id")
     if after is not None:
-        qs = qs.filter(Q(position__gt=after.position) | Q(position=after.position, id__gt=after.pk))
+        qs = qs.filter(position__gte=after.position).exclude(
+            position=after.position, id__lte=after.pk
+        )
     return qs.first()
 
 
