@@ -292,6 +292,9 @@ def screen_decide(request, review: Review, stage_id: int):
             return _panel(request, review, stage, frontier, order, filter_, trigger=True)
         record = frontier or record
     nxt = _next(stage, request.user, record, order, filter_)
+    if not request.headers.get("HX-Request"):  # plain form post (no JavaScript)
+        query = f"?order={order}&filter={filter_}" + (f"&r={nxt.pk}" if nxt else "")
+        return redirect(reverse("screening-screen", args=[review.pk, stage.pk]) + query)
     return _panel(request, review, stage, nxt, order, filter_, trigger=True)
 
 

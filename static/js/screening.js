@@ -6,6 +6,9 @@
   let idx = -1;
   let navigating = false;
   let lastDecided = null;
+  let busy = false; // one request at a time: a held-down key never double-submits
+  document.addEventListener("htmx:beforeRequest", (e) => { if (panel() && panel().contains(e.detail.elt)) busy = true; });
+  document.addEventListener("htmx:afterRequest", () => { busy = false; });
 
   const panel = () => document.getElementById("panel");
   const currentId = () => {
@@ -41,12 +44,24 @@
 
   document.addEventListener("htmx:afterSwap", (e) => { if (e.target.id === "panel") remember(); });
   document.addEventListener("DOMContentLoaded", remember);
+  function setResume(form) {
+    // Going back to change a vote: afterwards, return to the furthest record of the session.
+    const resume = form.querySelector("#resume");
+    if (resume) resume.value = idx < visited.length - 1 ? visited[visited.length - 1] : "";
+  }
+
+  // Keys post through htmx.ajax with the form as source (its fields, CSRF header), so a key
+  // pressed the instant a new record is swapped in never depends on htmx having bound it.
+  function post(form, values) {
+    return htmx.ajax("POST", form.getAttribute("hx-post"), {
+      source: form, target: "#panel", swap: "innerHTML", values: values,
+    });
+  }
+
   document.addEventListener("submit", (e) => {
     if (e.target.id !== "decide-form") return;
     lastDecided = currentId();
-    // Going back to change a vote: afterwards, return to the furthest record of the session.
-    const resume = e.target.querySelector("#resume");
-    if (resume) resume.value = idx < visited.length - 1 ? visited[visited.length - 1] : "";
+    setResume(e.target);
   }, true);
   document.addEventListener("click", (e) => {
     const nav = e.target.closest("[data-nav]");
@@ -64,8 +79,10 @@
     const form = document.getElementById("decide-form");
     if (form && (k === "i" || k === "e" || k === "m")) {
       e.preventDefault();
+      if (busy) return;
       lastDecided = currentId();
-      form.querySelector('button[data-key="' + k + '"]').click();
+      setResume(form);
+      post(form, { decision: form.querySelector('button[data-key="' + k + '"]').value });
     } else if (form && /^[1-9]$/.test(k)) {
       const r = form.querySelector('input[name=reason][data-key="' + k + '"]');
       if (r) { e.preventDefault(); r.checked = true; r.focus(); }
@@ -75,11 +92,11 @@
     } else if (k === "u") {
       const undo = document.getElementById("undo-form");
       const id = lastDecided || currentId();
-      if (undo && id) {
+      if (undo && id && !busy) {
         e.preventDefault();
         undo.querySelector("#undo-record").value = id;
         lastDecided = null;
-        undo.querySelector("button").click();
+        post(undo, { record: id });
       }
     } else if (k === "arrowleft" || k === "k") {
       e.preventDefault(); go(-1);

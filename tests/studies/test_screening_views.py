@@ -90,6 +90,7 @@ def test_blind_page_never_shows_the_other_vote_until_both_decided(
     svc.decision_record(user=users["reviewer2"], stage=ta, record=r, decision="exclude",
                         note="SECRET-NOTE-B")  # fmt: skip
     a = client_for("reviewer")
+    a.defaults["HTTP_HX_REQUEST"] = "true"
     pages = [
         a.get(url("screening-screen", review, ta.pk), {"r": r.pk}),
         a.get(url("screening-record", review, ta.pk), {"r": r.pk}),
@@ -160,6 +161,7 @@ def test_query_counts_are_constant_as_data_grows(client_for, review, stages, use
 
     ta = stages[0]
     c = client_for("reviewer")
+    c.defaults["HTTP_HX_REQUEST"] = "true"
 
     def counts(recs):
         out = {}
@@ -209,6 +211,11 @@ def test_resume_after_changing_an_earlier_vote(client_for, review, stages):
     recs = make_records(review, 5)
     c = client_for("reviewer")
     d = url("screening-decide", review, ta.pk)
+    # without JavaScript the form posts normally and lands on the next record
+    resp = c.post(d, {"record": recs[4].pk, "decision": "include"})
+    assert resp.status_code == 302 and f"r={recs[0].pk}" in resp["Location"]
+    c.post(url("screening-undo", review, ta.pk), {"record": recs[4].pk})
+    c.defaults["HTTP_HX_REQUEST"] = "true"
     c.post(d, {"record": recs[0].pk, "decision": "include"})
     c.post(d, {"record": recs[1].pk, "decision": "include"})
     # back on record 0 while record 2 was on screen: carry on at record 2
