@@ -165,6 +165,8 @@ class Record(models.Model):
         indexes = [
             models.Index(fields=["review", "duplicate_of", "position"]),
             models.Index(fields=["review", "year"]),
+            # Reports sought / retrieved: the full-text screening queue.
+            models.Index(fields=["review", "fulltext_status", "position"]),
         ]
         constraints = [
             models.CheckConstraint(

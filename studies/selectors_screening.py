@@ -1,0 +1,407 @@
+"""Reads for screening. Every page, export and API that shows screening votes goes through
+`decisions_visible_to`, the one place the blinding rule lives.
+
+Queues are keyset-paginated ("the next record after this one"), never OFFSET, so getting
+the next record costs the same at record 10 and record 100,000.
+"""
+
+from __future__ import annotations
+
+from django.db.models import (
+    BigIntegerField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.functions import Coalesce
+
+from studies.models import (
+    Decision,
+    Record,
+    RecordScore,
+    ScreeningDecision,
+    ScreeningResolution,
+    ScreeningStage,
+)
+from studies.screening_rules import HASH_A, HASH_C, HASH_P, dual_threshold, order_seed
+from synthesis.models import Review
+
+ORDERS = {"position": "Import order", "random": "Random", "priority": "Prioritised"}
+FILTERS = {
+    "undecided": "Undecided",
+    "maybe": "My maybes",
+    "mine": "Mine",
+    "conflicts": "Conflicts",
+}
+
+
+def _int(v: int) -> Value:
+    return Value(v, output_field=BigIntegerField())
+
+
+def hash_expr(field: str | F | OuterRef, seed: int) -> ExpressionWrapper:
+    """SQL twin of `screening_rules.screen_hash`."""
+    ref = F(field) if isinstance(field, str) else field
+    h1 = ExpressionWrapper(
+        ((ref + _int(seed)) * _int(HASH_A) + _int(HASH_C)) % _int(HASH_P),
+        output_field=BigIntegerField(),
+    )
+    return ExpressionWrapper((h1 * h1 + _int(seed)) % _int(HASH_P), output_field=BigIntegerField())
+
+
+def dual_q(review: Review, field: str = "pk") -> Q:
+    """Records in the dual-screened subset (lookup on an alias `_dual_h`)."""
+    threshold = dual_threshold(review.dual_fraction)
+    if threshold is None:
+        return Q(pk__isnull=False) if field == "pk" else Q(**{f"{field}__isnull": False})
+    return Q(_dual_h__lt=threshold)
+
+
+def _with_dual(qs: QuerySet, review: Review, field: str = "pk") -> QuerySet:
+    if dual_threshold(review.dual_fraction) is None:
+        return qs
+    return qs.alias(_dual_h=hash_expr("id" if field == "pk" else field, review.dual_seed))
+
+
+def _votes_count(stage: ScreeningStage, ref: str = "pk") -> Coalesce:
+    sub = (
+        ScreeningDecision.objects.filter(stage=stage, record=OuterRef(ref))
+        .order_by()
+        .values("record")
+        .annotate(c=Count("id"))
+        .values("c")
+    )
+    return Coalesce(Subquery(sub, output_field=IntegerField()), 0)
+
+
+def stage_list(*, review: Review) -> list[ScreeningStage]:
+    return list(
+        ScreeningStage.objects.filter(review=review).prefetch_related("reasons").order_by("order")
+    )
+
+
+def stage_get(*, review: Review, stage_id: int) -> ScreeningStage:
+    stage = ScreeningStage.objects.select_related("review").get(review=review, pk=stage_id)
+    stage.review = review  # keep the review already fetched (with user_role)
+    return stage
+
+
+def previous_stage(stage: ScreeningStage) -> ScreeningStage | None:
+    return (
+        ScreeningStage.objects.filter(review_id=stage.review_id, order__lt=stage.order)
+        .order_by("-order")
+        .first()
+    )
+
+
+def stage_records(stage: ScreeningStage) -> QuerySet[Record]:
+    """The records a stage screens: unique (non-duplicate) records; at a full-text stage,
+    the reports sought (included at title/abstract) that were not "not retrieved"."""
+    qs = Record.objects.filter(review_id=stage.review_id, duplicate_of__isnull=True)
+    if stage.kind == ScreeningStage.Kind.FULL_TEXT:
+        return qs.filter(
+            fulltext_status__in=[Record.FullTextStatus.SOUGHT, Record.FullTextStatus.RETRIEVED]
+        )
+    if stage.order > min_stage_order(stage):
+        prev = previous_stage(stage)
+        if prev is not None:
+            from studies.screening_rules import passing_votes
+
+            passing = passing_votes(stage.review.maybe_counts_as)
+            res = ScreeningResolution.objects.filter(stage=prev, record=OuterRef("pk"))
+            votes = ScreeningDecision.objects.filter(stage=prev, record=OuterRef("pk"))
+            qs = qs.filter(
+                Exists(res.filter(decision__in=passing))
+                | (
+                    ~Exists(res)
+                    & Exists(votes.filter(decision__in=passing))
+                    & ~Exists(votes.exclude(decision__in=passing))
+                )
+            )
+    return qs
+
+
+def min_stage_order(stage: ScreeningStage) -> int:
+    cached = getattr(stage, "_min_order", None)
+    if cached is None:
+        cached = (
+            ScreeningStage.objects.filter(review_id=stage.review_id)
+            .order_by("order")
+            .values_list("order", flat=True)
+            .first()
+        )
+        stage._min_order = cached
+    return cached
+
+
+def _filtered(stage: ScreeningStage, user, filter_: str) -> QuerySet[Record]:
+    review = stage.review
+    qs = stage_records(stage)
+    mine = ScreeningDecision.objects.filter(stage=stage, record=OuterRef("pk"), reviewer=user)
+    if filter_ == "mine":
+        return qs.filter(Exists(mine))
+    if filter_ == "maybe":
+        return qs.filter(Exists(mine.filter(decision=Decision.MAYBE)))
+    if filter_ == "conflicts":
+        return qs.filter(pk__in=Subquery(conflict_record_ids(stage)))
+    # Undecided: I have not voted, and the record still needs a vote (nobody has voted, or
+    # it is dual-screened and has fewer than two votes).
+    qs = _with_dual(qs, review).alias(_votes=_votes_count(stage)).filter(~Exists(mine))
+    if dual_threshold(review.dual_fraction) is None:
+        return qs.filter(_votes__lt=2)
+    return qs.filter(Q(_votes=0) | (dual_q(review) & Q(_votes__lt=2)))
+
+
+def next_record(
+    *, stage: ScreeningStage, user, after: Record | None = None, order: str = "position",
+    filter_: str = "undecided",
+) -> Record | None:  # fmt: skip
+    """The next record of the queue after `after` (or the first), one indexed query."""
+    qs = _filtered(stage, user, filter_)
+    if order == "random":
+        seed = order_seed(stage.review.dual_seed)
+        qs = qs.alias(_rk=hash_expr("id", seed)).order_by("_rk", "id")
+        if after is not None:
+            from studies.screening_rules import screen_hash
+
+            k = screen_hash(after.pk, seed)
+            qs = qs.filter(_rk__gte=k).exclude(_rk=k, id__lte=after.pk)
+        return qs.first()
+    if order == "priority":
+        # Walk the scores by rank (index stage, rank) and probe each record, so the query
+        # stops at the first eligible one; then the unscored records in import order.
+        after_rank = None
+        if after is not None:
+            after_rank = (
+                RecordScore.objects.filter(stage=stage, record=after)
+                .values_list("rank", flat=True)
+                .first()
+            )
+        if after is None or after_rank is not None:
+            scores = RecordScore.objects.filter(stage=stage).filter(
+                Exists(qs.filter(pk=OuterRef("record_id")))
+            )
+            if after_rank is not None:
+                # A range (>=) the index can seek to, then drop the ties already passed;
+                # an OR of the two conditions would scan every score.
+                scores = scores.filter(rank__gte=after_rank).exclude(
+                    rank=after_rank, record_id__lte=after.pk
+                )
+            found_id = (
+                scores.order_by("rank", "record_id").values_list("record_id", flat=True).first()
+            )
+            if found_id is not None:
+                return Record.objects.get(pk=found_id)
+            after = None
+        qs = qs.exclude(Exists(RecordScore.objects.filter(stage=stage, record=OuterRef("pk"))))
+    qs = qs.order_by("position", "id")
+    if after is not None:
+        qs = qs.filter(position__gte=after.position).exclude(
+            position=after.position, id__lte=after.pk
+        )
+    return qs.first()
+
+
+def record_for_stage(*, stage: ScreeningStage, record_id: int) -> Record | None:
+    return stage_records(stage).filter(pk=record_id).first()
+
+
+def decisions_visible_to(user, stage: ScreeningStage) -> QuerySet[ScreeningDecision]:
+    """The votes a user may see at a stage: their own always; another reviewer's only when
+    blinding is off or the record has all the votes it needs (both reviewers decided)."""
+    qs = ScreeningDecision.objects.filter(stage=stage)
+    review = stage.review
+    if not review.blind_screening:
+        return qs
+    votes = _votes_count(stage, "record_id")
+    qs = _with_dual(qs, review, "record_id").alias(_votes=votes)
+    if dual_threshold(review.dual_fraction) is None:
+        complete = Q(_votes__gte=2)
+    else:
+        complete = Q(_votes__gte=2) | (~dual_q(review) & Q(_votes__gte=1))
+    return qs.filter(Q(reviewer=user) | complete)
+
+
+def mapped_decision_expr(review: Review):
+    from django.db.models import Case, CharField, When
+
+    mode = review.maybe_counts_as
+    if mode == "separate":
+        return F("decision")
+    return Case(
+        When(decision=Decision.MAYBE, then=Value(mode)),
+        default=F("decision"),
+        output_field=CharField(),
+    )
+
+
+def conflict_record_ids(stage: ScreeningStage, *, unresolved: bool = False) -> QuerySet:
+    """Records whose votes disagree (with "maybe" mapped as the review counts it). A conflict
+    needs two votes, so it is never shown before both reviewers decided."""
+    qs = (
+        ScreeningDecision.objects.filter(stage=stage)
+        .order_by()
+        .values("record")
+        .annotate(n_kinds=Count(mapped_decision_expr(stage.review), distinct=True))
+        .filter(n_kinds__gt=1)
+    )
+    if unresolved:
+        qs = qs.exclude(
+            Exists(ScreeningResolution.objects.filter(stage=stage, record=OuterRef("record")))
+        )
+    return qs.values("record")
+
+
+def conflict_list(*, stage: ScreeningStage, unresolved: bool = False) -> QuerySet[Record]:
+    return (
+        Record.objects.filter(pk__in=Subquery(conflict_record_ids(stage, unresolved=unresolved)))
+        .annotate(
+            resolved=Exists(ScreeningResolution.objects.filter(stage=stage, record=OuterRef("pk")))
+        )
+        .only("id", "title", "year", "authors", "position")
+        .order_by("position", "id")
+    )
+
+
+def last_decided(*, stage: ScreeningStage, user) -> Record | None:
+    """The record of this reviewer's latest vote (index stage, reviewer, id): where a new
+    session resumes instead of scanning every record already decided."""
+    rid = (
+        ScreeningDecision.objects.filter(stage=stage, reviewer=user)
+        .order_by("-id")
+        .values_list("record_id", flat=True)
+        .first()
+    )
+    return Record.objects.filter(pk=rid).only("id", "position").first() if rid else None
+
+
+STAGE_COUNTS_TTL = 20  # seconds: stage-wide counts scan the whole stage; mine stays live
+
+
+def progress(*, stage: ScreeningStage, user) -> dict:
+    """Counts for the progress bars: mine (live), and the stage as a whole (cached briefly,
+    since counting 200k votes on every keystroke would slow every reviewer down)."""
+    from django.core.cache import cache
+
+    mine = ScreeningDecision.objects.filter(stage=stage, reviewer=user).count()
+    key = (
+        f"screening-progress:{stage.pk}:{stage.review.dual_fraction}:{stage.review.maybe_counts_as}"
+    )
+    cached = cache.get(key)
+    if cached is None:
+        cached = (
+            stage_records(stage).count(),
+            ScreeningDecision.objects.filter(stage=stage)
+            .order_by()
+            .values("record")
+            .distinct()
+            .count(),
+            conflict_record_ids(stage, unresolved=True).count(),
+        )
+        cache.set(key, cached, STAGE_COUNTS_TTL)
+    total, decided, n_conflicts = cached
+    return {
+        "total": total,
+        "mine": mine,
+        "decided": decided,
+        "conflicts": n_conflicts,
+        "mine_pct": round(100 * mine / total) if total else 0,
+        "decided_pct": round(100 * decided / total) if total else 0,
+    }
+
+
+def votes_by_pair(*, stage: ScreeningStage) -> dict[tuple[int, int], list[tuple[str, str]]]:
+    """Independent votes of every pair of reviewers on the records both voted on."""
+    multi = (
+        ScreeningDecision.objects.filter(stage=stage)
+        .order_by()
+        .values("record")
+        .annotate(n=Count("id"))
+        .filter(n__gte=2)
+        .values("record")
+    )
+    rows = (
+        ScreeningDecision.objects.filter(stage=stage, record__in=Subquery(multi))
+        .order_by("record_id", "reviewer_id")
+        .values_list("record_id", "reviewer_id", "decision")
+    )
+    by_record: dict[int, list[tuple[int, str]]] = {}
+    for record_id, reviewer_id, decision in rows:
+        by_record.setdefault(record_id, []).append((reviewer_id, decision))
+    pairs: dict[tuple[int, int], list[tuple[str, str]]] = {}
+    for votes in by_record.values():
+        for i, (ra, da) in enumerate(votes):
+            for rb, db in votes[i + 1 :]:
+                pairs.setdefault((ra, rb), []).append((da, db))
+    return pairs
+
+
+def screening_counts(*, review: Review) -> dict:
+    """Screening figures for the PRISMA 2020 flow diagram, from the stage outcomes (after
+    resolution): records screened and excluded, reports sought / not retrieved / assessed,
+    reports excluded with reasons, and studies included."""
+    from studies.models import ExclusionReason, Study
+    from studies.screening_rules import is_dual, outcome
+
+    stages = list(ScreeningStage.objects.filter(review=review).order_by("order"))
+    result: dict = {"stages": []}
+    for stage in stages:
+        stage.review = review
+        votes: dict[int, list[str]] = {}
+        reasons: dict[int, list[int | None]] = {}
+        for rid, dec, reason in ScreeningDecision.objects.filter(stage=stage).values_list(
+            "record_id", "decision", "reason_id"
+        ):
+            votes.setdefault(rid, []).append(dec)
+            reasons.setdefault(rid, []).append(reason)
+        res = {
+            rid: (dec, reason)
+            for rid, dec, reason in ScreeningResolution.objects.filter(stage=stage).values_list(
+                "record_id", "decision", "reason_id"
+            )
+        }
+        counts = {"include": 0, "exclude": 0, "conflict": 0, "pending": 0}
+        by_reason: dict[int | None, int] = {}
+        for rid in set(votes) | set(res):
+            r = res.get(rid)
+            o = outcome(
+                votes.get(rid, []), r[0] if r else None,
+                dual=is_dual(rid, review.dual_seed, review.dual_fraction),
+                maybe=review.maybe_counts_as,
+            )  # fmt: skip
+            counts[o] += 1
+            if o == "exclude":
+                given = [x for x in ([r[1]] if r else reasons.get(rid, [])) if x]
+                key = given[0] if given else None
+                by_reason[key] = by_reason.get(key, 0) + 1
+        labels = dict(ExclusionReason.objects.filter(stage=stage).values_list("id", "label"))
+        result["stages"].append(
+            {
+                "stage": stage.name, "kind": stage.kind, "screened": sum(counts.values()),
+                **counts,
+                "excluded_by_reason": {labels.get(k, "No reason given"): n
+                                       for k, n in sorted(by_reason.items(), key=lambda x: -x[1])},
+            }
+        )  # fmt: skip
+    base = Record.objects.filter(review=review, duplicate_of__isnull=True)
+    status = dict(
+        base.exclude(fulltext_status="")
+        .order_by()
+        .values_list("fulltext_status")
+        .annotate(n=Count("id"))
+    )
+    sought = sum(status.values())
+    result["reports_sought"] = sought
+    result["reports_not_retrieved"] = status.get(Record.FullTextStatus.NOT_RETRIEVED, 0)
+    result["reports_assessed"] = sought - result["reports_not_retrieved"]
+    result["studies_included"] = (
+        Study.objects.filter(review=review, records__isnull=False).distinct().count()
+    )
+    return result
