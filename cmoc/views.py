@@ -3,8 +3,10 @@ from django.http import Http404
 from django.shortcuts import render
 
 from cmoc import selectors
-from cmoc.models import CMOC, Concept, Role
+from cmoc.models import CMOC, CMOCEvidence, Concept, Role
+from studies.models import Study
 from synthesis.models import Review
+from synthesis.permissions import Action, can
 from synthesis.views_base import review_view
 
 
@@ -19,6 +21,7 @@ def _int_or_none(value):
 def cmoc_list(request, review: Review):
     g = request.GET
     checked = {"yes": True, "no": False}.get(g.get("checked", ""))
+    supported = {"yes": True, "no": False}.get(g.get("supported", ""))
     qs = selectors.cmoc_list(
         review=review,
         q=g.get("q", "").strip(),
@@ -29,6 +32,9 @@ def cmoc_list(request, review: Review):
         min_sources=_int_or_none(g.get("min_sources")),
         checked=checked,
         study=_int_or_none(g.get("study")),
+        supported=supported,
+        origin=g.get("origin", "") if g.get("origin") in CMOC.Origin.values else "",
+        sort=g.get("sort", "code"),
     )
     page = Paginator(qs, 50).get_page(g.get("page"))
     context = {
@@ -39,6 +45,10 @@ def cmoc_list(request, review: Review):
         "concepts": Concept.objects.filter(review=review).only("id", "label").order_by("label"),
         "relations": CMOC.Relation.choices[1:],
         "roles": Role.choices,
+        "origins": CMOC.Origin.choices,
+        "sorts": selectors.CMOC_SORT_LABELS,
+        "studies": Study.objects.filter(review=review).only("id", "label").order_by("label"),
+        "can_edit": can(request.user, review, Action.EDIT_EVIDENCE, role=review.user_role),
         "filters": g,
     }
     template = (
@@ -63,6 +73,9 @@ def cmoc_detail(request, review: Review, cmoc_id: int):
             "supporting": [e for e in evidence if e.stance == "supports"],
             "contradicting": [e for e in evidence if e.stance == "contradicts"],
             "elements": {r: [e for e in cmoc.elements.all() if e.role == r] for r in Role.values},
+            "comments": list(cmoc.comments.all()),
+            "stances": CMOCEvidence.Stance.choices,
+            "can_edit": can(request.user, review, Action.EDIT_EVIDENCE, role=review.user_role),
         },
     )
 
@@ -72,5 +85,10 @@ def codebook(request, review: Review):
     return render(
         request,
         "cmoc/codebook.html",
-        {"review": review, "tree": selectors.concept_tree(review=review)},
+        {
+            "review": review,
+            "tree": selectors.concept_tree(review=review),
+            "mechanism_types": Concept.MechanismType.choices,
+            "can_edit": can(request.user, review, Action.EDIT_EVIDENCE, role=review.user_role),
+        },
     )
