@@ -186,7 +186,12 @@ class CMOC(models.Model):
             models.UniqueConstraint(fields=["review", "code"], name="cmoc_unique_code"),
             models.CheckConstraint(condition=~Q(prior=F("id")), name="cmoc_not_own_prior"),
         ]
-        indexes = [models.Index(fields=["review", "phase", "relation"])]
+        indexes = [
+            models.Index(fields=["review", "phase", "relation"]),
+            # rigour filter counts and "most sources" sort at 50k CMOCs (bench/cmoc.py)
+            models.Index(fields=["review", "-source_count", "code"], name="cmoc_review_sources"),
+            models.Index(fields=["review", "checked", "-source_count"], name="cmoc_review_checked"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code}: {self.statement[:80]}"

@@ -211,3 +211,12 @@ def participant_list(*, review: Review) -> QuerySet[Participant]:
         .annotate(n_documents=Count("documents", distinct=True))
         .order_by("code")
     )
+
+
+def demi_regularity_evidence(*, demi_regularity) -> QuerySet[CMOCEvidence]:
+    """Pooled evidence of the CMOCs grouped in a demi-regularity."""
+    return (
+        CMOCEvidence.objects.filter(cmoc__demi_regularities=demi_regularity)
+        .select_related("excerpt__document__study", "excerpt__document__participant", "cmoc")
+        .order_by("stance", "excerpt__document__title", "excerpt__start")
+    )

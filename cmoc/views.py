@@ -1,6 +1,8 @@
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import render
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 
 from cmoc import selectors
 from cmoc.models import CMOC, CMOCEvidence, Concept, Role
@@ -15,6 +17,15 @@ def _int_or_none(value):
         return int(value)
     except (TypeError, ValueError):
         return None
+
+
+def _options(pairs, selected) -> str:
+    selected = str(selected or "")
+    return format_html_join(
+        "",
+        '<option value="{}"{}>{}</option>',
+        ((pk, mark_safe(" selected") if str(pk) == selected else "", label) for pk, label in pairs),
+    )
 
 
 @review_view()
@@ -42,12 +53,20 @@ def cmoc_list(request, review: Review):
         "page": page,
         "total": page.paginator.count,
         "phases": review.phases.all(),
-        "concepts": Concept.objects.filter(review=review).only("id", "label").order_by("label"),
+        # Built in Python: a template loop over hundreds of <option>s cost more than the
+        # queries at 50k CMOCs (see BENCHMARKS.md).
+        "concept_options": _options(
+            Concept.objects.filter(review=review).order_by("label").values_list("id", "label"),
+            g.get("concept"),
+        ),
         "relations": CMOC.Relation.choices[1:],
         "roles": Role.choices,
         "origins": CMOC.Origin.choices,
         "sorts": selectors.CMOC_SORT_LABELS,
-        "studies": Study.objects.filter(review=review).only("id", "label").order_by("label"),
+        "study_options": _options(
+            Study.objects.filter(review=review).order_by("label").values_list("id", "label"),
+            g.get("study"),
+        ),
         "can_edit": can(request.user, review, Action.EDIT_EVIDENCE, role=review.user_role),
         "filters": g,
     }

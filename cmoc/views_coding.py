@@ -507,7 +507,7 @@ def theory_links(request, review: Review):
 @review_view()
 def demi_regularity_detail(request, review: Review, dr_id: int):
     dr = get_object_or_404(DemiRegularity, review=review, pk=dr_id)
-    evidence = list(svc.demi_regularity_evidence(demi_regularity=dr))
+    evidence = list(selectors.demi_regularity_evidence(demi_regularity=dr))
     return render(
         request,
         "cmoc/coding/demi_regularity.html",

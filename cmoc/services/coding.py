@@ -619,15 +619,6 @@ def demi_regularity_update(
     return dr
 
 
-def demi_regularity_evidence(*, demi_regularity: DemiRegularity):
-    """Pooled evidence of the grouped CMOCs (a read; here for symmetry with the writes)."""
-    return (
-        CMOCEvidence.objects.filter(cmoc__demi_regularities=demi_regularity)
-        .select_related("excerpt__document__study", "excerpt__document__participant", "cmoc")
-        .order_by("stance", "excerpt__document__title", "excerpt__start")
-    )
-
-
 @transaction.atomic
 def middle_range_theory_create(
     *, user, review: Review, name: str, citation: str = "", description: str = ""

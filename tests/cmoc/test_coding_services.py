@@ -5,6 +5,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 
+from cmoc import selectors
 from cmoc.models import CMOC, CMOCElement, Concept, Excerpt
 from cmoc.services import coding as svc
 from cmoc.services.coding import ElementSpec
@@ -195,7 +196,7 @@ def test_demi_regularity_and_middle_range_theory(users, review, docs):
     svc.evidence_add(user=u, cmoc=a, excerpt=excerpt(u, docs[0], "Trust"))
     svc.evidence_add(user=u, cmoc=b, excerpt=excerpt(u, docs[2], "faith"), stance="contradicts")
     dr = svc.demi_regularity_create(user=u, review=review, label="Trust first", cmocs=[a, b])
-    pooled = list(svc.demi_regularity_evidence(demi_regularity=dr))
+    pooled = list(selectors.demi_regularity_evidence(demi_regularity=dr))
     assert [e.stance for e in pooled] == ["contradicts", "supports"]
     mrt = svc.middle_range_theory_create(user=u, review=review, name="Collaborative advantage",
                                          citation="Huxham & Vangen 2005")  # fmt: skip
