@@ -33,6 +33,14 @@ def _can_edit(review: Review) -> bool:
     return getattr(review, "user_role", None) in ALLOWED[EDIT]
 
 
+def _pk(value) -> int | None:
+    """An id from a form or query string; junk becomes None rather than a 500."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
 def _errors(exc: ValidationError) -> dict[str, list[str]]:
     return exc.message_dict if hasattr(exc, "error_dict") else {"__all__": exc.messages}
 
@@ -131,8 +139,7 @@ def reader(request, review: Review, document_id: int):
         document = selectors.document_for_reader(review=review, document_id=document_id)
     except Document.DoesNotExist as exc:
         raise Http404 from exc
-    current = request.GET.get("excerpt")
-    ctx = _reader_context(request, review, document, int(current) if current else None)
+    ctx = _reader_context(request, review, document, _pk(request.GET.get("excerpt")))
     return render(request, "cmoc/coding/reader.html", ctx)
 
 
@@ -187,8 +194,8 @@ def excerpt_attach(request, review: Review, excerpt_id: int):
     excerpt = get_object_or_404(Excerpt.objects.select_related("document"), review=review,
                                 pk=excerpt_id)  # fmt: skip
     cmoc = None
-    if request.POST.get("cmoc"):
-        cmoc = CMOC.objects.filter(review=review, pk=request.POST["cmoc"]).first()
+    if _pk(request.POST.get("cmoc")):
+        cmoc = CMOC.objects.filter(review=review, pk=_pk(request.POST["cmoc"])).first()
     elif request.POST.get("q", "").strip():
         cmoc = CMOC.objects.filter(review=review, code__iexact=request.POST["q"].strip()).first()
     error = notice = ""
@@ -316,7 +323,7 @@ def _editor(request, review, *, cmoc=None, excerpt=None, panel=False):
 @review_view(EDIT)
 def cmoc_new(request, review: Review):
     excerpt = None
-    excerpt_id = request.POST.get("excerpt") or request.GET.get("excerpt")
+    excerpt_id = _pk(request.POST.get("excerpt") or request.GET.get("excerpt"))
     if excerpt_id:
         excerpt = Excerpt.objects.filter(review=review, pk=excerpt_id).first()
     panel = bool(request.POST.get("panel") or request.GET.get("panel"))
@@ -383,7 +390,7 @@ def codebook_action(request, review: Review):
     p = request.POST
 
     def concept(key):
-        value = p.get(key)
+        value = _pk(p.get(key))
         if not value:
             return None
         return Concept.objects.filter(review=review, pk=value).first()
@@ -398,6 +405,16 @@ def codebook_action(request, review: Review):
                 mechanism_type=p.get("mechanism_type", ""),
             )  # fmt: skip
             messages.success(request, f"Added “{c.label}”.")
+        elif action == "update":
+            c = concept("concept")
+            if c is None:
+                raise ValidationError("Choose a concept.")
+            svc.concept_update(
+                user=request.user, concept=c, description=p.get("description", ""),
+                synonyms=p.get("synonyms", "").split(","),
+                mechanism_type=p.get("mechanism_type", ""),
+            )  # fmt: skip
+            messages.success(request, f"Updated “{c.label}”.")
         elif action in {"rename", "move", "merge"}:
             c = concept("concept")
             if c is None:
@@ -477,7 +494,7 @@ def theory_links(request, review: Review):
                 )  # fmt: skip
             elif p.get("action") == "link":
                 theory = get_object_or_404(
-                    review.middle_range_theories.all(), pk=p.get("theory") or 0
+                    review.middle_range_theories.all(), pk=_pk(p.get("theory")) or 0
                 )
                 for cmoc in _cmocs_from_codes(review, p.get("cmocs", "")):
                     svc.middle_range_theory_link(user=request.user, theory=theory, cmoc=cmoc)

@@ -128,6 +128,10 @@ def test_codebook_actions(client_for, users, review):
     c.post(action, {"action": "rename", "concept": trust.pk, "label": "Mutual trust"})
     r = c.post(action, {"action": "move", "concept": trust.pk, "parent": trust.pk}, follow=True)
     assert "sub-concepts" in r.content.decode()
+    c.post(action, {"action": "update", "concept": faith.pk, "synonyms": "belief, hope",
+                    "description": "Belief that partners deliver", "mechanism_type": "reasoning"})  # fmt: skip
+    faith.refresh_from_db()
+    assert faith.synonyms == ["belief", "hope"] and faith.mechanism_type == "reasoning"
     c.post(action, {"action": "merge", "concept": faith.pk, "target": trust.pk})
     assert list(Concept.objects.values_list("label", flat=True)) == ["Mutual trust"]
     assert CMOCElement.objects.get().concept_id == trust.pk
@@ -266,3 +270,15 @@ def test_theory_links_page(client_for, users, review):
     c.post(url("coding-theory-links", review), {"action": "link", "theory": mrt.pk, "cmocs": "A1"})
     html = c.get(url("coding-theory-links", review)).content.decode()
     assert "Trust first" in html and "Social exchange" in html and mrt.cmocs.count() == 1
+
+
+def test_junk_ids_never_500(client_for, review, doc):
+    c = client_for("reviewer")
+    assert c.get(url("coding-reader", review, doc.pk) + "?excerpt=abc").status_code == 200
+    assert c.get(url("coding-cmoc-new", review) + "?excerpt=abc").status_code == 200
+    r = c.post(url("coding-codebook-action", review), {"action": "rename", "concept": "x"},
+               follow=True)  # fmt: skip
+    assert "Choose a concept" in r.content.decode()
+    r = c.post(url("coding-theory-links", review), {"action": "link", "theory": "x", "cmocs": "A"})
+    assert r.status_code == 404
+    assert c.get(url("coding-reader", review, 999999)).status_code == 404
