@@ -120,6 +120,17 @@
     if (item) { const a = item.querySelector("a"); if (a) a.click(); }
   });
 
+  // Keep the current excerpt in view after a reload or an htmx re-render of the reader.
+  function revealCurrent() {
+    const hl = document.querySelector("#doc-text .hl.current");
+    if (hl) hl.scrollIntoView({ block: "center" });
+  }
+  document.addEventListener("DOMContentLoaded", revealCurrent);
+  document.addEventListener("htmx:afterSettle", function (ev) {
+    const t = ev.detail.target;  // with outerHTML swaps this may be the replaced node
+    if (t && (t.id === "reader-body" || !t.isConnected)) revealCurrent();
+  });
+
   // After htmx swaps the reader, focus the new CMOC panel's first field.
   document.addEventListener("htmx:afterSwap", function (ev) {
     if (ev.detail.target && ev.detail.target.id === "cmoc-panel") {

@@ -64,7 +64,14 @@ def test_code_seed_003_and_reach_two_sources(page, live_server, login, review):
     page.wait_for_selector("#current-excerpt")
     excerpt = Excerpt.objects.get()
     assert excerpt.text == SENTENCE and excerpt.start == text.index(SENTENCE)
-    assert page.locator("#doc-text .hl.current").inner_text() == SENTENCE
+    current = page.locator("#doc-text .hl.current")
+    assert current.inner_text() == SENTENCE
+    current.wait_for()
+    assert page.evaluate(
+        """() => { const r = document.querySelector('#doc-text .hl.current').getBoundingClientRect();
+                   const c = document.getElementById('doc-text').getBoundingClientRect();
+                   return r.top >= c.top && r.bottom <= c.bottom; }"""
+    ), "the new excerpt is scrolled into view"
 
     # c: start a new CMOC from the excerpt, same screen
     page.keyboard.press("c")
