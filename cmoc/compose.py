@@ -1,24 +1,27 @@
 """Compose a CMOC statement from its parts. Plain Python, no Django."""
 
 
+def _lower_first(s: str) -> str:
+    return s[:1].lower() + s[1:]
+
+
 def statement_compose(
     *, context: str = "", resource: str = "", reasoning: str = "", outcome: str = ""
 ) -> str:
-    """A CMOC statement from its parts, in the seed's "In C, M(resource) → M(reasoning) → O"
-    phrasing; the coder edits it afterwards."""
+    """A CMOC statement in the usual realist phrasing — "In the context of C, resource R
+    triggers reasoning M, leading to O" — which the coder then edits."""
 
     def clean(s: str) -> str:
-        return s.strip().rstrip(".").strip()
+        return " ".join(s.split()).rstrip(".;,").strip()
 
     c, r, m, o = clean(context), clean(resource), clean(reasoning), clean(outcome)
-    parts = []
+    mechanism = f"{r} triggers {_lower_first(m)}" if r and m else (r or m)
+    clauses = []
     if c:
-        parts.append(f"In contexts where {c[0].lower() + c[1:]},")
-    if r:
-        parts.append(r if not parts else r[0].lower() + r[1:])
-    if m:
-        parts.append(("leads to " if parts else "") + (m[0].lower() + m[1:] if parts else m))
+        clauses.append(f"In the context of {_lower_first(c)}")
+    if mechanism:
+        clauses.append(_lower_first(mechanism) if clauses else mechanism)
     if o:
-        parts.append(("resulting in " if parts else "") + (o[0].lower() + o[1:] if parts else o))
-    s = " ".join(parts).strip().rstrip(",")
-    return (s[0].upper() + s[1:] + ".") if s else ""
+        clauses.append(f"leading to {_lower_first(o)}" if clauses else o)
+    s = ", ".join(clauses)
+    return (s[:1].upper() + s[1:] + ".") if s else ""

@@ -85,7 +85,7 @@ def test_code_seed_003_and_reach_two_sources(page, live_server, login, review):
     page.locator("#cmoc-form [name=outcome_concept]").first.fill("Collaborative inertia")
     page.click("#cmoc-form button:has-text('Compose from parts')")
     page.wait_for_function(
-        "document.getElementById('id_statement').value.startsWith('In contexts where')"
+        "document.getElementById('id_statement').value.startsWith('In the context of')"
     )
     page.click("#save-cmoc")
     page.wait_for_url(f"**/coding/documents/{doc.pk}/?excerpt={excerpt.pk}")

@@ -102,8 +102,17 @@ def test_statement_compose():
         reasoning="Partners trust each other",
         outcome="Sustained collaboration",
     ) == (
-        "In contexts where partners share a goal, a joint board leads to partners trust each "
-        "other resulting in sustained collaboration."
+        "In the context of partners share a goal, a joint board triggers partners trust each "
+        "other, leading to sustained collaboration."
+    )
+    assert statement_compose(context="Slow  progress", reasoning="Frustration", outcome="Exit") == (
+        "In the context of slow progress, frustration, leading to exit."
     )
     assert statement_compose(outcome="better care") == "Better care."
     assert statement_compose() == ""
+
+
+@given(st.text(), st.text(), st.text(), st.text())
+def test_statement_compose_never_fails(c, r, m, o):
+    s = statement_compose(context=c, resource=r, reasoning=m, outcome=o)
+    assert s == "" or s.endswith(".")

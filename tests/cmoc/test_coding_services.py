@@ -74,7 +74,7 @@ def test_cmoc_create_with_new_concepts_case_insensitive(users, review, docs):
                   ElementSpec("outcome", "Commitment")],
         excerpt=e,
     )  # fmt: skip
-    assert cmoc.code == "C001" and cmoc.statement.startswith("In contexts where partners")
+    assert cmoc.code == "C001" and cmoc.statement.startswith("In the context of partners")
     assert cmoc.source_count == 1
     labels = sorted(Concept.objects.filter(review=review).values_list("label", flat=True))
     assert labels == ["Commitment", "Trust", "shared goals"]

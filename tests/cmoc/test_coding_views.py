@@ -78,7 +78,7 @@ def test_cmoc_editor_field_errors_not_500(client_for, review):
     assert r.status_code == 200 and "Select a valid choice" in r.content.decode()
     assert not CMOC.objects.exists()
     r = c.post(url("coding-compose", review), {"context": "A", "outcome": "B"})
-    assert "In contexts where a, resulting in b." in r.content.decode()
+    assert "In the context of a, leading to b." in r.content.decode()
 
 
 def test_cmoc_edit(client_for, users, review):
