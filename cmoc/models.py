@@ -23,6 +23,13 @@ class Direction(models.TextChoices):
     NONE = "", "unsigned"
 
 
+class IntervieweeStance(models.TextChoices):
+    NONE = "", "—"
+    CONFIRMS = "confirms", "Confirms the theory"
+    REFINES = "refines", "Refines the theory"
+    REFUTES = "refutes", "Refutes the theory"
+
+
 class Concept(models.Model):
     """A codebook concept. Neutral about role: "trust" is a mechanism in one CMOC and an
     outcome or context in another, which is what lets CMOCs chain."""
@@ -67,6 +74,11 @@ class Excerpt(models.Model):
     end = models.PositiveIntegerField()
     note = models.TextField(blank=True)
     coder = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL)
+    # For interview quotes: how the interviewee responded to the theory put to them (realist
+    # interviews test the programme theory with the participant; seed chapter 3).
+    interviewee_stance = models.CharField(
+        max_length=10, choices=IntervieweeStance.choices, blank=True, default=""
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -174,7 +186,12 @@ class CMOC(models.Model):
             models.UniqueConstraint(fields=["review", "code"], name="cmoc_unique_code"),
             models.CheckConstraint(condition=~Q(prior=F("id")), name="cmoc_not_own_prior"),
         ]
-        indexes = [models.Index(fields=["review", "phase", "relation"])]
+        indexes = [
+            models.Index(fields=["review", "phase", "relation"]),
+            # rigour filter counts and "most sources" sort at 50k CMOCs (bench/cmoc.py)
+            models.Index(fields=["review", "-source_count", "code"], name="cmoc_review_sources"),
+            models.Index(fields=["review", "checked", "-source_count"], name="cmoc_review_checked"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code}: {self.statement[:80]}"
