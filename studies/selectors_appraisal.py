@@ -140,7 +140,7 @@ def characteristics_table(
         wanted = wanted.strip().lower()
         if key in keys and wanted:
             i = keys.index(key)
-            rows = [r for r in rows if wanted in r.cells[i].lower()]
+            rows = [r for r in rows if r.cells[i].lower() == wanted]
 
     def sort_key(r: TableRow):
         if sort in keys:
