@@ -308,6 +308,8 @@ def form_create(request, review: Review):
 
 
 FIELD_TYPES = ExtractionField.Type.choices
+# Field keys are slugs with underscores only, so this cannot clash with one.
+NON_FIELD = "non-field"
 
 
 @review_view(Action.MANAGE)
@@ -441,7 +443,7 @@ def study_extract(request, review: Review, form_id: int, study_id: int):
         except ValidationError as exc:
             errors = {k: " ".join(v) for k, v in exc.message_dict.items()}
         except ValueError as exc:
-            errors = {"__all__": str(exc)}
+            errors = {NON_FIELD: str(exc)}
     data = sel.study_extraction(form=form, study=study, user=request.user)
     shown = values if values is not None else data.initial
     rows = [
@@ -465,6 +467,7 @@ def study_extract(request, review: Review, form_id: int, study_id: int):
             "study": study,
             "rows": rows,
             "errors": errors,
+            "non_field_error": errors.get(NON_FIELD, ""),
             "data": data,
             "others": others,
             "n_hidden": len(data.others) - len(others),
@@ -490,7 +493,7 @@ def study_consolidate(request, review: Review, form_id: int, study_id: int):
         except ValidationError as exc:
             errors = {k: " ".join(v) for k, v in exc.message_dict.items()}
         except ValueError as exc:
-            errors = {"__all__": str(exc)}
+            errors = {NON_FIELD: str(exc)}
     rows, extractors = sel.consolidation(form=form, study=study)
     for row in rows:
         f = row["field"]
@@ -510,6 +513,7 @@ def study_consolidate(request, review: Review, form_id: int, study_id: int):
             "rows": rows,
             "extractors": extractors,
             "errors": errors,
+            "non_field_error": errors.get(NON_FIELD, ""),
         },
         status=400 if errors else 200,
     )

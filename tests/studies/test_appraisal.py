@@ -50,10 +50,8 @@ def test_percent_agreement_bounds_and_symmetry(pairs):
     n, agreed = percent_agreement(pairs)
     assert 0 <= agreed <= n <= len(pairs)
     assert percent_agreement([(b, a) for a, b in pairs]) == (n, agreed)
-    assert (
-        percent_agreement([(a, a) for a, _ in pairs])[1]
-        == percent_agreement([(a, a) for a, _ in pairs])[0]
-    )
+    same_n, same_agreed = percent_agreement([(a, a) for a, _ in pairs])
+    assert same_n == same_agreed
 
 
 # ---------------------------------------------------------------- services
