@@ -58,6 +58,9 @@ def _pick(values_by_extractor: dict[int, object], consensus) -> tuple[object, bo
     return distinct, True
 
 
+STUDY_FIELD_KEY = "study"
+
+
 @dataclass
 class TableRow:
     study_id: int
@@ -112,9 +115,21 @@ def characteristics_table(
             slot[1] = value
         else:
             slot[0][extractor] = value
+    # A "study" field (the seed form's citation as printed, e.g. "Mervyn et al.") names the
+    # row instead of being a second study column, which is how seed Table 6 reads.
+    cite_key = STUDY_FIELD_KEY if STUDY_FIELD_KEY in keys else None
+    if cite_key:
+        columns = [c for c in columns if c.key != cite_key]
+        keys = [c.key for c in columns]
     rows: list[TableRow] = []
     for study_id, by_key in data.items():
-        row = TableRow(study_id=study_id, study_label=labels[study_id])
+        label = labels[study_id]
+        if cite_key and by_key.get(cite_key):
+            versions = by_key[cite_key]
+            cited, conflict = _pick(*versions[max(versions)])
+            if cited and not conflict:
+                label = ev.display(cited)
+        row = TableRow(study_id=study_id, study_label=label)
         for key in keys:
             versions = by_key.get(key)
             if not versions:

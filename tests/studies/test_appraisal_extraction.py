@@ -155,8 +155,10 @@ def test_changing_a_form_with_answers_makes_a_version(review, users, form):
     assert ExtractionAnswer.objects.filter(field__form=v2, field__key="number_of_sites").exists()
     # Through all that the table still shows both studies, using the newest answers per key.
     columns, rows = characteristics_table(review=review, form=v3)
-    assert [r.study_label for r in rows] == [s1.label, s2.label]
-    assert rows[0].cells[1] == "England"
+    # The "study" field names the row (seed Table 6), not a second column.
+    assert [r.study_label for r in rows] == ["Mervyn et al.", "Mervyn et al."]
+    assert {r.study_id for r in rows} == {s1.pk, s2.pk}
+    assert "study" not in [c.key for c in columns] and rows[0].cells[0] == "England"
 
 
 def test_field_validation_errors(users, form):
@@ -200,13 +202,13 @@ def test_dual_extraction_and_consensus(review, users, form):
     answer_save(user=users["reviewer2"], study=study, form=form,
                 values={**ANSWERS, "country": "UK"})  # fmt: skip
     _, rows = characteristics_table(review=review, form=form)
-    assert rows[0].conflicts[1] and rows[0].cells[1] == "England | UK"
-    assert not rows[0].conflicts[2]
+    assert rows[0].conflicts[0] and rows[0].cells[0] == "England | UK"
+    assert not rows[0].conflicts[1]
     # One of the extractors writes the consensus (allowed alongside their own answer).
     answer_save(user=users["reviewer"], study=study, form=form,
                 values={**ANSWERS, "country": "England"}, consensus=True)  # fmt: skip
     _, rows = characteristics_table(review=review, form=form)
-    assert rows[0].cells[1] == "England" and not rows[0].conflicts[1]
+    assert rows[0].cells[0] == "England" and not rows[0].conflicts[0]
     assert ExtractionAnswer.objects.filter(is_consensus=True).count() == len(ANSWERS)
 
 
@@ -225,9 +227,9 @@ def _fill(review, users, form, n, prefix="S"):
 def test_table_sort_filter_search(review, users, form):
     _fill(review, users, form, 6)
     _, rows = characteristics_table(review=review, form=form, sort="country", desc=True)
-    assert [r.cells[1] for r in rows][:2] == ["USA", "USA"]
+    assert [r.cells[0] for r in rows][:2] == ["USA", "USA"]
     _, rows = characteristics_table(review=review, form=form, filters={"country": "scotland"})
-    assert {r.cells[1] for r in rows} == {"Scotland"} and len(rows) == 2
+    assert {r.cells[0] for r in rows} == {"Scotland"} and len(rows) == 2
     _, rows = characteristics_table(review=review, form=form, q="S 003")
     assert [r.study_label for r in rows] == ["S 003"]
 
@@ -252,16 +254,16 @@ def test_exports_csv_and_xlsx(client_for, review, users, form):
     r = c.get(reverse("characteristics-csv", args=[review.pk]) + "?f-country=England")
     assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(b"".join(r.streaming_content).decode())))
-    assert rows[0] == ["Study"] + [f["label"] for f in DEFAULT_FIELDS]
-    assert len(rows) == 2 and rows[1][2] == "England"
+    assert rows[0] == [f["label"] for f in DEFAULT_FIELDS]
+    assert len(rows) == 2 and rows[1][:2] == ["S 000", "England"]
     r = c.get(reverse("characteristics-xlsx", args=[review.pk]))
     assert r.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(r.content)).active
     header = [cell.value for cell in sheet[1]]
-    assert header == ["Study", "Study", "Country", "Collaboration/partnership type", "Sector",
+    assert header == ["Study", "Country", "Collaboration/partnership type", "Sector",
                       "Methods and sample (where applicable)", "Phase of use in synthesis",
                       "Primary driver", "Mandated or voluntary"]  # fmt: skip
-    assert sheet.max_row == 4 and sheet.cell(2, 3).value == "England"
+    assert sheet.max_row == 4 and sheet.cell(2, 2).value == "England"
 
 
 def test_export_permissions(client_for, review, form):
@@ -331,7 +333,7 @@ def test_consolidation_page(client_for, review, users, form):
     data = {f"f-{k}": v for k, v in ANSWERS.items()}
     assert c.post(url, {**data, "f-country": "UK"}).status_code == 302
     _, rows = characteristics_table(review=review, form=form)
-    assert rows[0].cells[1] == "UK"
+    assert rows[0].cells[0] == "UK"
 
 
 def test_progress_page(client_for, review, users, form, django_assert_max_num_queries):
