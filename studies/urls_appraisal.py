@@ -4,6 +4,7 @@ from studies import views_appraisal as v
 
 urlpatterns = [
     path("appraisal/", v.appraisal_list, name="appraisal-list"),
+    path("appraisal/cmoc/", v.appraisal_cmoc_by_code, name="appraisal-cmoc-by-code"),
     path("appraisal/<str:kind>/<int:target_id>/", v.appraisal_target, name="appraisal-target"),
     path("extraction/", v.form_list, name="extraction-forms"),
     path("extraction/forms/new/", v.form_create, name="extraction-form-create"),

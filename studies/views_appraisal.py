@@ -230,6 +230,17 @@ def appraisal_target(request, review: Review, kind: str, target_id: int):
     )
 
 
+@review_view(Action.EDIT_EVIDENCE)
+def appraisal_cmoc_by_code(request, review: Review):
+    """Jump to a CMOC's appraisal by its code (CMOC pages belong to another module)."""
+    code = request.GET.get("code", "").strip()
+    cmoc = CMOC.objects.filter(review=review, code__iexact=code).only("pk").first()
+    if cmoc is None:
+        messages.error(request, f"No CMOC with code “{code}”.")
+        return redirect("appraisal-list", review.pk)
+    return redirect("appraisal-target", review.pk, "cmoc", cmoc.pk)
+
+
 @review_view()
 def appraisal_list(request, review: Review):
     kind, verdict = request.GET.get("kind", ""), request.GET.get("verdict", "")

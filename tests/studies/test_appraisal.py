@@ -289,3 +289,13 @@ def test_appraisal_list_query_count_constant(
     with django_assert_max_num_queries(small) as ctx:
         r = c.get(url)
     assert r.content.decode().count("<tr>") >= 34
+
+
+def test_appraise_cmoc_by_code(client_for, review):
+    cmoc = make_cmoc(review, "B1-01")
+    c = client_for("reviewer")
+    url = reverse("appraisal-cmoc-by-code", args=[review.pk])
+    r = c.get(url, {"code": "b1-01"})
+    assert r.status_code == 302 and r.url == _url(review, "cmoc", cmoc.pk)
+    assert c.get(url, {"code": "nope"}).url == reverse("appraisal-list", args=[review.pk])
+    assert client_for("viewer").get(url, {"code": "B1-01"}).status_code == 403
