@@ -423,6 +423,11 @@ class Appraisal(models.Model):
     exclusion_reason = models.ForeignKey(
         ExclusionReason, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Which CMOCs this piece of evidence informs (and, for "include for specific CMOCs
+    # only", the CMOCs it is included for).
+    informs_cmocs = models.ManyToManyField(
+        "cmoc.CMOC", blank=True, related_name="informed_by_appraisals"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -524,10 +529,20 @@ class ExtractionAnswer(models.Model):
 
     class Meta:
         constraints = [
+            # One own answer per extractor, plus at most one consensus answer (written in the
+            # consolidation view, possibly by one of the two extractors).
             models.UniqueConstraint(
-                fields=["study", "field", "extractor"], name="answer_one_per_extractor"
+                fields=["study", "field", "extractor"],
+                condition=Q(is_consensus=False),
+                name="answer_one_per_extractor",
+            ),
+            models.UniqueConstraint(
+                fields=["study", "field"],
+                condition=Q(is_consensus=True),
+                name="answer_one_consensus",
             ),
         ]
+        indexes = [models.Index(fields=["field", "study"])]
 
 
 class RankingRun(models.Model):
