@@ -256,101 +256,174 @@ def cmoc_web(data: TheoryData, *, max_edges: int = 20000) -> nx.DiGraph:
 # --- concept web -----------------------------------------------------------------------------
 
 
+_SIGN_TABLE = {
+    (a, b): _sign(a, b) for a in ("increase", "decrease", "") for b in ("increase", "decrease", "")
+}
+_ROLE_INDEX = {"context": 0, "mechanism": 1, "outcome": 2}
+
+
 def concept_web(data: TheoryData) -> nx.DiGraph:
     """Concepts as nodes; per CMOC, signed edges context → mechanism → outcome (context →
     outcome when no mechanism concept is coded), aggregated with CMOC ids and source counts.
-    Asserted links join the source CMOC's outcomes to the target CMOC's elements."""
-    g = nx.DiGraph(level="concept")
-    by_cmoc = data.by_cmoc()
-    node_roles: dict[int, Counter] = defaultdict(Counter)
-    node_phases: dict[int, Counter] = defaultdict(Counter)
-    node_cmocs: dict[int, list[int]] = defaultdict(list)
-    edges: dict[tuple[int, int], dict] = {}
+    Asserted links join the source CMOC's outcomes to the target CMOC's elements.
 
-    def add_edge(a, b, sign, cmoc_id, sources, kind="cmo"):
-        if a == b:
-            return
+    Written as flat loops over tuples and lists rather than per-edge networkx calls: this is
+    the hot path of the web endpoint at 50k CMOCs. Also records `chain_edges`, the number of
+    computed CMOC chain edges, which falls out of the per-concept role counts."""
+    cmocs = data.cmocs
+    per: dict[int, tuple[list, list, list]] = {}
+    role_index = _ROLE_INDEX
+    for cmoc_id, role, concept_id, direction in data.elements:
+        t = per.get(cmoc_id)
+        if t is None:
+            t = per[cmoc_id] = ([], [], [])
+        t[role_index[role]].append((concept_id, direction or ""))
+
+    # node: [n_context, n_mechanism, n_outcome, {phase: n}, [cmoc ids], sources]
+    nodes: dict[int, list] = {}
+    # edge: [pos, neg, unsigned, sources, [cmoc ids], kinds or None]
+    edges: dict[tuple[int, int], list] = {}
+    sign_table = _SIGN_TABLE
+    sign_slot = {1: 0, -1: 1, 0: 2}
+    both = 0
+
+    def add_link_edge(a, b, sign, cmoc_id, kind):
         e = edges.get((a, b))
         if e is None:
-            e = edges[(a, b)] = {
-                "pos": 0,
-                "neg": 0,
-                "unsigned": 0,
-                "sources": 0,
-                "cmocs": [],
-                "kinds": set(),
-            }
-        e["pos" if sign > 0 else "neg" if sign < 0 else "unsigned"] += 1
-        if not e["cmocs"] or e["cmocs"][-1] != cmoc_id:
-            e["cmocs"].append(cmoc_id)
-            e["sources"] += sources
-        e["kinds"].add(kind)
+            e = edges[(a, b)] = [0, 0, 0, 0, [], set()]
+        elif e[5] is None:  # already drawn from CMOCs' own elements
+            e[5] = {"cmo"}
+        e[sign_slot[sign]] += 1
+        if not e[4] or e[4][-1] != cmoc_id:
+            e[4].append(cmoc_id)
+        e[5].add(kind)
 
-    for cmoc_id, roles in by_cmoc.items():
-        c = data.cmocs.get(cmoc_id)
+    for cmoc_id, lists in per.items():
+        c = cmocs.get(cmoc_id)
         if c is None:
             continue
         phase = c.get("phase") or ""
         sources = c.get("source_count") or 0
-        for role in ROLES:
-            for concept_id, _ in roles[role]:
-                node_roles[concept_id][role] += 1
-                node_phases[concept_id][phase] += 1
-                if not node_cmocs[concept_id] or node_cmocs[concept_id][-1] != cmoc_id:
-                    node_cmocs[concept_id].append(cmoc_id)
-        steps = [roles[r] for r in ROLES if roles[r]]
-        for left, right in zip(steps, steps[1:], strict=False):
-            for a, da in left:
-                for b, db in right:
-                    add_edge(a, b, _sign(da, db), cmoc_id, sources)
+        for idx in (0, 1, 2):
+            for concept_id, _ in lists[idx]:
+                n = nodes.get(concept_id)
+                if n is None:
+                    n = nodes[concept_id] = [0, 0, 0, {}, [], 0]
+                n[idx] += 1
+                ids = n[4]
+                if not ids or ids[-1] != cmoc_id:
+                    ids.append(cmoc_id)
+                    n[5] += sources
+                    n[3][phase] = n[3].get(phase, 0) + 1
+        ctx, mech, out = lists
+        if ctx and out:
+            both += len({a for a, _ in ctx} & {b for b, _ in out})
+        steps = [step for step in lists if step]
+        for i in range(len(steps) - 1):
+            for a, da in steps[i]:
+                for b, db in steps[i + 1]:
+                    if a == b:
+                        continue
+                    e = edges.get((a, b))
+                    if e is None:
+                        e = edges[(a, b)] = [0, 0, 0, 0, [], None]
+                    e[sign_slot[sign_table[(da, db)]]] += 1
+                    ids = e[4]
+                    if not ids or ids[-1] != cmoc_id:
+                        ids.append(cmoc_id)
+                        e[3] += sources
 
     for lk in data.links:
-        src, tgt = by_cmoc.get(lk["source"]), by_cmoc.get(lk["target"])
-        if not src or not tgt:
+        src, tgt = per.get(lk["source"]), per.get(lk["target"])
+        if not src or not tgt or lk["source"] not in cmocs or lk["target"] not in cmocs:
             continue
         sign_override = -1 if lk["kind"] == "countervailing" else None
-        for a, da in src["outcome"]:
-            for b, _ in tgt[LINK_TARGET_ROLE.get(lk["kind"], "context")]:
-                sign = sign_override if sign_override is not None else (1 if da else 0)
-                add_edge(a, b, sign, lk["source"], 0, kind=lk["kind"])
+        target_idx = role_index[LINK_TARGET_ROLE.get(lk["kind"], "context")]
+        for a, da in src[2]:
+            for b, _ in tgt[target_idx]:
+                if a != b:
+                    sign = sign_override if sign_override is not None else (1 if da else 0)
+                    add_link_edge(a, b, sign, lk["source"], lk["kind"])
 
-    for concept_id, roles in node_roles.items():
-        role = roles.most_common(1)[0][0]
-        if roles["outcome"] and roles["context"]:
-            role = "link"
-        phases = node_phases[concept_id]
-        cmoc_ids = node_cmocs[concept_id]
-        g.add_node(
-            concept_id,
-            label=data.concepts.get(concept_id, str(concept_id)),
-            role=role,
-            n_context=roles["context"],
-            n_mechanism=roles["mechanism"],
-            n_outcome=roles["outcome"],
-            phase=phases.most_common(1)[0][0],
-            phases="; ".join(p for p, _ in phases.most_common() if p),
-            n_cmocs=len(cmoc_ids),
-            sources=sum(data.cmocs[i].get("source_count") or 0 for i in cmoc_ids),
-            cmocs=cmoc_ids,
-            in_cycle=False,
+    labels = data.concepts
+    g = nx.DiGraph(level="concept")
+    g.graph["chain_edges"] = sum(n[2] * n[0] for n in nodes.values()) - both
+    node_attrs = []
+    for concept_id, (n_ctx, n_mech, n_out, phases, ids, sources) in nodes.items():
+        role = (
+            "link"
+            if (n_out and n_ctx)
+            else max(
+                ("context", n_ctx), ("mechanism", n_mech), ("outcome", n_out), key=lambda r: r[1]
+            )[0]
         )
-    for (a, b), e in edges.items():
-        kinds = e.pop("kinds")
-        g.add_edge(
+        ranked = sorted(phases.items(), key=lambda p: -p[1])
+        node_attrs.append(
+            (
+                concept_id,
+                {
+                    "label": labels.get(concept_id, str(concept_id)),
+                    "role": role,
+                    "n_context": n_ctx,
+                    "n_mechanism": n_mech,
+                    "n_outcome": n_out,
+                    "phase": ranked[0][0] if ranked else "",
+                    "phases": "; ".join(p for p, _ in ranked if p),
+                    "n_cmocs": len(ids),
+                    "sources": sources,
+                    "cmocs": ids,
+                    "in_cycle": False,
+                },
+            )
+        )
+    g.add_nodes_from(node_attrs)
+    g.add_edges_from(
+        (
             a,
             b,
-            sign=_sign_symbol(e["pos"], e["neg"], e["unsigned"]),
-            kind=",".join(sorted(kinds)),
-            n_cmocs=len(e["cmocs"]),
-            **e,
+            {
+                "sign": _sign_symbol(pos, neg, uns),
+                "kind": ",".join(sorted(kinds)) if kinds else "cmo",
+                "n_cmocs": len(ids),
+                "pos": pos,
+                "neg": neg,
+                "unsigned": uns,
+                "sources": sources,
+                "cmocs": ids,
+                "in_cycle": False,
+            },
         )
+        for (a, b), (pos, neg, uns, sources, ids, kinds) in edges.items()
+    )
+    in_cycle = set()
     for component in nx.strongly_connected_components(g):
         if len(component) > 1:
-            for n in component:
-                g.nodes[n]["in_cycle"] = True
-    for a, b, attrs in g.edges(data=True):
-        attrs["in_cycle"] = g.nodes[a]["in_cycle"] and g.nodes[b]["in_cycle"]
+            in_cycle.update(component)
+    for n in in_cycle:
+        g.nodes[n]["in_cycle"] = True
+    if in_cycle:
+        for a, b, attrs in g.edges(data=True):
+            attrs["in_cycle"] = a in in_cycle and b in in_cycle
     return g
+
+
+def strongest_edges(g: nx.DiGraph, limit: int) -> nx.DiGraph:
+    """A view of `g` keeping only its `limit` edges backed by most CMOCs (then sources), so a
+    web of 50k CMOCs stays drawable; `hidden_edges` says how many were left out. All nodes
+    stay, so every concept can still be found and clicked."""
+    if g.number_of_edges() <= limit:
+        g.graph.setdefault("hidden_edges", 0)
+        return g
+    ranked = sorted(
+        g.edges(data=True),
+        key=lambda e: (e[2].get("n_cmocs", 0), e[2].get("sources", 0)),
+        reverse=True,
+    )
+    h = nx.DiGraph(**g.graph)
+    h.add_nodes_from(g.nodes(data=True))
+    h.add_edges_from(ranked[:limit])
+    h.graph["hidden_edges"] = g.number_of_edges() - limit
+    return h
 
 
 def concept_paths(
@@ -635,5 +708,6 @@ __all__ = [
     "filter_data",
     "layered_layout",
     "path_cmocs",
+    "strongest_edges",
     "to_cytoscape",
 ]

@@ -21,6 +21,8 @@ from synthesis.permissions import Action, can
 from synthesis.views_base import review_view
 
 PANEL_LIMIT = 40
+# Beyond this many edges a browser web is a hairball: draw the strongest, say how many hide.
+WEB_MAX_EDGES = 4000
 
 
 def _int_or_none(value):
@@ -71,7 +73,8 @@ def web(request, review: Review):
 @review_view()
 def web_data(request, review: Review):
     params = _web_params(request, review)
-    data, web = selectors_theory.web_graph(review=review, **params)
+    data, full = selectors_theory.web_graph(review=review, **params)
+    web = graph.strongest_edges(full, WEB_MAX_EDGES)
     in_cycle = sum(1 for _, a in web.nodes(data=True) if a.get("in_cycle"))
     return JsonResponse(
         {
@@ -81,7 +84,9 @@ def web_data(request, review: Review):
                 "cmocs": len(data.cmocs),
                 "nodes": web.number_of_nodes(),
                 "edges": web.number_of_edges(),
-                "chain_edges": graph.chain_count(data) + len(data.links),
+                "hidden_edges": web.graph.get("hidden_edges", 0),
+                "chain_edges": full.graph.get("chain_edges", graph.chain_count(data))
+                + len(data.links),
                 "in_cycle": in_cycle,
                 "truncated": bool(web.graph.get("truncated")),
             },

@@ -37,7 +37,7 @@
           "background-color": nodeColour,
           "width": (e) => Math.min(48, 12 + 4 * Math.sqrt(e.data("n_cmocs") || 1)),
           "height": (e) => Math.min(48, 12 + 4 * Math.sqrt(e.data("n_cmocs") || 1)),
-          "label": "data(label)", "font-size": 11, "text-valign": "top", "text-margin-y": -3,
+          "label": "data(label)", "font-size": 13, "text-valign": "top", "text-margin-y": -3,
           "text-wrap": "wrap", "text-max-width": "150px", "min-zoomed-font-size": big ? 9 : 6,
           "text-background-color": "#fff", "text-background-opacity": 0.75, "text-background-padding": 1,
         } },
@@ -87,6 +87,7 @@
       const s = data.stats;
       stats.textContent = `${s.nodes} ${data.level === "cmoc" ? "CMOCs" : "concepts"} · ${s.edges} edges · ` +
         `${s.cmocs} CMOCs, ${s.chain_edges} chain links` + (s.in_cycle ? ` · ${s.in_cycle} on cycles` : "") +
+        (s.hidden_edges ? ` · showing the ${s.edges} strongest edges, ${s.hidden_edges} weaker hidden (filter to see them)` : "") +
         (s.truncated ? " · too many chain links: edges truncated, filter to see all" : "");
       container.dataset.ready = "1";
     }

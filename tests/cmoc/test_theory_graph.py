@@ -62,6 +62,12 @@ def test_asserted_links_are_chain_edges_too():
     data.links = [{"id": 7, "source": 11, "target": 12, "kind": "countervailing"}]
     edges = list(graph.chain_edges(data))
     link = [e for e in edges if e["kind"] == "countervailing"]
+    web = graph.concept_web(data)
+    # Synergy (B2-1's outcome) now works against B1-2's outcome, faith.
+    assert web.edges[SYNERGY, FAITH]["kind"] == "countervailing"
+    assert web.edges[SYNERGY, FAITH]["sign"] == "-"
+    data.links.append({"id": 8, "source": 10, "target": 11, "kind": "outcome_mechanism"})
+    assert graph.concept_web(data).edges[FAITH, BEHAVIOUR]["kind"] == "cmo,outcome_mechanism"
     assert link == [
         {
             "source": 11,
@@ -196,6 +202,7 @@ def test_chain_count_matches_the_edges_and_layout_covers_every_node(raw):
     )
     assert graph.chain_count(data) == len(list(graph.chain_edges(data)))
     web = graph.concept_web(data)
+    assert web.graph["chain_edges"] == graph.chain_count(data)
     assert set(graph.layered_layout(web)) == set(web.nodes)
     # A CMOC is on a cycle exactly when the explicit chain graph says so.
     g = nx.DiGraph()
@@ -276,3 +283,12 @@ def test_snapshot_data_feeds_the_graph():
     assert data.concepts == {3: "Faith"}
     assert data.links[0]["evidence"] == 1
     assert graph.chain_count(data) == 1
+
+
+def test_strongest_edges_keeps_all_nodes_and_the_heaviest_edges():
+    web = graph.concept_web(seed_chain())
+    pruned = graph.strongest_edges(web, 1)
+    assert set(pruned.nodes) == set(web.nodes)
+    assert list(pruned.edges) == [(COMPLEXITY, FAITH)]  # backed by two CMOCs
+    assert pruned.graph["hidden_edges"] == web.number_of_edges() - 1
+    assert graph.strongest_edges(web, 100) is web
