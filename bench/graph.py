@@ -17,8 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DB = Path("/tmp/retroduce-bench-graph.sqlite3")
-for suffix in ("", "-wal", "-shm"):
-    Path(f"{DB}{suffix}").unlink(missing_ok=True)
+REUSE = os.environ.get("REUSE_DB") == "1" and DB.exists()  # re-time without regenerating
+if not REUSE:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{DB}{suffix}").unlink(missing_ok=True)
 os.environ["DATABASE_URL"] = f"sqlite:///{DB}"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synthesis.settings")
 os.environ.setdefault("SECRET_KEY", "bench")
@@ -120,7 +122,12 @@ def build():
 def main():
     call_command("migrate", verbosity=0)
     settings.ALLOWED_HOSTS = ["*"]
-    review, user, n_elements = timed(f"generate {N_CMOCS} CMOCs, {N_CONCEPTS} concepts", build)
+    if REUSE:
+        review = Review.objects.get(title="Benchmark review")
+        user = get_user_model().objects.get(username="bench")
+        n_elements = CMOCElement.objects.filter(cmoc__review=review).count()
+    else:
+        review, user, n_elements = timed(f"generate {N_CMOCS} CMOCs, {N_CONCEPTS} concepts", build)
     print(f"  {N_CMOCS} CMOCs, {n_elements} elements, {N_CONCEPTS} concepts, 500 asserted links")
 
     with CaptureQueriesContext(connection) as q:

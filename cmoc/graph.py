@@ -18,6 +18,7 @@ computed here, so no Graphviz binary is needed.
 
 from __future__ import annotations
 
+import heapq
 import json
 import math
 from collections import Counter, defaultdict
@@ -262,14 +263,17 @@ _SIGN_TABLE = {
 _ROLE_INDEX = {"context": 0, "mechanism": 1, "outcome": 2}
 
 
-def concept_web(data: TheoryData) -> nx.DiGraph:
+def concept_web(data: TheoryData, *, max_edges: int | None = None) -> nx.DiGraph:
     """Concepts as nodes; per CMOC, signed edges context → mechanism → outcome (context →
     outcome when no mechanism concept is coded), aggregated with CMOC ids and source counts.
     Asserted links join the source CMOC's outcomes to the target CMOC's elements.
 
     Written as flat loops over tuples and lists rather than per-edge networkx calls: this is
     the hot path of the web endpoint at 50k CMOCs. Also records `chain_edges`, the number of
-    computed CMOC chain edges, which falls out of the per-concept role counts."""
+    computed CMOC chain edges, which falls out of the per-concept role counts.
+
+    With `max_edges`, only the edges backed by most CMOCs (then sources) are kept — all nodes
+    stay, cycles are still flagged on the full web, and `hidden_edges` counts the rest."""
     cmocs = data.cmocs
     per: dict[int, tuple[list, list, list]] = {}
     role_index = _ROLE_INDEX
@@ -377,6 +381,20 @@ def concept_web(data: TheoryData) -> nx.DiGraph:
             )
         )
     g.add_nodes_from(node_attrs)
+    # Cycles on the full web, on a bare graph (no attribute dicts: much cheaper to build).
+    bare = nx.DiGraph()
+    bare.add_edges_from(edges)
+    in_cycle = set()
+    for component in nx.strongly_connected_components(bare):
+        if len(component) > 1:
+            in_cycle.update(component)
+    for n in in_cycle:
+        g.nodes[n]["in_cycle"] = True
+    kept = edges.items()
+    g.graph["hidden_edges"] = 0
+    if max_edges is not None and len(edges) > max_edges:
+        kept = heapq.nlargest(max_edges, edges.items(), key=lambda kv: (len(kv[1][4]), kv[1][3]))
+        g.graph["hidden_edges"] = len(edges) - max_edges
     g.add_edges_from(
         (
             a,
@@ -390,20 +408,11 @@ def concept_web(data: TheoryData) -> nx.DiGraph:
                 "unsigned": uns,
                 "sources": sources,
                 "cmocs": ids,
-                "in_cycle": False,
+                "in_cycle": a in in_cycle and b in in_cycle,
             },
         )
-        for (a, b), (pos, neg, uns, sources, ids, kinds) in edges.items()
+        for (a, b), (pos, neg, uns, sources, ids, kinds) in kept
     )
-    in_cycle = set()
-    for component in nx.strongly_connected_components(g):
-        if len(component) > 1:
-            in_cycle.update(component)
-    for n in in_cycle:
-        g.nodes[n]["in_cycle"] = True
-    if in_cycle:
-        for a, b, attrs in g.edges(data=True):
-            attrs["in_cycle"] = a in in_cycle and b in in_cycle
     return g
 
 

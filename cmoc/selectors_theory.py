@@ -227,8 +227,10 @@ def web_graph(
     themes=(),
     relations=(),
     min_sources: int = 0,
+    max_edges: int | None = None,
 ):
-    """The filtered causal web as a networkx graph, plus the filtered input data."""
+    """The filtered causal web as a networkx graph, plus the filtered input data. With
+    `max_edges`, a concept web keeps only its strongest edges (for drawing)."""
     data = graph.filter_data(
         web_data(review=review, version=version),
         phases=phases,
@@ -236,5 +238,7 @@ def web_graph(
         relations=relations,
         min_sources=min_sources,
     )
-    web = graph.cmoc_web(data) if level == "cmoc" else graph.concept_web(data)
+    if level == "cmoc":
+        return data, graph.strongest_edges(graph.cmoc_web(data), max_edges or 20000)
+    web = graph.concept_web(data, max_edges=max_edges)
     return data, web

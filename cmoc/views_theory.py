@@ -73,8 +73,7 @@ def web(request, review: Review):
 @review_view()
 def web_data(request, review: Review):
     params = _web_params(request, review)
-    data, full = selectors_theory.web_graph(review=review, **params)
-    web = graph.strongest_edges(full, WEB_MAX_EDGES)
+    data, web = selectors_theory.web_graph(review=review, max_edges=WEB_MAX_EDGES, **params)
     in_cycle = sum(1 for _, a in web.nodes(data=True) if a.get("in_cycle"))
     return JsonResponse(
         {
@@ -85,7 +84,11 @@ def web_data(request, review: Review):
                 "nodes": web.number_of_nodes(),
                 "edges": web.number_of_edges(),
                 "hidden_edges": web.graph.get("hidden_edges", 0),
-                "chain_edges": full.graph.get("chain_edges", graph.chain_count(data))
+                "chain_edges": (
+                    web.graph["chain_edges"]
+                    if "chain_edges" in web.graph
+                    else graph.chain_count(data)
+                )
                 + len(data.links),
                 "in_cycle": in_cycle,
                 "truncated": bool(web.graph.get("truncated")),

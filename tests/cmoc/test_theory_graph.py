@@ -292,3 +292,13 @@ def test_strongest_edges_keeps_all_nodes_and_the_heaviest_edges():
     assert list(pruned.edges) == [(COMPLEXITY, FAITH)]  # backed by two CMOCs
     assert pruned.graph["hidden_edges"] == web.number_of_edges() - 1
     assert graph.strongest_edges(web, 100) is web
+
+
+def test_concept_web_max_edges_keeps_strongest_and_flags_cycles_on_the_full_web():
+    data = seed_chain()
+    data.cmocs[13] = {"code": "B2-2", "phase": "Realist evaluation", "source_count": 2}
+    data.elements += [(13, "context", SYNERGY, ""), (13, "outcome", SIZE, "decrease")]
+    web = graph.concept_web(data, max_edges=1)
+    assert list(web.edges) == [(COMPLEXITY, FAITH)]
+    assert web.graph["hidden_edges"] == graph.concept_web(data).number_of_edges() - 1
+    assert web.nodes[SYNERGY]["in_cycle"] and web.edges[COMPLEXITY, FAITH]["in_cycle"]
