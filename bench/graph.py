@@ -168,11 +168,14 @@ def main():
             {"phase": "Theory gleaning", "min_sources": 2},
         ),
     ):
-        t = time.perf_counter()
-        r = client.get(url, params)
-        elapsed = time.perf_counter() - t
-        assert r.status_code == 200, r.status_code
-        print(f"{label:<58} {elapsed:7.3f} s  ({len(r.content) / 1e6:.1f} MB JSON)")
+        times = []
+        for _ in range(3):  # the machine is shared: report the median of three requests
+            t = time.perf_counter()
+            r = client.get(url, params)
+            times.append(time.perf_counter() - t)
+            assert r.status_code == 200, r.status_code
+        elapsed = sorted(times)[1]
+        print(f"{label:<58} {elapsed:7.3f} s  median of 3 ({len(r.content) / 1e6:.1f} MB JSON)")
     stats = r.json()["stats"]
     print(f"  last response: {stats}")
     t = time.perf_counter()
