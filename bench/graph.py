@@ -167,6 +167,7 @@ def main():
             "GET web JSON endpoint, one phase, ≥2 sources",
             {"phase": "Theory gleaning", "min_sources": 2},
         ),
+        ("GET web JSON endpoint, CMOC-chain view (edges capped)", {"level": "cmoc"}),
     ):
         times = []
         for _ in range(3):  # the machine is shared: report the median of three requests

@@ -19,6 +19,7 @@ computed here, so no Graphviz binary is needed.
 from __future__ import annotations
 
 import heapq
+import itertools
 import json
 import math
 from collections import Counter, defaultdict
@@ -224,7 +225,11 @@ def cmoc_web(data: TheoryData, *, max_edges: int = 20000) -> nx.DiGraph:
             cmocs=[cid],
         )
     n = 0
-    for edge in chain_edges(data):
+    # Asserted links first so they always show; then computed edges until the cap (stop
+    # early: with heavy concept reuse there can be hundreds of millions).
+    bare = TheoryData(cmocs=data.cmocs, elements=data.elements, concepts=data.concepts)
+    edges = chain_edges(TheoryData(cmocs={}, elements=[], concepts={}, links=data.links))
+    for edge in itertools.chain(edges, chain_edges(bare)):
         a, b = edge["source"], edge["target"]
         if a not in g or b not in g:
             continue
@@ -233,7 +238,7 @@ def cmoc_web(data: TheoryData, *, max_edges: int = 20000) -> nx.DiGraph:
         else:
             if edge["kind"] == "computed" and n >= max_edges:
                 g.graph["truncated"] = True
-                continue
+                break
             n += 1
             attrs = {"pos": 0, "neg": 0, "unsigned": 0, "kinds": set(), "via": set()}
             g.add_edge(a, b, **attrs)

@@ -23,6 +23,8 @@ from synthesis.views_base import review_view
 PANEL_LIMIT = 40
 # Beyond this many edges a browser web is a hairball: draw the strongest, say how many hide.
 WEB_MAX_EDGES = 4000
+# The CMOC-chain view draws one node per CMOC: past this, ask for a filter instead.
+CMOC_VIEW_MAX = 3000
 
 
 def _int_or_none(value):
@@ -73,6 +75,25 @@ def web(request, review: Review):
 @review_view()
 def web_data(request, review: Review):
     params = _web_params(request, review)
+    if params["level"] == "cmoc":
+        data = graph.filter_data(
+            selectors_theory.web_data(review=review, version=params["version"]),
+            phases=params["phases"],
+            themes=params["themes"],
+            relations=params["relations"],
+            min_sources=params["min_sources"],
+        )
+        if len(data.cmocs) > CMOC_VIEW_MAX:
+            return JsonResponse(
+                {
+                    "level": "cmoc",
+                    "elements": [],
+                    "message": f"{len(data.cmocs)} CMOCs are too many for the chain view "
+                    f"(at most {CMOC_VIEW_MAX}): filter by phase, theme, relation or "
+                    "minimum sources, or show concepts.",
+                    "stats": {"cmocs": len(data.cmocs), "nodes": 0, "edges": 0},
+                }
+            )
     data, web = selectors_theory.web_graph(review=review, max_edges=WEB_MAX_EDGES, **params)
     in_cycle = sum(1 for _, a in web.nodes(data=True) if a.get("in_cycle"))
     return JsonResponse(

@@ -85,6 +85,7 @@
       });
       window.retroduceWeb = cy; // for the browser tests and the console
       const s = data.stats;
+      if (data.message) { stats.textContent = data.message; container.dataset.ready = "1"; return; }
       stats.textContent = `${s.nodes} ${data.level === "cmoc" ? "CMOCs" : "concepts"} · ${s.edges} edges · ` +
         `${s.cmocs} CMOCs, ${s.chain_edges} chain links` + (s.in_cycle ? ` · ${s.in_cycle} on cycles` : "") +
         (s.hidden_edges ? ` · showing the ${s.edges} strongest edges, ${s.hidden_edges} weaker hidden (filter to see them)` : "") +

@@ -74,6 +74,16 @@ def test_web_filters_by_phase_theme_relation_and_sources(client_for, review, cha
     assert labels(cmoc_level) == {"B1-1", "B1-2", "B1-3", "B2-1", "B2-2"}
 
 
+def test_cmoc_view_asks_for_a_filter_when_too_big(client_for, review, chain, monkeypatch):
+    from cmoc import views_theory
+
+    monkeypatch.setattr(views_theory, "CMOC_VIEW_MAX", 4)
+    c = client_for("viewer")
+    big = _web(c, review, level="cmoc")
+    assert big["elements"] == [] and "too many for the chain view" in big["message"]
+    assert len(_web(c, review, level="cmoc", phase="Theory gleaning")["elements"]) > 3
+
+
 def test_web_data_query_count_is_constant(client_for, review, chain, django_assert_max_num_queries):
     c = client_for("viewer")
     with django_assert_max_num_queries(9) as small:
