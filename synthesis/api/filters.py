@@ -38,7 +38,7 @@ class SearchFilter(django_filters.FilterSet):
 class RecordFilter(django_filters.FilterSet):
     search = IdFilter(field_name="sources__search", distinct=True)
     study = IdFilter()
-    year = django_filters.NumberFilter(field_class=forms.IntegerField, min_value=0, max_value=9999)
+    year = IdFilter(max_value=9999)
     is_duplicate = django_filters.BooleanFilter(
         field_name="duplicate_of", lookup_expr="isnull", exclude=True
     )
@@ -144,9 +144,9 @@ class CMOCFilter(django_filters.FilterSet):
     )
     relation = django_filters.ChoiceFilter(choices=CMOC.Relation.choices)
     study = IdFilter(method="filter_study", help_text="CMOCs with evidence from this study.")
-    min_sources = django_filters.NumberFilter(
-        field_name="source_count", lookup_expr="gte", field_class=forms.IntegerField,
-        min_value=0, max_value=2**31 - 1,
+    min_sources = IdFilter(
+        field_name="source_count", lookup_expr="gte", max_value=2**31 - 1,
+        help_text="Only CMOCs supported by at least this many sources (2 = supported).",
     )  # fmt: skip
     checked = django_filters.BooleanFilter()
     updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")

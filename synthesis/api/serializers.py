@@ -260,16 +260,19 @@ class CMOCSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+class ReviewConceptField(serializers.PrimaryKeyRelatedField):
+    """A concept of the review in the serializer context (resolved lazily: nested fields are
+    built before the context exists)."""
+
+    def get_queryset(self):
+        review = self.context.get("review")
+        return Concept.objects.filter(review=review) if review else Concept.objects.none()
+
+
 class ElementWriteSerializer(serializers.Serializer):
     role = serializers.ChoiceField(choices=Role.choices)
-    concept = serializers.PrimaryKeyRelatedField(queryset=Concept.objects.none())
+    concept = ReviewConceptField(queryset=Concept.objects.none())
     direction = serializers.ChoiceField(choices=Direction.choices, required=False, default="")
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        review = self.context.get("review")
-        if review is not None:
-            self.fields["concept"].queryset = Concept.objects.filter(review=review)
 
 
 class CMOCWriteSerializer(serializers.ModelSerializer):
