@@ -8,6 +8,7 @@ Theory version snapshots are kept verbatim (they record the ids of their time).
 """
 
 import contextlib
+import datetime
 import json
 import tempfile
 import zipfile
@@ -29,6 +30,15 @@ from synthesis.permissions import Action, check
 FORMAT = "retroduce-review"
 VERSION = 1
 BATCH = 1000
+
+
+class _Encoder(DjangoJSONEncoder):
+    """Like Django's, but keeps microseconds so restored timestamps are exact."""
+
+    def default(self, o):
+        if isinstance(o, datetime.datetime):
+            return o.isoformat()
+        return super().default(o)
 
 
 class BackupError(Exception):
@@ -100,6 +110,7 @@ def review_export(*, user, review: syn.Review, path) -> dict:
     check(user, review, Action.MANAGE)
     usernames = dict(get_user_model().objects.values_list("pk", "username"))
     counts = {}
+    files: list[str] = []
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
         for model, lookup in MODELS:
             qs = _queryset(model, lookup, review)
@@ -113,13 +124,19 @@ def review_export(*, user, review: syn.Review, path) -> dict:
                         if f.is_relation and f.related_model is get_user_model():
                             row[f.attname] = usernames.get(row[f.attname])
                         if isinstance(f, models.FileField) and row[f.attname]:
-                            name = row[f.attname]
-                            if default_storage.exists(name):
-                                with default_storage.open(name, "rb") as src:
-                                    zf.writestr(f"files/{name}", src.read())
-                    out.write((json.dumps(row, cls=DjangoJSONEncoder) + "\n").encode())
+                            files.append(row[f.attname])
+                    out.write((json.dumps(row, cls=_Encoder) + "\n").encode())
                     n += 1
             counts[label(model)] = n
+            for name in files:  # after the JSONL entry is closed: one open entry at a time
+                if default_storage.exists(name) and f"files/{name}" not in zf.namelist():
+                    with (
+                        default_storage.open(name, "rb") as src,
+                        zf.open(f"files/{name}", "w") as dst,
+                    ):
+                        while chunk := src.read(1 << 20):
+                            dst.write(chunk)
+            files.clear()
         manifest = {
             "format": FORMAT, "version": VERSION, "review_id": review.pk, "title": review.title,
             "exported_at": timezone.now().isoformat(), "exported_by": user.username,
@@ -183,8 +200,15 @@ def review_import(*, archive, user, owner=None) -> syn.Review:
             raise BackupError("The archive is not a Retroduce review backup (version 1).")
         saved_files: list[str] = []
         try:
-            with transaction.atomic(), _keep_timestamps():
-                review = _restore(zf, user=user, owner=owner or user, saved_files=saved_files)
+            with transaction.atomic():
+                with _keep_timestamps():
+                    review, old_id = _restore(
+                        zf, user=user, owner=owner or user, saved_files=saved_files
+                    )
+                event_record(
+                    review=review, actor=user, verb="review.import", target=review,
+                    summary=f"Restored from review {old_id}",
+                )  # fmt: skip
         except BackupError:
             for name in saved_files:  # the transaction rolled back: drop copied files too
                 default_storage.delete(name)
@@ -196,7 +220,7 @@ def review_import(*, archive, user, owner=None) -> syn.Review:
     return review
 
 
-def _restore(zf, *, user, owner, saved_files) -> syn.Review:
+def _restore(zf, *, user, owner, saved_files) -> tuple[syn.Review, int]:
     User = get_user_model()
     users = {u.username: u.pk for u in User.objects.only("id", "username")}
 
@@ -296,8 +320,4 @@ def _restore(zf, *, user, owner, saved_files) -> syn.Review:
         if membership.role != syn.Role.OWNER:
             membership.role = syn.Role.OWNER
             membership.save(update_fields=["role"])
-    event_record(
-        review=review, actor=user, verb="review.import", target=review,
-        summary=f"Restored from review {next(iter(review_ids))}",
-    )  # fmt: skip
-    return review
+    return review, next(iter(review_ids))

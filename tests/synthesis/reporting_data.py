@@ -24,8 +24,11 @@ from studies.models import (
     ExtractionAnswer,
     ExtractionField,
     ExtractionForm,
+    ImportBatch,
     Participant,
+    RankingRun,
     Record,
+    RecordScore,
     RecordSource,
     ScreeningDecision,
     ScreeningResolution,
@@ -87,6 +90,12 @@ def build(review, users) -> dict:
     for i in (1, 7, 8, 9):
         RecordSource.objects.create(record=r[i], search=hmic)
     Record.objects.filter(pk=r[9].pk).update(duplicate_of=r[2])
+    batch = ImportBatch.objects.create(
+        review=review, search=medline, filename="medline.ris", format="ris", status="done",
+        parsed_count=6, created_count=6, created_by=rv,
+    )  # fmt: skip
+    batch.file.save("medline.ris", ContentFile(b"TY  - JOUR\nER  - \n"), save=True)
+    Record.objects.filter(pk__in=[r[i].pk for i in range(1, 7)]).update(batch=batch)
     # Other methods: r10, r11 from a website, r12 from citation tracking.
     for i in (10, 11):
         RecordSource.objects.create(record=r[i], search=website)
@@ -118,7 +127,10 @@ def build(review, users) -> dict:
     vote(r[6], ta, rv2, "include")  # unresolved conflict
     vote(r[8], ta, rv, "exclude", note="[automation] ranked below cut-off")
     vote(r[12], ta, rv, "exclude")
-    # r7 awaits screening.
+    # r7 awaits screening (ranked first by the prioritisation model).
+    run = RankingRun.objects.create(review=review, stage=ta, model_name="nb", n_ranked=1)
+    RecordScore.objects.create(stage=ta, record=r[7], score=0.8, rank=1, terms=["trust"])
+    assert run.pk
     Record.objects.filter(pk=r[5].pk).update(fulltext_status="not_retrieved")
     Record.objects.filter(pk__in=[r[1].pk, r[2].pk, r[4].pk, r[10].pk]).update(
         fulltext_status="retrieved"
