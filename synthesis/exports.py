@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import xlsxwriter
 from django.db.models import Prefetch
 
-from cmoc.models import CMOC, CMOCEvidence
+from cmoc.models import CMOC, CMOCElement, CMOCEvidence
 from studies.models import ExtractionAnswer, ExtractionField, Record, Study
 from synthesis import agreement
 from synthesis.models import Review
@@ -39,20 +39,6 @@ def _source(document) -> str:
     return document.title
 
 
-def _quote(ev: CMOCEvidence) -> str:
-    ex = ev.excerpt
-    stance = "" if ev.stance == CMOCEvidence.Stance.SUPPORTS else " [contradicts]"
-    return f"“{ex.text}” — {_source(ex.document)}, {ex.locator}{stance}"
-
-
-def _concepts(cmoc: CMOC) -> str:
-    return "; ".join(
-        f"{el.role}: {el.concept.label}"
-        + (f" ({el.get_direction_display()})" if el.direction else "")
-        for el in cmoc.elements.all()
-    )
-
-
 CMOC_HEADER = [
     "Code", "Statement", "Context", "Mechanism resource", "Mechanism reasoning", "Outcome",
     "Concepts (role: concept (direction))", "Phase", "Relation to prior theory", "Prior CMOC",
@@ -60,21 +46,73 @@ CMOC_HEADER = [
 ]  # fmt: skip
 
 
+def _locator(page, start, end) -> str:
+    return (f"p. {page}, " if page else "") + f"chars {start}–{end}"
+
+
 def cmoc_rows(review: Review, *, study_id: int | None = None) -> Iterator[list]:
+    """Rows of the CMOC table. Reads plain tuples in keyset-paginated chunks (three queries
+    per CHUNK CMOCs) rather than model instances: 100k CMOCs stream in seconds and memory
+    stays flat."""
     relation = dict(CMOC.Relation.choices)
     origin = dict(CMOC.Origin.choices)
-    qs = cmoc_export_queryset(review=review, study_id=study_id)
-    for cmoc in qs.iterator(chunk_size=CHUNK):
-        evidence = list(cmoc.evidence.all())
-        sources = sorted({_source(ev.excerpt.document) for ev in evidence})
-        yield [
-            cmoc.code, cmoc.statement, cmoc.context, cmoc.mechanism_resource,
-            cmoc.mechanism_reasoning, cmoc.outcome, _concepts(cmoc),
-            cmoc.phase.name if cmoc.phase else "", relation.get(cmoc.relation, cmoc.relation),
-            cmoc.prior.code if cmoc.prior else "", origin.get(cmoc.origin, cmoc.origin),
-            cmoc.source_count, "; ".join(sources), "\n".join(_quote(ev) for ev in evidence),
-            "yes" if cmoc.checked else "no",
-        ]  # fmt: skip
+    direction = dict(CMOCElement._meta.get_field("direction").choices)
+    base = cmoc_export_queryset(review=review, study_id=study_id).prefetch_related(None)
+    cols = (
+        "id", "code", "statement", "context", "mechanism_resource", "mechanism_reasoning",
+        "outcome", "phase__name", "relation", "prior__code", "origin", "source_count", "checked",
+    )  # fmt: skip
+    last = None
+    while True:
+        qs = base if last is None else base.filter(code__gt=last)
+        chunk = list(qs.values_list(*cols)[:CHUNK])
+        if not chunk:
+            return
+        last = chunk[-1][1]
+        ids = [row[0] for row in chunk]
+        elements: dict[int, list[str]] = {}
+        for cmoc_id, role, label, sign in (
+            CMOCElement.objects.filter(cmoc_id__in=ids)
+            .order_by("cmoc_id", "role", "id")
+            .values_list("cmoc_id", "role", "concept__label", "direction")
+        ):
+            text = f"{role}: {label}" + (f" ({direction[sign]})" if sign else "")
+            elements.setdefault(cmoc_id, []).append(text)
+        evidence: dict[int, list[tuple]] = {}
+        for ev in (
+            CMOCEvidence.objects.filter(cmoc_id__in=ids)
+            .order_by("cmoc_id", "stance", "excerpt__document__title", "excerpt__start")
+            .values_list(
+                "cmoc_id",
+                "stance",
+                "excerpt__text",
+                "excerpt__page",
+                "excerpt__start",
+                "excerpt__end",
+                "excerpt__document__study__label",
+                "excerpt__document__participant__code",
+                "excerpt__document__title",
+            )  # fmt: skip
+        ):
+            evidence.setdefault(ev[0], []).append(ev)
+        for (
+            pk, code, statement, context, m_res, m_rea, outcome, phase, rel, prior, orig,
+            n_sources, checked,
+        ) in chunk:  # fmt: skip
+            evs = evidence.get(pk, [])
+            sources = sorted(
+                {study or participant or title for *_, study, participant, title in evs}
+            )
+            quotes = [
+                f"“{text}” — {study or participant or title}, {_locator(page, s0, s1)}"
+                + ("" if stance == CMOCEvidence.Stance.SUPPORTS else " [contradicts]")
+                for _, stance, text, page, s0, s1, study, participant, title in evs
+            ]
+            yield [
+                code, statement, context, m_res, m_rea, outcome, "; ".join(elements.get(pk, [])),
+                phase or "", relation.get(rel, rel), prior or "", origin.get(orig, orig),
+                n_sources, "; ".join(sources), "\n".join(quotes), "yes" if checked else "no",
+            ]  # fmt: skip
 
 
 def cmoc_table(review: Review) -> Table:
