@@ -146,6 +146,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `kind`; give each choice set its own name in the schema.
+    "ENUM_NAME_OVERRIDES": {
+        "SearchKindEnum": "studies.models.Search.Kind",
+        "StudyKindEnum": "studies.models.Study.Kind",
+        "DocumentKindEnum": "studies.models.Document.Kind",
+        "StageKindEnum": "studies.models.ScreeningStage.Kind",
+        "TheoryVersionKindEnum": "cmoc.models.TheoryVersion.Kind",
+        "HighModerateLowEnum": "studies.models.Appraisal.Rigour",
+    },
 }
 
 # Background jobs (imports, ranking, exports) run in django-q2 workers using the database

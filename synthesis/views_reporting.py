@@ -1,0 +1,203 @@
+"""Reporting pages and downloads: exports, PRISMA 2020, RAMESES, API access, backup."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+from rest_framework.authtoken.models import Token
+
+from synthesis import backup, exports, prisma, rameses
+from synthesis.audit import event_record
+from synthesis.models import Review
+from synthesis.permissions import Action, can, check
+from synthesis.selectors_reporting import prisma_counts, rameses_facts
+from synthesis.views_base import review_view
+
+EXPORT_LABELS = [
+    ("cmocs", "CMOC table", "One row per CMOC with concepts, sources and excerpt quotes."),
+    ("study-cmocs", "CMOCs per study", "Which CMOCs each study's excerpts support."),
+    ("characteristics", "Study characteristics", "From the current extraction form."),
+    ("decisions", "Screening decisions", "Votes you may see, with reasons and resolutions."),
+    ("agreement", "Screening agreement", "Percent agreement and Cohen's kappa per pair."),
+]
+
+
+@review_view()
+def reporting_index(request, review: Review):
+    role = review.user_role
+    return render(
+        request,
+        "synthesis/reporting/index.html",
+        {
+            "review": review,
+            "exports": EXPORT_LABELS,
+            "can_export": can(request.user, review, Action.EXPORT, role=role),
+            "can_manage": can(request.user, review, Action.MANAGE, role=role),
+        },
+    )
+
+
+def _audit_export(request, review, what: str) -> None:
+    event_record(review=review, actor=request.user, verb="export.download", summary=what)
+
+
+@review_view(Action.EXPORT)
+def export_download(request, review: Review, name: str, fmt: str):
+    if fmt not in ("csv", "xlsx"):
+        raise Http404("Exports come as .csv or .xlsx.")
+    try:
+        table = exports.export_table(user=request.user, review=review, name=name)
+    except ValueError as exc:
+        raise Http404(str(exc)) from exc
+    _audit_export(request, review, f"{name}.{fmt}")
+    if fmt == "csv":
+        response = StreamingHttpResponse(exports.csv_lines(table), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{table.filename}.csv"'
+        return response
+    return FileResponse(
+        exports.xlsx_tempfile([table]), as_attachment=True, filename=f"{table.filename}.xlsx"
+    )
+
+
+@review_view(Action.EXPORT)
+def export_workbook(request, review: Review):
+    """All tables in one workbook, one sheet each."""
+    tables = [
+        exports.export_table(user=request.user, review=review, name=n) for n, *_ in EXPORT_LABELS
+    ]
+    _audit_export(request, review, "workbook.xlsx")
+    return FileResponse(
+        exports.xlsx_tempfile(tables), as_attachment=True, filename=f"review-{review.pk}.xlsx"
+    )
+
+
+@review_view(Action.EXPORT)
+def export_bibliography(request, review: Review, fmt: str):
+    if fmt not in ("ris", "bib"):
+        raise Http404("Included studies come as .ris or .bib.")
+    _audit_export(request, review, f"included.{fmt}")
+    if fmt == "ris":
+        body, ctype = exports.ris_text(review), "application/x-research-info-systems"
+    else:
+        body, ctype = exports.bibtex_text(review), "application/x-bibtex"
+    response = HttpResponse(body, content_type=f"{ctype}; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="included-review-{review.pk}.{fmt}"'
+    return response
+
+
+@review_view()
+def prisma_page(request, review: Review):
+    flow = prisma.flow(prisma_counts(review=review))
+    return render(
+        request,
+        "synthesis/reporting/prisma.html",
+        {
+            "review": review,
+            "flow": flow,
+            "svg": prisma.svg(flow),
+            "can_export": can(request.user, review, Action.EXPORT, role=review.user_role),
+        },
+    )
+
+
+def prisma_file(review: Review, fmt: str) -> tuple[bytes, str, str]:
+    """(content, content type, extension) of the PRISMA diagram; shared with the command."""
+    flow = prisma.flow(prisma_counts(review=review))
+    if fmt == "svg":
+        return prisma.svg(flow).encode(), "image/svg+xml", "svg"
+    if fmt == "png":
+        import cairosvg
+
+        return cairosvg.svg2png(bytestring=prisma.svg(flow).encode(), scale=2), "image/png", "png"
+    if fmt == "prisma2020":
+        return prisma.prisma2020_csv(flow).encode(), "text/csv", "csv"
+    if fmt == "csv":  # plain counts, one per line
+        lines = ["box,n"] + [f"{k},{v}" for k, v in flow.counts.items() if not isinstance(v, dict)]
+        return ("\n".join(lines) + "\n").encode(), "text/csv", "csv"
+    raise Http404("Unknown format.")
+
+
+@review_view(Action.EXPORT)
+def prisma_download(request, review: Review, fmt: str):
+    body, ctype, ext = prisma_file(review, fmt)
+    _audit_export(request, review, f"prisma.{fmt}")
+    response = HttpResponse(body, content_type=ctype)
+    name = "prisma2020-data" if fmt == "prisma2020" else "prisma"
+    response["Content-Disposition"] = f'attachment; filename="{name}-review-{review.pk}.{ext}"'
+    return response
+
+
+@review_view()
+def rameses_page(request, review: Review, checklist: str = "rameses"):
+    if checklist not in rameses.CHECKLISTS:
+        raise Http404
+    facts = rameses_facts(review=review)
+    return render(
+        request,
+        "synthesis/reporting/rameses.html",
+        {
+            "review": review,
+            "checklist": checklist,
+            "checklists": [(k, v[0]) for k, v in rameses.CHECKLISTS.items()],
+            "title": rameses.CHECKLISTS[checklist][0],
+            "items": rameses.checklist(checklist, facts),
+            "can_export": can(request.user, review, Action.EXPORT, role=review.user_role),
+        },
+    )
+
+
+@review_view(Action.EXPORT)
+def rameses_download(request, review: Review, checklist: str):
+    if checklist not in rameses.CHECKLISTS:
+        raise Http404
+    _audit_export(request, review, f"{checklist}.csv")
+    response = HttpResponse(
+        rameses.checklist_csv(checklist, rameses_facts(review=review)), content_type="text/csv"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{checklist}-review-{review.pk}.csv"'
+    return response
+
+
+@review_view()
+def api_access(request, review: Review):
+    """How to reach this review through the REST API, and the user's API token."""
+    if request.method == "POST":
+        Token.objects.filter(user=request.user).delete()
+        Token.objects.create(user=request.user)
+        messages.success(request, "A new API token was created; the old one no longer works.")
+        return redirect("reporting-api", review.pk)
+    token = Token.objects.filter(user=request.user).first()
+    return render(request, "synthesis/reporting/api.html", {"review": review, "token": token})
+
+
+@review_view(Action.MANAGE)
+def backup_page(request, review: Review):
+    return render(request, "synthesis/reporting/backup.html", {"review": review})
+
+
+@review_view(Action.MANAGE)
+def backup_download(request, review: Review):
+    tmp = backup.review_export_tempfile(user=request.user, review=review)
+    return FileResponse(tmp, as_attachment=True, filename=f"retroduce-review-{review.pk}.zip")
+
+
+@require_POST
+@review_view(Action.MANAGE)
+def backup_restore(request, review: Review):
+    """Restore an archive as a new review owned by the current user (owners only: restoring
+    may create user accounts)."""
+    upload = request.FILES.get("archive")
+    if upload is None:
+        messages.error(request, "Choose a review archive (.zip) to restore.")
+        return redirect("reporting-backup", review.pk)
+    try:
+        new = backup.review_import(archive=upload, user=request.user)
+    except backup.BackupError as exc:
+        messages.error(request, f"Nothing was restored: {exc}")
+        return redirect("reporting-backup", review.pk)
+    except PermissionDenied:
+        raise
+    messages.success(request, f"Restored as a new review “{new.title}”.")
+    check(request.user, new, Action.VIEW)
+    return redirect("review-dashboard", new.pk)

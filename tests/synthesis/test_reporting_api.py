@@ -1,0 +1,326 @@
+import pytest
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from cmoc.models import CMOC, CMOCElement, CMOCEvidence, Concept, Excerpt
+from studies.models import ScreeningDecision
+from synthesis.models import ReviewEvent
+from tests.synthesis.reporting_data import build
+
+pytestmark = pytest.mark.django_db
+
+ENDPOINTS = [
+    "phases", "searches", "records", "studies", "documents", "screening-stages",
+    "screening-decisions", "appraisals", "extraction-answers", "concepts", "excerpts", "cmocs",
+    "cmoc-evidence", "demi-regularities", "theory-versions", "chains",
+]  # fmt: skip
+
+
+@pytest.fixture
+def data(review, users):
+    return build(review, users)
+
+
+@pytest.fixture
+def api(users):
+    def as_user(name):
+        client = APIClient()
+        client.force_authenticate(users[name])
+        return client
+
+    return as_user
+
+
+def results(resp):
+    body = resp.json()
+    return body["results"] if isinstance(body, dict) and "results" in body else body
+
+
+@pytest.mark.parametrize("name", ENDPOINTS)
+def test_every_endpoint_lists_for_members_and_hides_from_outsiders(name, api, review, data):
+    url = f"/api/v1/reviews/{review.pk}/{name}/"
+    resp = api("viewer").get(url)
+    assert resp.status_code == 200, resp.content
+    assert len(results(resp)) >= 1
+    assert api("outsider").get(url).status_code == 404
+    assert APIClient().get(url).status_code in (401, 403)
+    assert api("viewer").get(f"/api/v1/reviews/999999/{name}/").status_code == 404
+
+
+@pytest.mark.parametrize("name", [e for e in ENDPOINTS if e != "chains"])
+def test_every_endpoint_has_detail(name, api, review, data):
+    first = results(api("viewer").get(f"/api/v1/reviews/{review.pk}/{name}/"))[0]
+    detail = api("viewer").get(f"/api/v1/reviews/{review.pk}/{name}/{first['id']}/")
+    assert detail.status_code == 200
+    assert (
+        api("outsider").get(f"/api/v1/reviews/{review.pk}/{name}/{first['id']}/").status_code == 404
+    )
+    huge = api("viewer").get(f"/api/v1/reviews/{review.pk}/{name}/99999999999999999999999/")
+    assert huge.status_code == 404
+
+
+def test_reviews_list_only_mine_with_role(api, review, data):
+    body = results(api("analyst").get("/api/v1/reviews/"))
+    assert [(r["id"], r["role"]) for r in body] == [(review.pk, "analyst")]
+    assert results(api("outsider").get("/api/v1/reviews/")) == []
+    assert api("outsider").get(f"/api/v1/reviews/{review.pk}/").status_code == 404
+
+
+def test_cmoc_shape_with_elements_and_evidence(api, review, data):
+    body = results(api("viewer").get(f"/api/v1/reviews/{review.pk}/cmocs/"))
+    c1 = next(c for c in body if c["code"] == "C1")
+    assert {(e["role"], e["concept_label"], e["direction"]) for e in c1["elements"]} == {
+        ("context", "Shared goals", "increase"),
+        ("mechanism", "Trust", "increase"),
+        ("outcome", "Engagement", "increase"),
+    }
+    sources = {e["source"] for e in c1["evidence"]}
+    assert sources == {"Mervyn et al. 2019", "Smith 2015"}
+    ev = next(e for e in c1["evidence"] if e["source"] == "Mervyn et al. 2019")
+    assert ev["locator"] == "p. 1, chars 15–53" and ev["quote"].startswith("Trust grew")
+    assert c1["is_supported"] is True
+
+
+@pytest.mark.parametrize(
+    "query, codes",
+    [
+        ("min_sources=2", {"C1"}),
+        ("relation=refines", {"C2"}),
+        ("checked=false", {"C1", "C2"}),
+        ("q=sustains", {"C2"}),
+        ("role=outcome&concept={trust}", {"C2"}),
+        ("role=mechanism&concept={trust}", {"C1"}),
+        ("concept={trust}", {"C1", "C2"}),
+        ("study={study_b}", {"C1"}),
+        ("phase={phase2}", {"C2"}),
+        ("updated_since=2000-01-01T00:00:00Z", {"C1", "C2"}),
+        ("updated_since=2999-01-01T00:00:00Z", set()),
+    ],
+)
+def test_cmoc_filters(query, codes, api, review, data):
+    query = query.format(
+        trust=data["concepts"][0].pk,
+        study_b=data["studies"][1].pk,
+        phase2=review.phases.get(order=2).pk,
+    )
+    body = results(api("viewer").get(f"/api/v1/reviews/{review.pk}/cmocs/?{query}"))
+    assert {c["code"] for c in body} == codes
+
+
+def test_bad_filter_values_are_400_not_500(api, review, data):
+    c = api("viewer")
+    assert c.get(f"/api/v1/reviews/{review.pk}/cmocs/?min_sources=abc").status_code == 400
+    assert (
+        c.get(f"/api/v1/reviews/{review.pk}/cmocs/?concept=99999999999999999999999").status_code
+        == 400
+    )
+    assert c.get(f"/api/v1/reviews/{review.pk}/cmocs/?relation=nonsense").status_code == 400
+    assert c.get(f"/api/v1/reviews/{review.pk}/cmocs/?cursor=garbage").status_code == 404
+
+
+def test_chains_computed_from_concepts(api, review, data):
+    body = results(api("viewer").get(f"/api/v1/reviews/{review.pk}/chains/"))
+    assert [(r["source_code"], r["target_code"], r["concept_label"]) for r in body] == [
+        ("C1", "C2", "Engagement")
+    ]
+    trust = data["concepts"][0].pk
+    assert results(api("viewer").get(f"/api/v1/reviews/{review.pk}/chains/?concept={trust}")) == []
+
+
+def test_ordering_and_cursor_pagination(api, review, data):
+    c = api("viewer")
+    body = results(c.get(f"/api/v1/reviews/{review.pk}/cmocs/?ordering=-code"))
+    assert [x["code"] for x in body] == ["C2", "C1"]
+    page = c.get(f"/api/v1/reviews/{review.pk}/records/?page_size=5").json()
+    assert len(page["results"]) == 5 and page["next"]
+    seen = [r["id"] for r in page["results"]]
+    while page["next"]:
+        page = c.get(page["next"]).json()
+        seen += [r["id"] for r in page["results"]]
+    assert len(seen) == len(set(seen)) == 12
+
+
+def test_records_filters(api, review, data):
+    c = api("viewer")
+    medline = data["searches"][0].pk
+    assert len(results(c.get(f"/api/v1/reviews/{review.pk}/records/?search={medline}"))) == 6
+    assert len(results(c.get(f"/api/v1/reviews/{review.pk}/records/?is_duplicate=true"))) == 1
+    assert len(results(c.get(f"/api/v1/reviews/{review.pk}/records/?included=true"))) == 2
+
+
+def test_blind_votes_never_leak(api, review, users, data):
+    r7 = data["records"][7]
+    ta = data["stages"][0]
+    ScreeningDecision.objects.create(
+        record=r7, stage=ta, reviewer=users["reviewer2"], decision="exclude"
+    )
+    url = f"/api/v1/reviews/{review.pk}/screening-decisions/?page_size=500"
+    mine = results(api("reviewer").get(url))
+    # reviewer sees own votes and reviewer2's only on records both voted on (r1, r4, r6).
+    others = {(d["record"], d["reviewer"]) for d in mine if d["reviewer"] != "reviewer"}
+    both = {data["records"][i].pk for i in (1, 4, 6)}
+    assert {rec for rec, _ in others} == both
+    assert all(d["record"] != r7.pk for d in mine)
+    # A viewer who screens nothing sees only resolved conflicts (r4 at title/abstract).
+    seen = {d["record"] for d in results(api("viewer").get(url))}
+    assert seen == {data["records"][4].pk}
+    review.blind_screening = False
+    review.save()
+    assert len(results(api("viewer").get(url))) == ScreeningDecision.objects.count()
+
+
+def test_writes_need_edit_rights(api, review, data):
+    url = f"/api/v1/reviews/{review.pk}/concepts/"
+    for name in ("viewer", "analyst"):
+        assert api(name).post(url, {"label": "Power"}, format="json").status_code == 403
+    assert api("outsider").post(url, {"label": "Power"}, format="json").status_code == 404
+    resp = api("reviewer").post(
+        url, {"label": "Power", "parent": data["concepts"][0].pk}, format="json"
+    )
+    assert resp.status_code == 201, resp.content
+    assert Concept.objects.get(pk=resp.json()["id"]).parent == data["concepts"][0]
+    assert ReviewEvent.objects.filter(verb="concept.create").exists()
+    dup = api("reviewer").post(url, {"label": "power"}, format="json")
+    assert dup.status_code == 400 and "label" in dup.json()
+    patch = api("reviewer").patch(
+        f"{url}{resp.json()['id']}/", {"description": "Who decides"}, format="json"
+    )
+    assert patch.status_code == 200 and patch.json()["description"] == "Who decides"
+
+
+def test_excerpt_cmoc_and_evidence_writes(api, review, users, data):
+    c = api("reviewer")
+    doc_a = data["documents"][0]
+    start = doc_a.text.index("engagement rose")
+    ex = c.post(
+        f"/api/v1/reviews/{review.pk}/excerpts/",
+        {"document": doc_a.pk, "start": start, "end": start + 15},
+        format="json",
+    )
+    assert ex.status_code == 201, ex.content
+    excerpt = Excerpt.objects.get(pk=ex.json()["id"])
+    assert excerpt.text == "engagement rose" and excerpt.page == 2
+    bad = c.post(
+        f"/api/v1/reviews/{review.pk}/excerpts/",
+        {"document": doc_a.pk, "start": 9, "end": 3},
+        format="json",
+    )
+    assert bad.status_code == 400
+    trust, goals, engagement = data["concepts"]
+    payload = {
+        "code": "C3", "statement": "Goals raise engagement.", "relation": "novel_context",
+        "elements": [
+            {"role": "context", "concept": goals.pk, "direction": "increase"},
+            {"role": "outcome", "concept": engagement.pk, "direction": "increase"},
+        ],
+    }  # fmt: skip
+    assert (
+        api("analyst")
+        .post(f"/api/v1/reviews/{review.pk}/cmocs/", payload, format="json")
+        .status_code
+        == 403
+    )
+    resp = c.post(f"/api/v1/reviews/{review.pk}/cmocs/", payload, format="json")
+    assert resp.status_code == 201, resp.content
+    cmoc = CMOC.objects.get(code="C3")
+    assert CMOCElement.objects.filter(cmoc=cmoc).count() == 2
+    assert c.post(f"/api/v1/reviews/{review.pk}/cmocs/", payload, format="json").status_code == 400
+    resp = c.patch(
+        f"/api/v1/reviews/{review.pk}/cmocs/{cmoc.pk}/",
+        {"elements": [{"role": "mechanism", "concept": trust.pk}]},
+        format="json",
+    )
+    assert resp.status_code == 200 and [e["role"] for e in resp.json()["elements"]] == ["mechanism"]
+    ev_url = f"/api/v1/reviews/{review.pk}/cmoc-evidence/"
+    for e in (data["excerpts"][0], data["excerpts"][1], excerpt):
+        assert c.post(ev_url, {"cmoc": cmoc.pk, "excerpt": e.pk}, format="json").status_code == 201
+    cmoc.refresh_from_db()
+    assert cmoc.source_count == 2  # two studies, three excerpts
+    evidence = CMOCEvidence.objects.filter(cmoc=cmoc, excerpt=excerpt).get()
+    assert api("viewer").delete(f"{ev_url}{evidence.pk}/").status_code == 403
+    assert c.delete(f"{ev_url}{evidence.pk}/").status_code == 204
+
+
+def test_token_auth_and_token_page(review, users, data, client_for):
+    token = Token.objects.create(user=users["analyst"])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get(f"/api/v1/reviews/{review.pk}/cmocs/").status_code == 200
+    c = client_for("viewer")
+    assert c.post(f"/reviews/{review.pk}/reporting/api/").status_code == 302
+    page = c.get(f"/reviews/{review.pk}/reporting/api/")
+    assert Token.objects.get(user=users["viewer"]).key in page.content.decode()
+
+
+def test_schema_and_docs_without_cdn(client):
+    schema = client.get("/api/schema/")
+    assert schema.status_code == 200 and b"/api/v1/reviews/{review_pk}/cmocs/" in schema.content
+    docs = client.get("/api/docs/")
+    assert docs.status_code == 200
+    html = docs.content.decode()
+    assert "cdn" not in html.lower() and "/static/drf_spectacular_sidecar/" in html
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "cmocs",
+        "records",
+        "studies",
+        "screening-decisions",
+        "excerpts",
+        "concepts",
+        "chains",
+        "appraisals",
+        "extraction-answers",
+        "documents",
+    ],
+)
+def test_query_count_constant_as_data_grows(
+    name, api, review, users, data, django_assert_max_num_queries
+):
+    url = f"/api/v1/reviews/{review.pk}/{name}/"
+    c = api("reviewer")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as small:
+        assert c.get(url).status_code == 200
+    _grow(review, users, data)
+    with django_assert_max_num_queries(len(small)):
+        assert c.get(url).status_code == 200
+    assert len(small) <= 8
+
+
+def _grow(review, users, data):
+    """Ten more of everything that lists, with relations."""
+    from studies.models import Appraisal, ExtractionAnswer, Record, RecordSource, Study
+
+    trust, goals, engagement = data["concepts"]
+    ta = data["stages"][0]
+    field = data["studies"][0].answers.first().field
+    for i in range(10):
+        s = Study.objects.create(review=review, label=f"Grown {i}")
+        rec = Record.objects.create(review=review, title=f"grown {i}", study=s, position=100 + i)
+        RecordSource.objects.create(record=rec, search=data["searches"][0])
+        ScreeningDecision.objects.create(
+            record=rec, stage=ta, reviewer=users["reviewer"], decision="include"
+        )
+        ScreeningDecision.objects.create(
+            record=rec, stage=ta, reviewer=users["reviewer2"], decision="include"
+        )
+        doc = data["documents"][0].__class__.objects.create(
+            review=review, study=s, title=f"doc {i}", text="x" * 50
+        )
+        ex = Excerpt.objects.create(review=review, document=doc, text="xxxx", start=0, end=4)
+        cm = CMOC.objects.create(review=review, code=f"G{i:02}", statement="grown")
+        CMOCElement.objects.create(cmoc=cm, role="context", concept=engagement)
+        CMOCElement.objects.create(cmoc=cm, role="outcome", concept=goals)
+        CMOCEvidence.objects.create(cmoc=cm, excerpt=ex)
+        Concept.objects.create(review=review, label=f"grown concept {i}", parent=trust)
+        Appraisal.objects.create(
+            review=review, study=s, appraiser=users["reviewer"], relevance="low"
+        )
+        ExtractionAnswer.objects.create(
+            study=s, field=field, extractor=users["reviewer"], value="x"
+        )

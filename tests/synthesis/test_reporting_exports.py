@@ -1,0 +1,226 @@
+import csv
+import io
+
+import bibtexparser
+import openpyxl
+import pytest
+import rispy
+from django.core.management import call_command
+from hypothesis import given
+from hypothesis import strategies as st
+
+from synthesis import agreement, exports, rameses
+from synthesis.models import ReviewEvent
+from synthesis.selectors_reporting import rameses_facts
+from tests.synthesis.reporting_data import build
+
+
+@pytest.fixture
+def data(review, users):
+    return build(review, users)
+
+
+def _csv(resp) -> list[list[str]]:
+    body = b"".join(resp.streaming_content).decode("utf-8-sig")
+    return list(csv.reader(io.StringIO(body)))
+
+
+@pytest.mark.django_db
+def test_cmoc_csv_streamed_one_row_per_cmoc(review, data, client_for):
+    resp = client_for("analyst").get(f"/reviews/{review.pk}/reporting/export/cmocs.csv")
+    assert resp.status_code == 200 and resp.streaming
+    rows = _csv(resp)
+    assert rows[0] == exports.CMOC_HEADER
+    assert [r[0] for r in rows[1:]] == ["C1", "C2"]
+    c1 = dict(zip(rows[0], rows[1], strict=True))
+    assert c1["Number of sources"] == "2"
+    assert c1["Sources"] == "Mervyn et al. 2019; Smith 2015"
+    assert "context: Shared goals (increases)" in c1["Concepts (role: concept (direction))"]
+    assert (
+        "“Trust grew when partners shared goals.” — Mervyn et al. 2019, p. 1, chars 15–53"
+        in c1["Excerpts (quote — source, locator)"]
+    )
+    c2 = dict(zip(rows[0], rows[2], strict=True))
+    assert c2["Relation to prior theory"] == "Refines" and c2["Prior CMOC"] == "C1"
+    assert "[contradicts]" in c2["Excerpts (quote — source, locator)"]
+    assert ReviewEvent.objects.filter(verb="export.download", summary="cmocs.csv").exists()
+
+
+@pytest.mark.django_db
+def test_viewers_cannot_export(review, data, client_for):
+    c = client_for("viewer")
+    assert c.get(f"/reviews/{review.pk}/reporting/export/cmocs.csv").status_code == 403
+    assert c.get(f"/reviews/{review.pk}/reporting/included.ris").status_code == 403
+    assert c.get(f"/reviews/{review.pk}/reporting/").status_code == 200
+    assert (
+        client_for("outsider").get(f"/reviews/{review.pk}/reporting/export/cmocs.csv").status_code
+        == 404
+    )
+    assert (
+        client_for("analyst").get(f"/reviews/{review.pk}/reporting/export/nope.csv").status_code
+        == 404
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "name, header_start",
+    [
+        ("cmocs", exports.CMOC_HEADER),
+        ("study-cmocs", exports.STUDY_CMOC_HEADER),
+        ("characteristics", ["Study", "Title", "Year", "Kind", "Phase", "Country", "Sector"]),
+        ("decisions", exports.DECISION_HEADER),
+        ("agreement", exports.AGREEMENT_HEADER),
+    ],
+)
+def test_xlsx_opens_with_right_columns(name, header_start, review, data, client_for):
+    resp = client_for("analyst").get(f"/reviews/{review.pk}/reporting/export/{name}.xlsx")
+    assert resp.status_code == 200
+    wb = openpyxl.load_workbook(io.BytesIO(b"".join(resp.streaming_content)), read_only=True)
+    rows = list(wb.worksheets[0].iter_rows(values_only=True))
+    assert list(rows[0]) == header_start
+    assert len(rows) >= 2
+
+
+@pytest.mark.django_db
+def test_workbook_has_all_sheets(review, data, client_for):
+    resp = client_for("reviewer").get(f"/reviews/{review.pk}/reporting/export/workbook.xlsx")
+    wb = openpyxl.load_workbook(io.BytesIO(b"".join(resp.streaming_content)), read_only=True)
+    assert wb.sheetnames == [
+        "CMOCs",
+        "CMOCs per study",
+        "Study characteristics",
+        "Screening decisions",
+        "Screening agreement",
+    ]
+
+
+@pytest.mark.django_db
+def test_characteristics_consensus_and_disagreement(review, data, users):
+    table = exports.characteristics_table(review)
+    rows = {r[0]: dict(zip(table.header, r, strict=True)) for r in table.rows}
+    assert rows["Mervyn et al. 2019"]["Country"] == "UK | England"
+    assert rows["Mervyn et al. 2019"]["Sector"] == "Health; Social care"
+    assert rows["Smith 2015"]["Country"] == "Canada"
+
+
+@pytest.mark.django_db
+def test_study_cmoc_table(review, data):
+    rows = list(exports.study_cmoc_rows(review))
+    assert [(r[0], r[2]) for r in rows] == [
+        ("Interview P1", "C2"),
+        ("Mervyn et al. 2019", "C1"),
+        ("Smith 2015", "C1"),
+    ]
+
+
+@pytest.mark.django_db
+def test_decisions_export_respects_blinding(review, data, users):
+    as_reviewer2 = list(exports.decisions_table(review, user=users["reviewer2"]).rows)
+    voters = {(r[0], r[5]) for r in as_reviewer2}
+    r3 = data["records"][3].pk  # only reviewer voted on r3
+    assert (r3, "reviewer") not in voters
+    assert (data["records"][1].pk, "reviewer") in voters  # both voted
+    everything = list(exports.decisions_table(review, user=None).rows)
+    assert len(everything) > len(as_reviewer2)
+
+
+@pytest.mark.django_db
+def test_agreement_report(review, data):
+    rows = exports.agreement_rows(review)
+    ta = [r for r in rows if r[0] == "Title and abstract"]
+    assert ta == [["Title and abstract", "reviewer", "reviewer2", 3, 1, 33.3, ta[0][6]]]
+
+
+@pytest.mark.django_db
+def test_ris_and_bibtex_of_included_studies(review, data, client_for):
+    c = client_for("analyst")
+    ris = c.get(f"/reviews/{review.pk}/reporting/included.ris").content.decode()
+    entries = rispy.loads(ris)
+    assert sorted(e["title"] for e in entries) == [
+        "Record 1 on collaboration",
+        "Record 10 on collaboration",
+    ]
+    bib = c.get(f"/reviews/{review.pk}/reporting/included.bib").content.decode()
+    lib = bibtexparser.parse_string(bib)
+    assert len(lib.entries) == 2 and not lib.failed_blocks
+    assert {e["doi"] for e in lib.entries} == {"10.1000/r1", "10.1000/r10"}
+
+
+@pytest.mark.django_db
+def test_commands_match_downloads(review, data, client_for, tmp_path):
+    out = tmp_path / "cmocs.csv"
+    call_command("export_cmocs", "--review", str(review.pk), "--output", str(out))
+    download = b"".join(
+        client_for("analyst")
+        .get(f"/reviews/{review.pk}/reporting/export/cmocs.csv")
+        .streaming_content
+    )
+    assert out.read_bytes() == download
+    xlsx = tmp_path / "chars.xlsx"
+    call_command(
+        "export_characteristics",
+        "--review",
+        str(review.pk),
+        "--format",
+        "xlsx",
+        "--output",
+        str(xlsx),
+    )
+    assert openpyxl.load_workbook(xlsx).worksheets[0]["A1"].value == "Study"
+    dec = tmp_path / "dec.csv"
+    call_command(
+        "export_decisions", "--review", str(review.pk), "--output", str(dec), "--user", "reviewer2"
+    )
+    assert "Record id" in dec.read_text(encoding="utf-8-sig")
+    for fmt in ("csv", "svg", "png", "prisma2020"):
+        target = tmp_path / f"prisma.{fmt}"
+        call_command(
+            "export_prisma", "--review", str(review.pk), "--format", fmt, "--output", str(target)
+        )
+        assert target.stat().st_size > 50
+    assert "data,node,box" in (tmp_path / "prisma.prisma2020").read_text()
+
+
+@pytest.mark.django_db
+def test_command_refuses_viewer(review, data):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("export_cmocs", "--review", str(review.pk), "--user", "viewer")
+
+
+@pytest.mark.django_db
+def test_rameses_prefilled(review, data, client_for):
+    facts = rameses_facts(review=review)
+    items = {i["item"]: i for i in rameses.checklist("rameses", facts)}
+    assert len(items) == 19 and len(rameses.checklist("rameses2", facts)) == 20
+    assert items[8]["reported"] == "pre-filled from data" and "MEDLINE" in items[8]["evidence"]
+    assert "6 screened" in items[12]["evidence"]
+    assert "1 of 2 CMOCs supported" in items[14]["evidence"]
+    assert items[19]["reported"] == "to write"
+    c = client_for("analyst")
+    assert c.get(f"/reviews/{review.pk}/reporting/rameses/").status_code == 200
+    assert c.get(f"/reviews/{review.pk}/reporting/rameses/rameses2/").status_code == 200
+    csv_body = c.get(f"/reviews/{review.pk}/reporting/rameses/rameses.csv").content.decode()
+    assert csv_body.startswith("Item,Section,Topic,What to report,Reported,Evidence,Where")
+
+
+def test_kappa_known_value():
+    a = ["in", "in", "out", "out", "in", "out"]
+    b = ["in", "out", "out", "out", "in", "in"]
+    assert agreement.percent_agreement(a, b) == pytest.approx(4 / 6)
+    assert agreement.cohen_kappa(a, b) == pytest.approx(1 / 3)
+
+
+@given(st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from("abc")), max_size=50))
+def test_kappa_bounds(pairs):
+    a = [x for x, _ in pairs]
+    b = [y for _, y in pairs]
+    k = agreement.cohen_kappa(a, b)
+    if not pairs:
+        assert k is None
+    else:
+        assert -1.0 <= k <= 1.0
+        if a == b:
+            assert k == 1.0
