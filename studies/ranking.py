@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import ComplementNB, MultinomialNB
 from sklearn.svm import LinearSVC
@@ -33,7 +33,7 @@ MODEL_LABELS = {
     "cnb": "TF-IDF + complement naive Bayes",
     "nb": "TF-IDF + multinomial naive Bayes (balanced)",
 }
-DEFAULT_MODEL = "svm"
+DEFAULT_MODEL = "logistic"
 
 # Weight given to the include class relative to plain class balancing: with 1 include and
 # 50 excludes the includes carry INCLUDE_RATIO times the excludes' total weight. Recall is
@@ -41,13 +41,15 @@ DEFAULT_MODEL = "svm"
 INCLUDE_RATIO = 4.0
 
 _TOKEN = re.compile(r"(?u)\b\w\w+\b")
-_STOP = frozenset(ENGLISH_STOP_WORDS)
+# No stop-word list: bigrams such as "model of" / "rats were" carry signal, and dropping
+# stop words cost 0.07 WSS@95 on Bannach-Brown 2019 in the simulation benchmark.
+_STOP: frozenset[str] = frozenset()
 
 
 def _analyse(text: str) -> list[str]:
     """Unigrams and bigrams. Written by hand (not sklearn's analyzer) because this runs on
-    every record at every retrain: one regex pass and a zip is about twice as fast, and it
-    keeps stop words out of unigrams while still letting them break bigrams sensibly."""
+    every record at every retrain and one regex pass plus a zip is faster; bare numbers
+    are dropped (years, page numbers, sample sizes do not generalise)."""
     words = [w for w in _TOKEN.findall(text.lower()) if w not in _STOP and not w.isdigit()]
     return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
 
