@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.naive_bayes import ComplementNB, MultinomialNB
 from sklearn.svm import LinearSVC
@@ -63,14 +63,64 @@ def record_text(title: str = "", abstract: str = "", keywords: Iterable[str] | s
     return f"{title} {title} {abstract or ''} {keywords}".strip()
 
 
-def vectoriser() -> TfidfVectorizer:
-    return TfidfVectorizer(
+N_FEATURES = 2**20
+
+
+def _hasher() -> HashingVectorizer:
+    return HashingVectorizer(
         analyzer=_analyse,
-        sublinear_tf=True,
-        min_df=1,
-        max_df=0.95,
+        n_features=N_FEATURES,
+        alternate_sign=False,
+        norm=None,
         dtype=np.float32,
     )
+
+
+def term_counts(texts: Sequence[str]) -> sparse.csr_matrix:
+    """Hashed term counts, one row per text. Stateless (no vocabulary), so a record's row
+    never changes and can be cached between retrains: tokenising is the slow part, and with
+    cached counts retraining and ranking are sparse arithmetic only."""
+    if not len(texts):
+        return sparse.csr_matrix((0, N_FEATURES), dtype=np.float32)
+    return _hasher().transform(texts).tocsr()
+
+
+class Vectoriser:
+    """TF-IDF (sublinear tf, smoothed idf, l2 norm) over hashed term counts."""
+
+    def __init__(self) -> None:
+        self.tfidf = TfidfTransformer(sublinear_tf=True)
+
+    def fit_counts(self, counts) -> Vectoriser:
+        self.tfidf.fit(counts)
+        return self
+
+    def transform_counts(self, counts) -> sparse.csr_matrix:
+        return self.tfidf.transform(counts).astype(np.float32).tocsr()
+
+    def fit(self, texts: Sequence[str]) -> Vectoriser:
+        return self.fit_counts(term_counts(texts))
+
+    def transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        return self.transform_counts(term_counts(texts))
+
+    def fit_transform(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        counts = term_counts(texts)
+        return self.fit_counts(counts).transform_counts(counts)
+
+
+def vectoriser() -> Vectoriser:
+    return Vectoriser()
+
+
+def term_index(terms: Sequence[str]) -> np.ndarray:
+    """The hashed column of each term (to name the columns that drove a score)."""
+    if not len(terms):
+        return np.zeros(0, dtype=np.int64)
+    h = HashingVectorizer(
+        analyzer=lambda t: [t], n_features=N_FEATURES, alternate_sign=False, norm=None
+    )
+    return h.transform(list(terms)).tocsr().indices.astype(np.int64)
 
 
 def sample_weights(y: np.ndarray, ratio: float | None = None) -> np.ndarray:
@@ -134,13 +184,12 @@ def feature_weights(clf) -> np.ndarray:
 @dataclass
 class RankingModel:
     name: str
-    vectoriser: TfidfVectorizer
+    vectoriser: Vectoriser
     classifier: object
     seed: int = 0
     n_include: int = 0
     n_exclude: int = 0
     _weights: np.ndarray | None = field(default=None, repr=False)
-    _terms: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def label(self) -> str:
@@ -152,11 +201,8 @@ class RankingModel:
             self._weights = feature_weights(self.classifier)
         return self._weights
 
-    @property
-    def terms(self) -> np.ndarray:
-        if self._terms is None:
-            self._terms = self.vectoriser.get_feature_names_out()
-        return self._terms
+    def weight_of(self, term: str) -> float:
+        return float(self.weights[term_index([term])[0]])
 
 
 def train(
@@ -166,20 +212,26 @@ def train(
     model: str = DEFAULT_MODEL,
     seed: int = 0,
     corpus: Sequence[str] | None = None,
+    counts=None,
+    corpus_counts=None,
 ) -> RankingModel:
     """Train on labelled texts (1 include, 0 exclude). `corpus` (e.g. the undecided records)
-    is added when learning the vocabulary and IDF only, never as training examples, so terms
-    that occur only in unscreened records still count in `score`."""
-    if len(texts) != len(labels):
+    is used for the IDF only, never as training examples, so terms that occur only in
+    unscreened records still count in `score`. `counts`/`corpus_counts` (from
+    `term_counts`) may be given instead of the texts to skip tokenising."""
+    if counts is None:
+        counts = term_counts(texts)
+    if counts.shape[0] != len(labels):
         raise ValueError("texts and labels differ in length")
     y = np.asarray([1 if bool(v) else 0 for v in labels], dtype=np.int8)
-    vec = vectoriser()
-    if corpus:
-        vec.fit(list(texts) + list(corpus))
-        X = vec.transform(texts)
+    if corpus_counts is None and corpus:
+        corpus_counts = term_counts(corpus)
+    vec = Vectoriser()
+    if corpus_counts is not None and corpus_counts.shape[0]:
+        vec.fit_counts(sparse.vstack([counts, corpus_counts], format="csr"))
     else:
-        X = vec.fit_transform(texts)
-    clf = fit_classifier(model, X, y, seed=seed)
+        vec.fit_counts(counts)
+    clf = fit_classifier(model, vec.transform_counts(counts), y, seed=seed)
     return RankingModel(
         name=model,
         vectoriser=vec,
@@ -206,34 +258,33 @@ def rank(scores: Sequence[float]) -> np.ndarray:
 
 
 def top_terms(model: RankingModel, text: str, k: int = 5, *, row=None) -> list[str]:
-    """The k terms of `text` that raised its score most (feature value x model weight)."""
+    """The k terms of `text` that raised its score most (tf-idf value x model weight)."""
+    if k <= 0:
+        return []
     if row is None:
         row = model.vectoriser.transform([text])
     row = sparse.csr_matrix(row)
-    if row.nnz == 0 or k <= 0:
+    if row.nnz == 0:
         return []
-    idx = row.indices
-    contrib = row.data * model.weights[idx]
-    order = np.lexsort((idx, -contrib))
-    out = []
-    for i in order[:k]:
-        if contrib[i] <= 0 or not math.isfinite(contrib[i]):
-            break
-        out.append(str(model.terms[idx[i]]))
-    return out
-
-
-def top_terms_many(model: RankingModel, X, k: int = 5) -> list[list[str]]:
-    """top_terms for every row of a matrix, without re-vectorising."""
-    X = sparse.csr_matrix(X)
+    # Hashing keeps no vocabulary: name the columns from the record's own tokens.
+    tokens = list(dict.fromkeys(_analyse(text)))
+    cols = term_index(tokens)
+    values = dict(zip(row.indices.tolist(), row.data.tolist(), strict=True))
     weights = model.weights
-    terms = model.terms
-    out: list[list[str]] = []
-    for r in range(X.shape[0]):
-        start, end = X.indptr[r], X.indptr[r + 1]
-        idx = X.indices[start:end]
-        contrib = X.data[start:end] * weights[idx]
-        part = np.argpartition(-contrib, k)[:k] if len(idx) > k else np.arange(len(idx))
-        part = part[np.lexsort((idx[part], -contrib[part]))]
-        out.append([str(terms[idx[i]]) for i in part if contrib[i] > 0])
-    return out
+    scored = []
+    seen: set[int] = set()
+    for tok, col in zip(tokens, cols.tolist(), strict=True):
+        if col in seen:
+            continue
+        seen.add(col)
+        c = values.get(col, 0.0) * float(weights[col])
+        if c > 0 and math.isfinite(c):
+            scored.append((-c, tok))
+    scored.sort()
+    return [t for _, t in scored[:k]]
+
+
+def top_terms_many(model: RankingModel, texts: Sequence[str], X, k: int = 5) -> list[list[str]]:
+    """top_terms for each text, given its already-computed tf-idf rows."""
+    X = sparse.csr_matrix(X)
+    return [top_terms(model, t, k, row=X[i]) for i, t in enumerate(texts)]

@@ -21,12 +21,18 @@ Entry points for other modules:
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import time
+import zlib
 from collections import defaultdict
+from pathlib import Path
 
+import numpy as np
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from scipy import sparse
 
 from studies import ranking, stopping
 from studies.models import (
@@ -48,11 +54,70 @@ log = logging.getLogger(__name__)
 JOB_KIND = "ranking"
 JOB_FUNC = "studies.services.ranking.ranking_train"
 TERMS_PER_RECORD = 5
+# Terms are named for the highest-ranked records only (naming re-reads each record's text);
+# the rest get theirs when a retrain brings them up.
+TERMS_FOR_TOP = 1000
 AUTOMATION_NOTE = "Excluded by the owner's 'exclude the remaining records' action (automation)."
 
 
 def retrain_every() -> int:
     return max(1, int(getattr(settings, "RANKING_RETRAIN_EVERY", 10)))
+
+
+# --- cached term counts ----------------------------------------------------------------
+
+
+def _cache_path(review_id: int) -> Path:
+    base = getattr(settings, "RANKING_CACHE_DIR", None) or Path(settings.MEDIA_ROOT) / "ranking"
+    return Path(base) / f"review-{review_id}.npz"
+
+
+def cached_term_counts(review_id: int, ids: list[int], texts: list[str]) -> sparse.csr_matrix:
+    """Hashed term counts for the records, reusing rows computed by earlier runs (a record's
+    row is reused only while its text is unchanged). Tokenising is the slow step; with the
+    cache a retrain on a large review only reads the new records."""
+    path = _cache_path(review_id)
+    keys = np.fromiter((zlib.crc32(t.encode()) for t in texts), dtype=np.uint32, count=len(texts))
+    ids_a = np.asarray(ids, dtype=np.int64)
+    old = None
+    try:
+        with np.load(path) as z:
+            old_ids, old_keys = z["ids"], z["keys"]
+            old = sparse.csr_matrix((z["data"], z["indices"], z["indptr"]), shape=tuple(z["shape"]))
+    except (OSError, ValueError, KeyError):
+        old = None
+    pos = np.full(len(ids_a), -1, dtype=np.int64)
+    if old is not None:
+        where = {int(i): r for r, i in enumerate(old_ids.tolist())}
+        for j, (i, k) in enumerate(zip(ids_a.tolist(), keys.tolist(), strict=True)):
+            r = where.get(i)
+            if r is not None and int(old_keys[r]) == k:
+                pos[j] = r
+    missing = np.flatnonzero(pos < 0)
+    if old is None or len(missing) == len(ids_a):
+        counts = ranking.term_counts(texts)
+    elif len(missing):
+        new = ranking.term_counts([texts[i] for i in missing])
+        pos[missing] = old.shape[0] + np.arange(len(missing))
+        counts = sparse.vstack([old, new], format="csr")[pos]
+    else:
+        counts = old[pos]
+    if len(missing):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".npz")
+        os.close(fd)
+        counts = counts.tocsr()
+        np.savez(
+            tmp,
+            ids=ids_a,
+            keys=keys,
+            data=counts.data,
+            indices=counts.indices,
+            indptr=counts.indptr,
+            shape=np.asarray(counts.shape),
+        )
+        os.replace(tmp, path)  # atomic: a concurrent reader sees the old or the new file
+    return counts.tocsr()
 
 
 # --- reading the stage's decisions ----------------------------------------------------
@@ -229,26 +294,49 @@ def ranking_train(*, job: Job, review_id: int, stage_id: int) -> dict:
         .order_by("position", "id")
         .values_list("id", "title", "abstract", "keywords", "automated")
     )
-    train_ids, train_texts, train_y, pool_ids, pool_texts = [], [], [], [], []
+    ids, texts, train_rows, train_y, pool_rows = [], [], [], [], []
     for rid, title, abstract, keywords, automated in records:
-        text = ranking.record_text(title, abstract, keywords)
         if rid in labels:
-            train_ids.append(rid)
-            train_texts.append(text)
+            train_rows.append(len(ids))
             train_y.append(labels[rid])
         elif not automated:
             # unscreened records and records in unresolved conflict are ranked
-            pool_ids.append(rid)
-            pool_texts.append(text)
-    job_progress(job, progress=2, total=4, message=f"Training on {len(train_ids)} decisions")
+            pool_rows.append(len(ids))
+        else:
+            continue
+        ids.append(rid)
+        texts.append(ranking.record_text(title, abstract, keywords))
+    counts = cached_term_counts(review_id, ids, texts)
+    pool_ids = [ids[i] for i in pool_rows]
+    job_progress(job, progress=2, total=4, message=f"Training on {len(train_rows)} decisions")
     model_name = getattr(settings, "RANKING_MODEL", ranking.DEFAULT_MODEL)
-    model = ranking.train(train_texts, train_y, model=model_name, seed=0, corpus=pool_texts)
+    model = ranking.train(
+        [],
+        train_y,
+        model=model_name,
+        seed=0,
+        counts=counts[train_rows],
+        corpus_counts=counts[pool_rows],
+    )
     t_train = time.perf_counter() - t0
     job_progress(job, progress=3, total=4, message=f"Scoring {len(pool_ids)} records")
-    X = model.vectoriser.transform(pool_texts) if pool_texts else None
-    scores = ranking.score(model, pool_texts, X=X) if pool_texts else []
-    order = ranking.rank(scores) if pool_texts else []
-    terms = ranking.top_terms_many(model, X, k=TERMS_PER_RECORD) if pool_texts else []
+    X = model.vectoriser.transform_counts(counts[pool_rows]) if pool_rows else None
+    scores = ranking.score(model, [], X=X) if pool_rows else []
+    order = ranking.rank(scores) if pool_rows else []
+    top = order[:TERMS_FOR_TOP]
+    named = (
+        ranking.top_terms_many(
+            model,
+            [texts[pool_rows[i]] for i in top],
+            X[top] if len(top) else None,
+            k=TERMS_PER_RECORD,
+        )
+        if len(top)
+        else []
+    )
+    terms = [[] for _ in pool_rows]
+    for i, t in zip(top, named, strict=True):
+        terms[int(i)] = t
     rank_of = {int(i): r for r, i in enumerate(order, start=1)}
     n_inc = sum(train_y)
     with transaction.atomic():
@@ -263,7 +351,6 @@ def ranking_train(*, job: Job, review_id: int, stage_id: int) -> dict:
             metrics={
                 "decision_rows": rows_at_start,
                 "conflicts_not_used": info["conflicts"],
-                "vocabulary": len(model.vectoriser.vocabulary_),
                 "train_seconds": round(t_train, 2),
                 "seconds": round(time.perf_counter() - t0, 2),
             },

@@ -56,11 +56,19 @@ def test_top_terms_name_the_words_that_raised_the_score():
     assert 1 <= len(terms) <= 3
     assert any(t in {"realist", "collaboration", "health services", "health"} for t in terms)
     # Terms of an excluded-looking record never include words that pushed it down.
-    weights = dict(zip(model.terms, model.weights, strict=True))
-    assert all(weights[t] > 0 for t in ranking.top_terms(model, UNSEEN[1], k=5))
+    assert all(model.weight_of(t) > 0 for t in ranking.top_terms(model, UNSEEN[1], k=5))
     X = model.vectoriser.transform(UNSEEN)
-    assert ranking.top_terms_many(model, X, k=3)[0] == terms
+    assert ranking.top_terms_many(model, UNSEEN, X, k=3)[0] == terms
     assert ranking.top_terms(model, "", k=3) == []
+
+
+def test_cached_counts_give_the_same_model_as_texts():
+    counts = ranking.term_counts(INCLUDE + EXCLUDE)
+    a = ranking.train(INCLUDE + EXCLUDE, [1, 1, 1, 0, 0, 0], corpus=UNSEEN)
+    b = ranking.train(
+        [], [1, 1, 1, 0, 0, 0], counts=counts, corpus_counts=ranking.term_counts(UNSEEN)
+    )
+    assert np.allclose(ranking.score(a, UNSEEN), ranking.score(b, UNSEEN))
 
 
 def test_rank_breaks_ties_by_input_order():

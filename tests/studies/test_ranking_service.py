@@ -262,3 +262,18 @@ def test_panel_and_queue_queries_are_constant(
     run_jobs(svc.ranking_request, user=users["reviewer"], stage=stage)
     with django_assert_max_num_queries(len(small.captured_queries)):
         assert c.get(url("ranking-stage", stage)).status_code == 200
+
+
+def test_term_counts_are_cached_and_refreshed_when_text_changes(review, settings, tmp_path):
+    settings.RANKING_CACHE_DIR = tmp_path
+    recs = make_records(review, 2, 2)
+    ids = [r.pk for r in recs]
+    texts = [r.title for r in recs]
+    first = svc.cached_term_counts(review.pk, ids, texts)
+    assert (tmp_path / f"review-{review.pk}.npz").exists()
+    texts2 = [texts[0], "completely different words", texts[2], texts[3]]
+    second = svc.cached_term_counts(review.pk, ids[::-1] + [], texts2[::-1])
+    from studies import ranking
+
+    assert (second[3] != first[0]).nnz == 0  # reused, reordered
+    assert (second[2] != ranking.term_counts(["completely different words"])[0]).nnz == 0
