@@ -43,29 +43,33 @@ def simulation(seeds: int, asreview: bool) -> list[dict]:
     return runs
 
 
-def _texts(n: int, seed: int = 0) -> list[str]:
-    """n realistic records: real titles/abstracts from both datasets, resampled with a
-    random suffix so that records are not identical."""
+def _records(n: int, seed: int = 0) -> tuple[list[str], list[int]]:
+    """n realistic records: real titles/abstracts (with their real labels) from both
+    datasets, resampled with a suffix so that records are not identical."""
     import numpy as np
 
     from studies import ranking_sim
 
-    base = []
+    base, labels = [], []
     for name, col in DATASETS:
-        base += ranking_sim.load_dataset(DATA / name, col).texts
+        ds = ranking_sim.load_dataset(DATA / name, col)
+        base += ds.texts
+        labels += ds.labels.tolist()
     rng = np.random.default_rng(seed)
     pick = rng.integers(0, len(base), n)
-    return [f"{base[i]} r{j}" for j, i in enumerate(pick)]
+    return [f"{base[i]} r{j}" for j, i in enumerate(pick)], [labels[i] for i in pick]
+
+
+def _texts(n: int, seed: int = 0) -> list[str]:
+    return _records(n, seed)[0]
 
 
 def speed() -> dict:
-    import numpy as np
 
     from studies import ranking
 
     out = {}
-    texts = _texts(20_000)
-    y = (np.random.default_rng(1).random(len(texts)) < 0.05).astype(int)
+    texts, y = _records(20_000)
     pool = _texts(100_000, seed=2)
     t = time.perf_counter()
     model = ranking.train(texts, y)
