@@ -115,7 +115,7 @@ def job_end_to_end(n_records: int = 20_000, n_decided: int = 2_000) -> dict:
     review = Review.objects.create(title="bench")
     Membership.objects.create(review=review, user=user, role=Role.OWNER)
     stage = ScreeningStage.objects.create(review=review, kind="title_abstract", name="TA")
-    texts = _texts(n_records, seed=3)
+    texts, labels = _records(n_records, seed=3)
     recs = Record.objects.bulk_create(
         [
             Record(review=review, title=t[:200], abstract=t[200:], position=i)
@@ -129,7 +129,7 @@ def job_end_to_end(n_records: int = 20_000, n_decided: int = 2_000) -> dict:
                 record=r,
                 stage=stage,
                 reviewer=user,
-                decision="include" if i % 20 == 0 else "exclude",
+                decision="include" if labels[i] else "exclude",
             )
             for i, r in enumerate(recs[:n_decided])
         ],

@@ -206,3 +206,32 @@ def test_ris_with_a_label_tag(tmp_path):
     ds = ranking_sim.load_dataset(p, "LB")
     assert ds.labels.tolist() == [1, 0]
     assert ds.titles == ["realist review", "drug trial"]
+
+
+def test_simulate_screening_command_prints_json(tmp_path, capsys):
+    import json
+
+    from django.core.management import CommandError, call_command
+
+    rows = ["title,abstract,included"]
+    rows += [f"realist collaboration {i},mechanism context {i},1" for i in range(10)]
+    rows += [f"drug trial {i},placebo dose {i},0" for i in range(40)]
+    path = tmp_path / "toy.csv"
+    path.write_text("\n".join(rows))
+    call_command(
+        "simulate_screening",
+        str(path),
+        "--label-column",
+        "included",
+        "--seeds",
+        "2",
+        "--json",
+        "--no-asreview",
+    )
+    out = json.loads(capsys.readouterr().out)
+    res = out["results"]["logistic"]
+    assert len(res["seeds"]) == 2 and {"wss@95", "wss@100", "rrf@10"} <= set(res["mean"])
+    assert res["seeds"][0]["records_to_100"] <= out["records"]
+    assert "random" in out["results"] and out["asreview"].startswith("not compared")
+    with pytest.raises(CommandError, match="no label column"):
+        call_command("simulate_screening", str(path), "--label-column", "nope", "--json")
