@@ -99,6 +99,7 @@ def speed() -> dict:
 def job_end_to_end(n_records: int = 20_000, n_decided: int = 2_000) -> dict:
     db = Path(tempfile.mkdtemp(prefix="bench-ranking-")) / "db.sqlite3"
     os.environ["DATABASE_URL"] = f"sqlite:///{db}"
+    os.environ["MEDIA_ROOT"] = str(db.parent / "media")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synthesis.settings")
     import django
 
@@ -135,19 +136,25 @@ def job_end_to_end(n_records: int = 20_000, n_decided: int = 2_000) -> dict:
         ],
         batch_size=2000,
     )
-    job = Job.objects.create(review=review, kind=svc.JOB_KIND, func=svc.JOB_FUNC, params={})
-    t = time.perf_counter()
-    res = svc.ranking_train(job=job, review_id=review.pk, stage_id=stage.pk)
-    secs = round(time.perf_counter() - t, 2)
+    from django.conf import settings
+
+    settings.RANKING_CACHE_DIR = db.parent / "cache"  # cold cache for the first run
+    timings = []
+    for _ in range(2):  # first run tokenises every record; the second reuses the cache
+        job = Job.objects.create(review=review, kind=svc.JOB_KIND, func=svc.JOB_FUNC, params={})
+        t = time.perf_counter()
+        res = svc.ranking_train(job=job, review_id=review.pk, stage_id=stage.pk)
+        timings.append(round(time.perf_counter() - t, 2))
+    secs = f"{timings[0]} s cold cache, {timings[1]} s warm"
     t = time.perf_counter()
     svc.ranking_panel_context(stage)
     panel = round(time.perf_counter() - t, 3)
     print(
         f"job end to end: {n_records} records, {n_decided} decided -> {res['ranked']} ranked "
-        f"in {secs} s; stopping panel context {panel} s",
+        f"in {secs}; stopping panel context {panel} s",
         flush=True,
     )
-    return {"job_s": secs, "panel_s": panel, **res}
+    return {"job_cold_s": timings[0], "job_warm_s": timings[1], "panel_s": panel, **res}
 
 
 def main() -> None:
