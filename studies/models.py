@@ -331,6 +331,11 @@ class ScreeningDecision(models.Model):
     note = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    by_automation = models.BooleanField(
+        default=False,
+        help_text="Written by the owner's 'exclude the remaining records' action after "
+        "prioritised screening; PRISMA counts it as marked ineligible by automation tools.",
+    )
 
     class Meta:
         constraints = [
