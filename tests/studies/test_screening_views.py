@@ -172,8 +172,10 @@ def test_query_counts_are_constant_as_data_grows(client_for, review, stages, use
             "next": lambda: c.get(url("screening-record", review, ta.pk), {"after": target.pk}),
             "next_priority": lambda: c.get(url("screening-record", review, ta.pk),
                                            {"after": target.pk, "order": "priority"}),
+            # From the start of the random queue: with `after`, whether a later record exists
+            # depends on where the hash puts `target`, which is not what this test pins.
             "next_random": lambda: c.get(url("screening-record", review, ta.pk),
-                                         {"after": target.pk, "order": "random"}),
+                                         {"order": "random"}),
             "undo": lambda: c.post(url("screening-undo", review, ta.pk), {"record": target.pk}),
             "progress": lambda: c.get(url("screening-progress", review, ta.pk)),
             "conflicts": lambda: c.get(url("screening-conflicts", review, ta.pk)),
