@@ -18,6 +18,23 @@ from studies.models import (
 MAX_ID = 2**63 - 1  # beyond this SQLite/PostgreSQL integers overflow: answer 400, not 500
 
 
+class UpdatedSinceFilter(django_filters.IsoDateTimeFilter):
+    """ISO 8601 timestamp, normalised to UTC before it reaches the database: PostgreSQL
+    refuses offsets beyond ±15:59 that ISO parsing accepts (e.g. +21:45)."""
+
+    def filter(self, qs, value):
+        if value is not None:
+            import datetime
+
+            from rest_framework.exceptions import ValidationError
+
+            try:
+                value = value.astimezone(datetime.UTC)
+            except (OverflowError, ValueError) as exc:
+                raise ValidationError({"updated_since": ["Timestamp out of range."]}) from exc
+        return super().filter(qs, value)
+
+
 class IdFilter(django_filters.NumberFilter):
     field_class = forms.IntegerField
 
@@ -52,7 +69,7 @@ class RecordFilter(django_filters.FilterSet):
 
 class StudyFilter(django_filters.FilterSet):
     phase = IdFilter()
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UpdatedSinceFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Study
@@ -73,7 +90,7 @@ class ScreeningDecisionFilter(django_filters.FilterSet):
     stage_kind = django_filters.CharFilter(field_name="stage__kind")
     record = IdFilter()
     reviewer = django_filters.CharFilter(field_name="reviewer__username")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UpdatedSinceFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = ScreeningDecision
@@ -88,7 +105,7 @@ class AppraisalFilter(django_filters.FilterSet):
         choices=[("study", "study"), ("excerpt", "excerpt"), ("cmoc", "CMOC")],
         method="filter_target",
     )
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UpdatedSinceFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = Appraisal
@@ -101,7 +118,7 @@ class AppraisalFilter(django_filters.FilterSet):
 class ExtractionAnswerFilter(django_filters.FilterSet):
     study = IdFilter()
     field = django_filters.CharFilter(field_name="field__key")
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UpdatedSinceFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = ExtractionAnswer
@@ -149,7 +166,7 @@ class CMOCFilter(django_filters.FilterSet):
         help_text="Only CMOCs supported by at least this many sources (2 = supported).",
     )  # fmt: skip
     checked = django_filters.BooleanFilter()
-    updated_since = django_filters.IsoDateTimeFilter(field_name="updated_at", lookup_expr="gte")
+    updated_since = UpdatedSinceFilter(field_name="updated_at", lookup_expr="gte")
 
     class Meta:
         model = CMOC

@@ -17,11 +17,28 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
+def keep_test_connection():
+    """Called in-process, the WSGI handler's request signals would close the database
+    connection that holds the test transaction (PostgreSQL then fails with "connection
+    already closed"); Django's own test client disconnects them the same way."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
 def no_throttle(settings):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
 
 
-def test_generated_requests_never_cause_server_errors(review, users, no_throttle):
+def test_generated_requests_never_cause_server_errors(
+    review, users, no_throttle, keep_test_connection
+):
     build(review, users)
     token = Token.objects.create(user=users["reviewer"]).key
     schema = schemathesis.openapi.from_wsgi("/api/schema/", get_wsgi_application())
