@@ -129,7 +129,8 @@ def _analysis(f):
     if f["n_cmocs"]:
         return (
             f"{_plural(f['n_cmocs'], 'CMOC')} coded from {_plural(f['n_excerpts'], 'excerpt')};"
-            f" {f['n_concepts']} codebook concepts; {f['n_chains']} computed chain links",
+            f" {f['n_concepts']} codebook concepts; {f['n_chains']} computed chain links"
+            f" and {f['n_asserted_links']} asserted by reviewers",
             "CMOC table, codebook",
         )
     return None

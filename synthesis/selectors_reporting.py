@@ -1,10 +1,22 @@
 """Reads for reporting, the API and exports, always scoped to one review."""
 
-from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import (
+    CharField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+)
 
-from cmoc.models import CMOC, CMOCElement, CMOCEvidence, Role
+from cmoc.models import CMOC, CMOCElement, CMOCEvidence, CMOCLink, Role
 from studies.models import ScreeningDecision, ScreeningResolution
-from synthesis.models import Review
+from synthesis.models import Phase, Review
 
 
 def screening_decisions_visible(*, review: Review, user) -> QuerySet[ScreeningDecision]:
@@ -50,29 +62,113 @@ def cmoc_export_queryset(*, review: Review, study_id: int | None = None) -> Quer
     )
 
 
-def chains(*, review: Review, concept_id: int | None = None, cmoc_id: int | None = None):
-    """Computed chain links: the outcome concept of one CMOC is a context concept of another
-    (seed Fig. 14). One row per (source CMOC, target CMOC, shared concept)."""
-    qs = (
+# Columns of a CMOC as the API shows it (relations come from `cmoc_api_relations`).
+CMOC_API_COLUMNS = (
+    "id", "code", "phase_id", "phase_name", "statement", "context", "mechanism_resource",
+    "mechanism_reasoning", "outcome", "origin", "relation", "prior_id", "confidence", "theme",
+    "tags", "source_count", "checked", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def cmoc_api_queryset(*, review: Review) -> QuerySet[CMOC]:
+    """CMOCs for the API list: plain rows in code order, which the filters and the cursor
+    narrow down before `.values(*CMOC_API_COLUMNS)` fetches one page."""
+    # The phase name as a scalar subquery, not a join: with a join SQLite's planner starts
+    # from the phase table and sorts every matching CMOC instead of walking (review, code).
+    phase_name = Phase.objects.filter(pk=OuterRef("phase_id")).values("name")[:1]
+    return (
+        CMOC.objects.filter(review=review)
+        .annotate(phase_name=Subquery(phase_name, output_field=CharField()))
+        .order_by("code")
+    )
+
+
+def cmoc_api_relations(cmoc_ids: list[int]) -> tuple[dict[int, list], dict[int, list]]:
+    """Elements and evidence of one page of CMOCs as plain tuples, two queries: model
+    instances and nested serializers cost more than the queries themselves at 100 per page."""
+    elements: dict[int, list] = {}
+    for row in (
+        CMOCElement.objects.filter(cmoc_id__in=cmoc_ids)
+        .order_by("cmoc_id", "role", "id")
+        .values_list("cmoc_id", "role", "concept_id", "concept__label", "direction")
+    ):
+        elements.setdefault(row[0], []).append(row)
+    evidence: dict[int, list] = {}
+    for row in (
+        CMOCEvidence.objects.filter(cmoc_id__in=cmoc_ids)
+        .order_by("cmoc_id", "stance", "excerpt__document__title", "excerpt__start")
+        .values_list(
+            "cmoc_id",
+            "id",
+            "excerpt_id",
+            "stance",
+            "note",
+            "excerpt__text",
+            "excerpt__page",
+            "excerpt__start",
+            "excerpt__end",
+            "excerpt__document_id",
+            "excerpt__document__study_id",
+            "excerpt__document__study__label",
+            "excerpt__document__participant__code",
+            "excerpt__document__title",
+        )  # fmt: skip
+    ):
+        evidence.setdefault(row[0], []).append(row)
+    return elements, evidence
+
+
+CHAIN_COMPUTED = "concept"  # the `kind` of a chain row computed from shared concepts
+
+
+def chains(
+    *, review: Review, concept_id: int | None = None, cmoc_id: int | None = None,
+    kind: str | None = None,
+):  # fmt: skip
+    """Chain links between CMOCs, one row per (source, target, shared concept) for computed
+    links — the outcome concept of one CMOC is a context concept of another (seed Fig. 14) —
+    plus one row per link a reviewer asserted (`CMOCLink`, no concept), in one UNION query.
+    `kind` is "concept" for computed rows, else the asserted link's kind."""
+    computed = (
         CMOCElement.objects.filter(
             cmoc__review=review, role=Role.OUTCOME, concept__elements__role=Role.CONTEXT
         )
-        .annotate(
-            target_id=F("concept__elements__cmoc_id"),
-            target_code=F("concept__elements__cmoc__code"),
-            context_direction=F("concept__elements__direction"),
-        )
-        .exclude(target_id=F("cmoc_id"))
+        .annotate(dst=F("concept__elements__cmoc_id"))
+        .exclude(dst=F("cmoc_id"))
     )
+    asserted = CMOCLink.objects.filter(review=review)
     if concept_id is not None:
-        qs = qs.filter(concept_id=concept_id)
+        computed = computed.filter(concept_id=concept_id)
+        asserted = asserted.none()
     if cmoc_id is not None:
-        qs = qs.filter(Q(cmoc_id=cmoc_id) | Q(target_id=cmoc_id))
-    return qs.values(
-        "cmoc_id", "target_id", "concept_id", "target_code", "context_direction",
-        source_code=F("cmoc__code"), concept_label=F("concept__label"),
-        outcome_direction=F("direction"),
-    ).order_by("cmoc__code", "target_code", "concept__label")  # fmt: skip
+        computed = computed.filter(Q(cmoc_id=cmoc_id) | Q(dst=cmoc_id))
+        asserted = asserted.filter(Q(source_id=cmoc_id) | Q(target_id=cmoc_id))
+    if kind == CHAIN_COMPUTED:
+        asserted = asserted.none()
+    elif kind:
+        computed, asserted = computed.none(), asserted.filter(kind=kind)
+    none_int = Value(None, output_field=IntegerField())
+    # Every column is named the same in both halves and listed in the same order, so the
+    # UNION lines up on SQLite and PostgreSQL; the names avoid the models' own field names.
+    computed = computed.order_by().values(
+        src=F("cmoc_id"), src_code=F("cmoc__code"), dst_id=F("dst"),
+        dst_code=F("concept__elements__cmoc__code"), concept_ref=F("concept_id"),
+        concept_name=F("concept__label"), outcome_direction=F("direction"),
+        context_direction=F("concept__elements__direction"),
+        link_kind=Value(CHAIN_COMPUTED, output_field=CharField()), link=none_int,
+        link_note=Value("", output_field=TextField()),
+    )  # fmt: skip
+    asserted = asserted.order_by().values(
+        src=F("source_id"), src_code=F("source__code"), dst_id=F("target_id"),
+        dst_code=F("target__code"), concept_ref=none_int,
+        concept_name=Value(None, output_field=CharField()),
+        outcome_direction=Value(None, output_field=CharField()),
+        context_direction=Value(None, output_field=CharField()), link_kind=F("kind"),
+        link=F("id"), link_note=F("note"),
+    )  # fmt: skip
+    return computed.union(asserted, all=True).order_by(
+        "src_code", "dst_code", "link_kind", "concept_name"
+    )
 
 
 # ---- PRISMA 2020 counts ---------------------------------------------------------------
@@ -271,7 +367,8 @@ def rameses_facts(*, review: Review) -> dict:
         "n_supported": cmocs.filter(source_count__gte=2).count(),
         "n_excerpts": Excerpt.objects.filter(review=review).count(),
         "n_concepts": Concept.objects.filter(review=review).count(),
-        "n_chains": chains(review=review).count(),
+        "n_chains": chains(review=review, kind=CHAIN_COMPUTED).count(),
+        "n_asserted_links": CMOCLink.objects.filter(review=review).count(),
         "relations": ", ".join(
             f"{relation_labels.get(r['relation'], r['relation'])} {r['n']}" for r in relations
         ),

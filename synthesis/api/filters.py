@@ -4,7 +4,7 @@ import django_filters
 from django import forms
 from django.db.models import Q
 
-from cmoc.models import CMOC, CMOCElement, CMOCEvidence, Concept, Excerpt, Role
+from cmoc.models import CMOC, CMOCElement, CMOCEvidence, CMOCLink, Concept, Excerpt, Role
 from studies.models import (
     Appraisal,
     Document,
@@ -199,14 +199,16 @@ class CMOCFilter(django_filters.FilterSet):
 
 
 class ChainFilter(django_filters.FilterSet):
-    """Filters on the computed chain rows (outcome elements joined to context elements)."""
+    """Validates the chain filters; `ChainViewSet` hands them to `selectors_reporting.chains`
+    (the rows are a UNION, which cannot be filtered afterwards)."""
 
-    concept = IdFilter(help_text="Links through this concept.")
-    cmoc = IdFilter(method="filter_cmoc", help_text="Links where this CMOC is source or target.")
+    concept = IdFilter(help_text="Computed links through this concept.")
+    cmoc = IdFilter(help_text="Links where this CMOC is source or target.")
+    kind = django_filters.ChoiceFilter(
+        choices=[("concept", "Computed from a shared concept"), *CMOCLink.Kind.choices],
+        help_text="Computed links only, or asserted links of one kind.",
+    )
 
     class Meta:
         model = CMOCElement
-        fields = ["concept"]
-
-    def filter_cmoc(self, qs, name, value):
-        return qs.filter(Q(cmoc_id=value) | Q(target_id=value))
+        fields: list = []

@@ -260,6 +260,49 @@ class CMOCSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
 
+def _locator(page, start, end) -> str:
+    return (f"p. {page}, " if page else "") + f"chars {start}–{end}"
+
+
+def cmoc_representations(rows: list[dict], relations: tuple[dict, dict]) -> list[dict]:
+    """The CMOCSerializer shape built from plain rows (`selectors_reporting.CMOC_API_COLUMNS`
+    and `cmoc_api_relations`): the list endpoint's fast path. A test pins it to the
+    serializer's output so the two cannot drift apart."""
+    elements, evidence = relations
+    dt = serializers.DateTimeField().to_representation
+    out = []
+    for r in rows:
+        pk = r["id"]
+        out.append({
+            "id": pk, "code": r["code"], "phase": r["phase_id"], "phase_name": r["phase_name"],
+            "statement": r["statement"], "context": r["context"],
+            "mechanism_resource": r["mechanism_resource"],
+            "mechanism_reasoning": r["mechanism_reasoning"], "outcome": r["outcome"],
+            "origin": r["origin"], "relation": r["relation"], "prior": r["prior_id"],
+            "confidence": r["confidence"], "theme": r["theme"], "tags": r["tags"],
+            "source_count": r["source_count"], "is_supported": r["source_count"] >= 2,
+            "checked": r["checked"],
+            "elements": [
+                {"role": role, "concept": concept, "concept_label": label, "direction": sign}
+                for _, role, concept, label, sign in elements.get(pk, ())
+            ],
+            "evidence": [
+                {
+                    "id": ev_id, "cmoc": pk, "excerpt": excerpt, "stance": stance, "note": note,
+                    "quote": text, "locator": _locator(page, start, end), "page": page,
+                    "document": document, "study": study,
+                    "source": study_label if study else (participant or title),
+                }
+                for (
+                    _, ev_id, excerpt, stance, note, text, page, start, end, document, study,
+                    study_label, participant, title,
+                ) in evidence.get(pk, ())
+            ],
+            "created_at": dt(r["created_at"]), "updated_at": dt(r["updated_at"]),
+        })  # fmt: skip
+    return out
+
+
 class ReviewConceptField(serializers.PrimaryKeyRelatedField):
     """A concept of the review in the serializer context (resolved lazily: nested fields are
     built before the context exists)."""
@@ -316,11 +359,18 @@ class TheoryVersionDetailSerializer(TheoryVersionSerializer):
 
 
 class ChainSerializer(serializers.Serializer):
-    source = serializers.IntegerField(source="cmoc_id", help_text="CMOC whose outcome …")
-    source_code = serializers.CharField()
-    target = serializers.IntegerField(source="target_id", help_text="… is this CMOC's context.")
-    target_code = serializers.CharField()
-    concept = serializers.IntegerField(source="concept_id")
-    concept_label = serializers.CharField()
-    outcome_direction = serializers.CharField()
-    context_direction = serializers.CharField()
+    source = serializers.IntegerField(source="src", help_text="CMOC whose outcome …")
+    source_code = serializers.CharField(source="src_code")
+    target = serializers.IntegerField(source="dst_id", help_text="… is this CMOC's context.")
+    target_code = serializers.CharField(source="dst_code")
+    kind = serializers.CharField(
+        source="link_kind",
+        help_text='"concept" when computed from a shared concept, else the kind of the link '
+        "a reviewer asserted (outcome_context, outcome_mechanism, countervailing, moderates).",
+    )
+    concept = serializers.IntegerField(source="concept_ref", allow_null=True)
+    concept_label = serializers.CharField(source="concept_name", allow_null=True)
+    outcome_direction = serializers.CharField(allow_null=True)
+    context_direction = serializers.CharField(allow_null=True)
+    link = serializers.IntegerField(allow_null=True, help_text="Id of the asserted link.")
+    note = serializers.CharField(source="link_note", allow_null=True)

@@ -309,6 +309,14 @@ class CMOCViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly):
     def queryset_for_review(self, review):
         return selectors_reporting.cmoc_export_queryset(review=review)
 
+    def list(self, request, *args, **kwargs):
+        # Fast path (bench/exports.py: p95 ≤ 100 ms at 100k CMOCs): filter and cursor on plain
+        # rows, then two queries for the page's elements and evidence; no model instances.
+        qs = self.filter_queryset(selectors_reporting.cmoc_api_queryset(review=self.review))
+        page = self.paginate_queryset(qs.values(*selectors_reporting.CMOC_API_COLUMNS))
+        relations = selectors_reporting.cmoc_api_relations([r["id"] for r in page])
+        return self.get_paginated_response(s.cmoc_representations(page, relations))
+
     def _save(self, request, instance=None, partial=False):
         write = s.CMOCWriteSerializer(
             instance, data=request.data, partial=partial, context=self.get_serializer_context()
@@ -382,13 +390,22 @@ class TheoryVersionViewSet(ReadOnly):
 
 
 class ChainViewSet(mixins.ListModelMixin, ReviewScopedViewSet):
-    """Computed chain links: the outcome concept of one CMOC is a context concept of another."""
+    """Chain links: computed ones (the outcome concept of one CMOC is a context concept of
+    another) and the ones reviewers asserted between CMOCs."""
 
     serializer_class = s.ChainSerializer
     filterset_class = filters.ChainFilter
     filter_backends = [DjangoFilterBackend]
 
     def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return CMOCElement.objects.none()
-        return selectors_reporting.chains(review=self.review)
+        return CMOCElement.objects.none()  # the rows come from filter_queryset
+
+    def filter_queryset(self, queryset):
+        fs = filters.ChainFilter(self.request.query_params, queryset=queryset)
+        if not fs.is_valid():
+            raise ValidationError(fs.errors)
+        f = fs.form.cleaned_data
+        return selectors_reporting.chains(
+            review=self.review, concept_id=f.get("concept"), cmoc_id=f.get("cmoc"),
+            kind=f.get("kind") or None,
+        )  # fmt: skip

@@ -118,13 +118,43 @@ def test_bad_filter_values_are_400_not_500(api, review, data):
     assert c.get(f"/api/v1/reviews/{review.pk}/cmocs/?cursor=garbage").status_code == 404
 
 
-def test_chains_computed_from_concepts(api, review, data):
-    body = results(api("viewer").get(f"/api/v1/reviews/{review.pk}/chains/"))
-    assert [(r["source_code"], r["target_code"], r["concept_label"]) for r in body] == [
-        ("C1", "C2", "Engagement")
+def test_chains_computed_from_concepts_and_asserted_by_reviewers(api, review, users, data):
+    from cmoc.models import CMOCLink
+
+    c1, c2 = data["cmocs"]
+    c3 = CMOC.objects.create(review=review, code="C3", statement="Trust lowers friction.")
+    CMOCLink.objects.create(
+        review=review, source=c2, target=c3, kind="countervailing", note="Weakens C3"
+    )
+    url = f"/api/v1/reviews/{review.pk}/chains/"
+    body = results(api("viewer").get(url))
+    rows = [
+        (r["source_code"], r["target_code"], r["kind"], r["concept_label"], r["note"]) for r in body
     ]
+    assert rows == [
+        ("C1", "C2", "concept", "Engagement", ""),
+        ("C1", "C2", "outcome_context", None, ""),
+        ("C2", "C3", "countervailing", None, "Weakens C3"),
+    ]
+    computed = body[0]
+    assert (computed["source"], computed["target"]) == (c1.pk, c2.pk)
+    assert computed["outcome_direction"] == computed["context_direction"] == "increase"
+    assert computed["link"] is None
+    link = CMOCLink.objects.get(kind="countervailing")
+    assert body[2]["link"] == link.pk and body[2]["concept"] is None
     trust = data["concepts"][0].pk
-    assert results(api("viewer").get(f"/api/v1/reviews/{review.pk}/chains/?concept={trust}")) == []
+    engagement = data["concepts"][2].pk
+    assert results(api("viewer").get(f"{url}?concept={trust}")) == []
+    assert [r["kind"] for r in results(api("viewer").get(f"{url}?concept={engagement}"))] == [
+        "concept"
+    ]
+    assert [r["kind"] for r in results(api("viewer").get(f"{url}?kind=countervailing"))] == [
+        "countervailing"
+    ]
+    assert len(results(api("viewer").get(f"{url}?kind=concept"))) == 1
+    assert [r["target_code"] for r in results(api("viewer").get(f"{url}?cmoc={c3.pk}"))] == ["C3"]
+    assert len(results(api("viewer").get(f"{url}?cmoc={c2.pk}"))) == 3
+    assert api("viewer").get(f"{url}?kind=nonsense").status_code == 400
 
 
 def test_ordering_and_cursor_pagination(api, review, data):
@@ -324,3 +354,28 @@ def _grow(review, users, data):
         ExtractionAnswer.objects.create(
             study=s, field=field, extractor=users["reviewer"], value="x"
         )
+
+
+def test_cmoc_list_fast_path_matches_serializer_and_detail(api, review, data):
+    """The list builds rows without model instances; it must equal the serializer's shape."""
+    from synthesis.api.serializers import CMOCSerializer
+    from synthesis.selectors_reporting import cmoc_export_queryset
+
+    c = api("viewer")
+    listed = results(c.get(f"/api/v1/reviews/{review.pk}/cmocs/"))
+    assert [x["code"] for x in listed] == ["C1", "C2"]
+    for item in listed:
+        instance = cmoc_export_queryset(review=review).get(pk=item["id"])
+        assert item == CMOCSerializer(instance).data
+        assert item == c.get(f"/api/v1/reviews/{review.pk}/cmocs/{item['id']}/").json()
+    c2 = listed[1]
+    assert c2["prior"] == data["cmocs"][0].pk and c2["evidence"][0]["source"] == "Interview P1"
+
+
+def test_cmoc_list_query_count_is_pinned(api, review, data, django_assert_num_queries):
+    c = api("viewer")
+    # review, role, page of CMOCs (with phase), elements, evidence
+    with django_assert_num_queries(5):
+        body = c.get(f"/api/v1/reviews/{review.pk}/cmocs/?min_sources=1&page_size=1").json()
+    with django_assert_num_queries(5):
+        assert len(c.get(body["next"]).json()["results"]) == 1
