@@ -70,7 +70,7 @@ def _with_dual(qs: QuerySet, review: Review, field: str = "pk") -> QuerySet:
     return qs.alias(_dual_h=hash_expr("id" if field == "pk" else field, review.dual_seed))
 
 
-def _votes_count(stage: ScreeningStage, ref: str = "pk") -> Coalesce:
+def _votes_count(stage: ScreeningStage | OuterRef, ref: str = "pk") -> Coalesce:
     sub = (
         ScreeningDecision.objects.filter(stage=stage, record=OuterRef(ref))
         .order_by()
@@ -213,14 +213,21 @@ def record_for_stage(*, stage: ScreeningStage, record_id: int) -> Record | None:
     return stage_records(stage).filter(pk=record_id).first()
 
 
-def decisions_visible_to(user, stage: ScreeningStage) -> QuerySet[ScreeningDecision]:
+def decisions_visible_to(
+    user, stage: ScreeningStage | None = None, *, review: Review | None = None
+) -> QuerySet[ScreeningDecision]:
     """The votes a user may see at a stage: their own always; another reviewer's only when
-    blinding is off or the record has all the votes it needs (both reviewers decided)."""
-    qs = ScreeningDecision.objects.filter(stage=stage)
-    review = stage.review
+    blinding is off or the record has all the votes it needs (both reviewers decided).
+    Pass `review=` instead of a stage for the votes of every stage (API, exports)."""
+    if stage is not None:
+        review = stage.review
+        qs = ScreeningDecision.objects.filter(stage=stage)
+        votes = _votes_count(stage, "record_id")
+    else:
+        qs = ScreeningDecision.objects.filter(stage__review=review)
+        votes = _votes_count(OuterRef("stage_id"), "record_id")  # votes at the vote's stage
     if not review.blind_screening:
         return qs
-    votes = _votes_count(stage, "record_id")
     qs = _with_dual(qs, review, "record_id").alias(_votes=votes)
     if dual_threshold(review.dual_fraction) is None:
         complete = Q(_votes__gte=2)

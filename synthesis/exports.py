@@ -14,11 +14,12 @@ import xlsxwriter
 from django.db.models import Prefetch
 
 from cmoc.models import CMOC, CMOCElement, CMOCEvidence
+from studies.agreement import agreement
 from studies.models import ExtractionAnswer, ExtractionField, Record, Study
-from synthesis import agreement
+from studies.selectors_screening import decisions_visible_to, votes_by_pair
 from synthesis.models import Review
 from synthesis.permissions import Action, check
-from synthesis.selectors_reporting import cmoc_export_queryset, screening_decisions_visible
+from synthesis.selectors_reporting import cmoc_export_queryset
 
 CHUNK = 2000  # rows fetched (with their prefetches) per round trip: keeps memory flat
 
@@ -237,7 +238,7 @@ def decisions_table(review: Review, *, user) -> Table:
             )
         }
         visible = (
-            screening_decisions_visible(review=review, user=user)
+            decisions_visible_to(user, review=review)
             if user is not None
             else ScreeningDecision.objects.filter(record__review=review)
         )
@@ -259,26 +260,46 @@ def decisions_table(review: Review, *, user) -> Table:
 
 AGREEMENT_HEADER = [
     "Stage", "Reviewer 1", "Reviewer 2", "Records both screened", "Agreed",
-    "Percent agreement", "Cohen's kappa",
+    "Percent agreement", "Cohen's kappa", "Kappa 95% CI", "PABAK", "Gwet's AC1",
+    "Maybe counted",
 ]  # fmt: skip
 
 
 def agreement_rows(review: Review) -> list[list]:
-    from studies.models import ScreeningDecision, ScreeningStage
+    """Per stage, one row per reviewer pair on the records both screened (independent votes
+    before resolution, "maybe" mapped as the review counts it), then an "All pairs" row when
+    there is more than one pair: the figures of the screening agreement page."""
+    from django.contrib.auth import get_user_model
 
+    from studies.models import ScreeningStage
+
+    def pct(x):
+        return "" if x is None else round(100 * x, 1)
+
+    def num(x):
+        return "" if x is None else round(x, 3)
+
+    mode = review.maybe_counts_as
     out = []
     for stage in ScreeningStage.objects.filter(review=review).order_by("order"):
-        votes: dict[int, dict[str, str]] = {}
-        for rid, name, decision in ScreeningDecision.objects.filter(stage=stage).values_list(
-            "record_id", "reviewer__username", "decision"
-        ):
-            votes.setdefault(rid, {})[name] = decision
-        for row in agreement.pairwise({k: v for k, v in votes.items() if len(v) > 1}):
-            pa, kappa = row["percent_agreement"], row["kappa"]
+        by_pair = votes_by_pair(stage=stage)
+        names = dict(
+            get_user_model()
+            .objects.filter(pk__in={u for pair in by_pair for u in pair})
+            .values_list("pk", "username")
+        )
+        named = sorted(
+            (tuple(sorted((names[a], names[b]))), pairs) for (a, b), pairs in by_pair.items()
+        )
+        if len(named) > 1:
+            named.append((("All pairs", ""), [p for _, pairs in named for p in pairs]))
+        for (r1, r2), pairs in named:
+            a = agreement(pairs, maybe=mode)
+            agreed = sum(a.cell(c, c) for c in a.categories)
+            ci = f"{a.kappa_ci[0]:.3f} to {a.kappa_ci[1]:.3f}" if a.kappa_ci else ""
             out.append([
-                stage.name, row["reviewer_1"], row["reviewer_2"], row["n"], row["agreed"],
-                "" if pa is None else round(100 * pa, 1),
-                "" if kappa is None else round(kappa, 3),
+                stage.name, r1, r2, a.n, agreed, pct(a.percent_agreement), num(a.kappa), ci,
+                num(a.pabak), num(a.ac1), review.get_maybe_counts_as_display(),
             ])  # fmt: skip
     return out
 

@@ -2,7 +2,6 @@
 
 from django.db.models import (
     CharField,
-    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -17,22 +16,6 @@ from django.db.models import (
 from cmoc.models import CMOC, CMOCElement, CMOCEvidence, CMOCLink, Role
 from studies.models import ScreeningDecision, ScreeningResolution
 from synthesis.models import Phase, Review
-
-
-def screening_decisions_visible(*, review: Review, user) -> QuerySet[ScreeningDecision]:
-    """Decisions the user may see without breaking blinding: their own always; another
-    reviewer's only when blinding is off, when the user has decided the same record at the
-    same stage, or when the conflict has been resolved."""
-    qs = ScreeningDecision.objects.filter(record__review=review)
-    if review.blind_screening:
-        own_vote = ScreeningDecision.objects.filter(
-            record=OuterRef("record"), stage=OuterRef("stage"), reviewer=user
-        )
-        resolved = ScreeningResolution.objects.filter(
-            record=OuterRef("record"), stage=OuterRef("stage")
-        )
-        qs = qs.filter(Q(reviewer=user) | Q(Exists(own_vote)) | Q(Exists(resolved)))
-    return qs
 
 
 def cmoc_export_queryset(*, review: Review, study_id: int | None = None) -> QuerySet[CMOC]:

@@ -36,6 +36,7 @@ from studies.models import (
     Search,
     Study,
 )
+from studies.selectors_screening import decisions_visible_to
 from synthesis import selectors_reporting
 from synthesis.api import filters
 from synthesis.api import serializers as s
@@ -212,8 +213,9 @@ class ScreeningStageViewSet(ReadOnly):
 
 
 class ScreeningDecisionViewSet(ReadOnly):
-    """Screening votes without breaking blinding: your own, and others' only when the review
-    is not blind, when you have voted on the same record at that stage, or once resolved."""
+    """Screening votes without breaking blinding (the screening pages' own rule,
+    `studies.selectors_screening.decisions_visible_to`): your own, and others' only when the
+    review is not blind or the record has all the votes it needs at that stage."""
 
     serializer_class = s.ScreeningDecisionSerializer
     filterset_class = filters.ScreeningDecisionFilter
@@ -221,9 +223,9 @@ class ScreeningDecisionViewSet(ReadOnly):
     ordering_fields = ["id", "updated_at"]
 
     def queryset_for_review(self, review):
-        return selectors_reporting.screening_decisions_visible(
-            review=review, user=self.request.user
-        ).select_related("stage", "reviewer", "reason")
+        return decisions_visible_to(self.request.user, review=review).select_related(
+            "stage", "reviewer", "reason"
+        )
 
 
 class AppraisalViewSet(ReadOnly):

@@ -179,23 +179,50 @@ def test_records_filters(api, review, data):
 
 
 def test_blind_votes_never_leak(api, review, users, data):
-    r7 = data["records"][7]
-    ta = data["stages"][0]
+    """The API applies the screening pages' rule: with every record dual-screened, another
+    reviewer's vote shows only once the record has both votes at that stage; a resolution
+    does not reveal a lone vote either."""
+    review.dual_fraction = 1
+    review.save()
+    rec = data["records"]
+    ta, ft = data["stages"]
     ScreeningDecision.objects.create(
-        record=r7, stage=ta, reviewer=users["reviewer2"], decision="exclude"
+        record=rec[7], stage=ta, reviewer=users["reviewer2"], decision="exclude"
     )
     url = f"/api/v1/reviews/{review.pk}/screening-decisions/?page_size=500"
-    mine = results(api("reviewer").get(url))
-    # reviewer sees own votes and reviewer2's only on records both voted on (r1, r4, r6).
-    others = {(d["record"], d["reviewer"]) for d in mine if d["reviewer"] != "reviewer"}
-    both = {data["records"][i].pk for i in (1, 4, 6)}
-    assert {rec for rec, _ in others} == both
-    assert all(d["record"] != r7.pk for d in mine)
-    # A viewer who screens nothing sees only resolved conflicts (r4 at title/abstract).
-    seen = {d["record"] for d in results(api("viewer").get(url))}
-    assert seen == {data["records"][4].pk}
+    as_reviewer = results(api("reviewer").get(url))
+    others = {(d["record"], d["stage"]) for d in as_reviewer if d["reviewer"] != "reviewer"}
+    assert others == {(rec[i].pk, ta.pk) for i in (1, 4, 6)}  # both voted at title/abstract
+    assert all(d["record"] != rec[7].pk for d in as_reviewer)  # reviewer2's lone blind vote
+    as_reviewer2 = results(api("reviewer2").get(url))
+    assert {(d["record"], d["reviewer"]) for d in as_reviewer2 if d["record"] == rec[7].pk} == {
+        (rec[7].pk, "reviewer2")
+    }
+    # Full text: only reviewer voted, so reviewer2 and the viewer see none of those votes.
+    assert not [d for d in as_reviewer2 if d["stage"] == ft.pk]
+    as_viewer = results(api("viewer").get(url))
+    assert {d["record"] for d in as_viewer} == {rec[i].pk for i in (1, 4, 6)}
+    # Filters cannot pry either.
+    lone = api("viewer").get(f"{url}&record={rec[7].pk}")
+    assert results(lone) == []
+    assert results(api("viewer").get(f"{url}&reviewer=reviewer2&stage={ta.pk}")) == [
+        d for d in as_viewer if d["reviewer"] == "reviewer2"
+    ]
+    # Once reviewer votes on r7 too, both votes are visible to everyone.
+    ScreeningDecision.objects.create(
+        record=rec[7], stage=ta, reviewer=users["reviewer"], decision="include"
+    )
+    assert len([d for d in results(api("viewer").get(url)) if d["record"] == rec[7].pk]) == 2
     review.blind_screening = False
     review.save()
+    assert len(results(api("viewer").get(url))) == ScreeningDecision.objects.count()
+
+
+def test_single_screened_votes_are_not_blind(api, review, users, data):
+    """Records outside the dual subset need one vote only: once cast it is no secret."""
+    review.dual_fraction = 0
+    review.save()
+    url = f"/api/v1/reviews/{review.pk}/screening-decisions/?page_size=500"
     assert len(results(api("viewer").get(url))) == ScreeningDecision.objects.count()
 
 

@@ -6,10 +6,9 @@ import openpyxl
 import pytest
 import rispy
 from django.core.management import call_command
-from hypothesis import given
-from hypothesis import strategies as st
 
-from synthesis import agreement, exports, rameses
+from studies.models import ScreeningDecision
+from synthesis import exports, rameses
 from synthesis.models import ReviewEvent
 from synthesis.selectors_reporting import rameses_facts
 from tests.synthesis.reporting_data import build
@@ -115,21 +114,44 @@ def test_study_cmoc_table(review, data):
 
 
 @pytest.mark.django_db
-def test_decisions_export_respects_blinding(review, data, users):
+def test_decisions_export_respects_blinding(review, data, users, client_for):
+    """Download and command apply the screening pages' blinding rule: a lone vote on a
+    dual-screened record never leaks, in CSV or XLSX."""
+    review.dual_fraction = 1
+    review.save()
+    r3 = data["records"][3].pk  # only reviewer voted on r3
     as_reviewer2 = list(exports.decisions_table(review, user=users["reviewer2"]).rows)
     voters = {(r[0], r[5]) for r in as_reviewer2}
-    r3 = data["records"][3].pk  # only reviewer voted on r3
     assert (r3, "reviewer") not in voters
     assert (data["records"][1].pk, "reviewer") in voters  # both voted
     everything = list(exports.decisions_table(review, user=None).rows)
-    assert len(everything) > len(as_reviewer2)
+    assert len(everything) == ScreeningDecision.objects.count() > len(as_reviewer2)
+    c = client_for("reviewer2")
+    body = b"".join(c.get(f"/reviews/{review.pk}/reporting/export/decisions.csv").streaming_content)
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))[1:]
+    assert {(int(r[0]), r[5]) for r in rows} == voters
+    assert not [r for r in rows if int(r[0]) == r3 and r[5] == "reviewer"]
+    xlsx = c.get(f"/reviews/{review.pk}/reporting/export/decisions.xlsx")
+    ws = openpyxl.load_workbook(io.BytesIO(b"".join(xlsx.streaming_content))).worksheets[0]
+    assert {(r[0], r[5]) for r in ws.iter_rows(min_row=2, values_only=True)} == voters
+    # As an analyst who screened nothing: only records with both votes at a stage.
+    as_analyst = {r[0] for r in exports.decisions_table(review, user=users["analyst"]).rows}
+    assert as_analyst == {data["records"][i].pk for i in (1, 4, 6)}
 
 
 @pytest.mark.django_db
 def test_agreement_report(review, data):
     rows = exports.agreement_rows(review)
     ta = [r for r in rows if r[0] == "Title and abstract"]
-    assert ta == [["Title and abstract", "reviewer", "reviewer2", 3, 1, 33.3, ta[0][6]]]
+    # r1 include/include, r4 include/exclude, r6 exclude/include: po 1/3, pe 5/9, κ = -0.5
+    assert ta == [
+        [
+            "Title and abstract", "reviewer", "reviewer2", 3, 1, 33.3, -0.5, ta[0][7], -0.333,
+            ta[0][9], "as include",
+        ]
+    ]  # fmt: skip
+    assert ta[0][7].startswith("-") and " to " in ta[0][7]
+    assert rows == [r for r in rows if r[0] != "Full text"]  # one voter at full text: no pair
 
 
 @pytest.mark.django_db
@@ -204,23 +226,3 @@ def test_rameses_prefilled(review, data, client_for):
     assert c.get(f"/reviews/{review.pk}/reporting/rameses/rameses2/").status_code == 200
     csv_body = c.get(f"/reviews/{review.pk}/reporting/rameses/rameses.csv").content.decode()
     assert csv_body.startswith("Item,Section,Topic,What to report,Reported,Evidence,Where")
-
-
-def test_kappa_known_value():
-    a = ["in", "in", "out", "out", "in", "out"]
-    b = ["in", "out", "out", "out", "in", "in"]
-    assert agreement.percent_agreement(a, b) == pytest.approx(4 / 6)
-    assert agreement.cohen_kappa(a, b) == pytest.approx(1 / 3)
-
-
-@given(st.lists(st.tuples(st.sampled_from("abc"), st.sampled_from("abc")), max_size=50))
-def test_kappa_bounds(pairs):
-    a = [x for x, _ in pairs]
-    b = [y for _, y in pairs]
-    k = agreement.cohen_kappa(a, b)
-    if not pairs:
-        assert k is None
-    else:
-        assert -1.0 <= k <= 1.0
-        if a == b:
-            assert k == 1.0
