@@ -105,14 +105,17 @@ def _row(obj) -> dict:
     return row
 
 
-def review_export(*, user, review: syn.Review, path) -> dict:
-    """Write the archive to `path` (a file name or a binary file). Owners only."""
+def review_export(*, user, review: syn.Review, path, progress=None) -> dict:
+    """Write the archive to `path` (a file name or a binary file). Owners only.
+    `progress(done, total, message)` is called after each table (background jobs)."""
     check(user, review, Action.MANAGE)
     usernames = dict(get_user_model().objects.values_list("pk", "username"))
     counts = {}
     files: list[str] = []
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for model, lookup in MODELS:
+        for step, (model, lookup) in enumerate(MODELS):
+            if progress is not None:
+                progress(step, len(MODELS), f"Writing {model._meta.verbose_name_plural}")
             qs = _queryset(model, lookup, review)
             if model._meta.many_to_many:
                 qs = qs.prefetch_related(*[f.name for f in model._meta.many_to_many])

@@ -21,6 +21,7 @@ from synthesis.models import Review
 from synthesis.permissions import Action, check
 from synthesis.selectors_reporting import cmoc_export_queryset
 
+PROGRESS_EVERY = 1000  # rows between two progress reports of a background export
 CHUNK = 2000  # rows fetched (with their prefetches) per round trip: keeps memory flat
 
 
@@ -327,12 +328,15 @@ def csv_lines(table: Table) -> Iterator[str]:
         yield writer.writerow(row)
 
 
-def xlsx_write(tables: list[Table], path: str) -> None:
-    """Write tables as sheets; constant_memory flushes each row so size does not matter."""
+def xlsx_write(tables: list[Table], path: str, *, on_row=None) -> None:
+    """Write tables as sheets; constant_memory flushes each row so size does not matter.
+    `on_row(table_index, rows_written)` is called every PROGRESS_EVERY rows (background jobs)."""
     wb = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_urls": False})
     bold = wb.add_format({"bold": True})
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
-    for table in tables:
+    for t, table in enumerate(tables):
+        if on_row is not None:
+            on_row(t, 0)
         ws = wb.add_worksheet(table.title[:31])
         ws.write_row(0, 0, table.header, bold)
         ws.freeze_panes(1, 0)
@@ -344,6 +348,8 @@ def xlsx_write(tables: list[Table], path: str) -> None:
                 [v[:32000] + "…" if isinstance(v, str) and len(v) > 32000 else v for v in row],
                 wrap,
             )
+            if on_row is not None and i % PROGRESS_EVERY == 0:
+                on_row(t, i)
     wb.close()
 
 

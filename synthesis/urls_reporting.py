@@ -4,7 +4,9 @@ from synthesis import views_reporting as v
 
 urlpatterns = [
     path("reporting/", v.reporting_index, name="reporting"),
-    path("reporting/export/workbook.xlsx", v.export_workbook, name="reporting-workbook"),
+    path("reporting/downloads/", v.export_jobs_part, name="reporting-jobs"),
+    path("reporting/downloads/new/<str:what>", v.export_job_create, name="reporting-job-create"),
+    path("reporting/downloads/<int:job_id>/", v.export_job_download, name="reporting-job-download"),
     path(
         "reporting/export/<slug:name>.<str:fmt>",
         v.export_download,
@@ -20,6 +22,5 @@ urlpatterns = [
     ),
     path("reporting/api/", v.api_access, name="reporting-api"),
     path("reporting/backup/", v.backup_page, name="reporting-backup"),
-    path("reporting/backup/download.zip", v.backup_download, name="reporting-backup-download"),
     path("reporting/backup/restore/", v.backup_restore, name="reporting-backup-restore"),
 ]

@@ -4,10 +4,11 @@ from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
-from synthesis import backup, exports, prisma, rameses
+from synthesis import backup, export_jobs, exports, prisma, rameses
 from synthesis.audit import event_record
 from synthesis.models import Review
 from synthesis.permissions import Action, can, check
@@ -23,6 +24,22 @@ EXPORT_LABELS = [
 ]
 
 
+# Tables whose XLSX is prepared as a background job (they grow to 100k rows); the others
+# are small enough to write during the request.
+JOB_TABLES = {"cmocs", "characteristics"}
+
+
+def _downloads_context(request, review: Review) -> dict:
+    jobs = list(export_jobs.export_jobs_for(user=request.user, review=review)[:10])
+    return {
+        "review": review,
+        "jobs": [
+            (job, export_jobs.KINDS.get(job.params.get("what"), ("", "?"))[1]) for job in jobs
+        ],
+        "pending": any(job.status in (job.Status.QUEUED, job.Status.RUNNING) for job in jobs),
+    }
+
+
 @review_view()
 def reporting_index(request, review: Review):
     role = review.user_role
@@ -30,12 +47,42 @@ def reporting_index(request, review: Review):
         request,
         "synthesis/reporting/index.html",
         {
-            "review": review,
+            **_downloads_context(request, review),
             "exports": EXPORT_LABELS,
+            "job_tables": JOB_TABLES,
             "can_export": can(request.user, review, Action.EXPORT, role=role),
             "can_manage": can(request.user, review, Action.MANAGE, role=role),
         },
     )
+
+
+@review_view()
+def export_jobs_part(request, review: Review):
+    """The user's prepared downloads (polled by htmx while one is being prepared)."""
+    return render(
+        request, "synthesis/reporting/_downloads.html", _downloads_context(request, review)
+    )
+
+
+@require_POST
+@review_view()
+def export_job_create(request, review: Review, what: str):
+    try:
+        export_jobs.export_job_request(user=request.user, review=review, what=what)
+    except ValueError as exc:
+        raise Http404(str(exc)) from exc
+    messages.info(request, "Preparing the download; the link appears below when it is ready.")
+    target = "reporting-backup" if what == "backup.zip" else "reporting"
+    return redirect(f"{reverse(target, args=[review.pk])}#downloads")
+
+
+@review_view()
+def export_job_download(request, review: Review, job_id: int):
+    found = export_jobs.export_job_file(user=request.user, review=review, job_id=job_id)
+    if found is None:
+        raise Http404("No such download (it may still be in preparation).")
+    fh, filename = found
+    return FileResponse(fh, as_attachment=True, filename=filename)
 
 
 def _audit_export(request, review, what: str) -> None:
@@ -46,6 +93,9 @@ def _audit_export(request, review, what: str) -> None:
 def export_download(request, review: Review, name: str, fmt: str):
     if fmt not in ("csv", "xlsx"):
         raise Http404("Exports come as .csv or .xlsx.")
+    if fmt == "xlsx" and name in JOB_TABLES:
+        messages.info(request, "This workbook is prepared in the background: use its XLSX button.")
+        return redirect("reporting", review.pk)
     try:
         table = exports.export_table(user=request.user, review=review, name=name)
     except ValueError as exc:
@@ -57,18 +107,6 @@ def export_download(request, review: Review, name: str, fmt: str):
         return response
     return FileResponse(
         exports.xlsx_tempfile([table]), as_attachment=True, filename=f"{table.filename}.xlsx"
-    )
-
-
-@review_view(Action.EXPORT)
-def export_workbook(request, review: Review):
-    """All tables in one workbook, one sheet each."""
-    tables = [
-        exports.export_table(user=request.user, review=review, name=n) for n, *_ in EXPORT_LABELS
-    ]
-    _audit_export(request, review, "workbook.xlsx")
-    return FileResponse(
-        exports.xlsx_tempfile(tables), as_attachment=True, filename=f"review-{review.pk}.xlsx"
     )
 
 
@@ -173,13 +211,7 @@ def api_access(request, review: Review):
 
 @review_view(Action.MANAGE)
 def backup_page(request, review: Review):
-    return render(request, "synthesis/reporting/backup.html", {"review": review})
-
-
-@review_view(Action.MANAGE)
-def backup_download(request, review: Review):
-    tmp = backup.review_export_tempfile(user=request.user, review=review)
-    return FileResponse(tmp, as_attachment=True, filename=f"retroduce-review-{review.pk}.zip")
+    return render(request, "synthesis/reporting/backup.html", _downloads_context(request, review))
 
 
 @require_POST

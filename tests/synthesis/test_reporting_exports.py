@@ -65,9 +65,7 @@ def test_viewers_cannot_export(review, data, client_for):
 @pytest.mark.parametrize(
     "name, header_start",
     [
-        ("cmocs", exports.CMOC_HEADER),
         ("study-cmocs", exports.STUDY_CMOC_HEADER),
-        ("characteristics", ["Study", "Title", "Year", "Kind", "Phase", "Country", "Sector"]),
         ("decisions", exports.DECISION_HEADER),
         ("agreement", exports.AGREEMENT_HEADER),
     ],
@@ -79,19 +77,6 @@ def test_xlsx_opens_with_right_columns(name, header_start, review, data, client_
     rows = list(wb.worksheets[0].iter_rows(values_only=True))
     assert list(rows[0]) == header_start
     assert len(rows) >= 2
-
-
-@pytest.mark.django_db
-def test_workbook_has_all_sheets(review, data, client_for):
-    resp = client_for("reviewer").get(f"/reviews/{review.pk}/reporting/export/workbook.xlsx")
-    wb = openpyxl.load_workbook(io.BytesIO(b"".join(resp.streaming_content)), read_only=True)
-    assert wb.sheetnames == [
-        "CMOCs",
-        "CMOCs per study",
-        "Study characteristics",
-        "Screening decisions",
-        "Screening agreement",
-    ]
 
 
 @pytest.mark.django_db
