@@ -10,7 +10,6 @@ Theory version snapshots are kept verbatim (they record the ids of their time).
 import contextlib
 import datetime
 import json
-import tempfile
 import zipfile
 from collections.abc import Iterator
 
@@ -148,14 +147,6 @@ def review_export(*, user, review: syn.Review, path, progress=None) -> dict:
         zf.writestr("manifest.json", json.dumps(manifest, indent=2))
     event_record(review=review, actor=user, verb="review.export", target=review, data=counts)
     return counts
-
-
-def review_export_tempfile(*, user, review):
-    tmp = tempfile.NamedTemporaryFile(suffix=".zip")  # noqa: SIM115 - returned open
-    review_export(user=user, review=review, path=tmp)
-    tmp.flush()
-    tmp.seek(0)
-    return tmp
 
 
 @contextlib.contextmanager
