@@ -5,6 +5,7 @@ from django.shortcuts import render
 from studies import selectors
 from studies.models import Study
 from synthesis.models import Review
+from synthesis.permissions import Action, can
 from synthesis.views_base import review_view
 
 
@@ -33,6 +34,9 @@ def study_detail(request, review: Review, study_id: int):
     except Study.DoesNotExist as exc:
         raise Http404 from exc
     answers = sorted(study.answers.all(), key=lambda a: (a.field.order, a.field_id))
+    can_export = can(request.user, review, Action.EXPORT, role=review.user_role)
     return render(
-        request, "studies/study_detail.html", {"review": review, "study": study, "answers": answers}
+        request,
+        "studies/study_detail.html",
+        {"review": review, "study": study, "answers": answers, "can_export": can_export},
     )

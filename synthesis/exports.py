@@ -117,8 +117,12 @@ def cmoc_rows(review: Review, *, study_id: int | None = None) -> Iterator[list]:
             ]  # fmt: skip
 
 
-def cmoc_table(review: Review) -> Table:
-    return Table("CMOCs", CMOC_HEADER, cmoc_rows(review), f"cmocs-review-{review.pk}")
+def cmoc_table(review: Review, *, study_id: int | None = None) -> Table:
+    suffix = f"-study-{study_id}" if study_id is not None else ""
+    return Table(
+        "CMOCs", CMOC_HEADER, cmoc_rows(review, study_id=study_id),
+        f"cmocs-review-{review.pk}{suffix}",
+    )  # fmt: skip
 
 
 STUDY_CMOC_HEADER = [
@@ -161,7 +165,7 @@ def study_cmoc_rows(review: Review, *, study_id: int | None = None) -> Iterator[
 def study_cmoc_table(review: Review, *, study_id: int | None = None) -> Table:
     return Table(
         "CMOCs per study", STUDY_CMOC_HEADER, study_cmoc_rows(review, study_id=study_id),
-        f"study-cmocs-review-{review.pk}",
+        f"study-cmocs-review-{review.pk}" + (f"-study-{study_id}" if study_id else ""),
     )  # fmt: skip
 
 
@@ -434,17 +438,27 @@ def bibtex_text(review: Review) -> str:
 # ---- registry used by views and commands -------------------------------------------------
 
 TABLES: dict[str, Callable[..., Table]] = {
-    "cmocs": lambda review, user: cmoc_table(review),
-    "study-cmocs": lambda review, user: study_cmoc_table(review),
+    "cmocs": lambda review, user, study_id=None: cmoc_table(review, study_id=study_id),
+    "study-cmocs": lambda review, user, study_id=None: study_cmoc_table(review, study_id=study_id),
     "characteristics": lambda review, user: characteristics_table(review),
     "decisions": lambda review, user: decisions_table(review, user=user),
     "agreement": lambda review, user: agreement_table(review),
 }
 
 
-def export_table(*, user, review: Review, name: str) -> Table:
-    """Permission-checked entry point: analysts, reviewers and owners may export."""
+STUDY_TABLES = {"cmocs", "study-cmocs"}  # tables that can be narrowed to one study
+
+
+def export_table(*, user, review: Review, name: str, study_id: int | None = None) -> Table:
+    """Permission-checked entry point: analysts, reviewers and owners may export. `study_id`
+    narrows the CMOC tables to the CMOCs with evidence from one study of the review."""
     check(user, review, Action.EXPORT)
     if name not in TABLES:
         raise ValueError(f"Unknown export: {name}")
-    return TABLES[name](review, user)
+    if study_id is None:
+        return TABLES[name](review, user)
+    if name not in STUDY_TABLES:
+        raise ValueError(f"The {name} export covers the whole review.")
+    if not Study.objects.filter(review=review, pk=study_id).exists():
+        raise ValueError("No such study in this review.")
+    return TABLES[name](review, user, study_id=study_id)

@@ -15,6 +15,7 @@ from synthesis.permissions import Action, can, check
 from synthesis.selectors_reporting import prisma_counts, rameses_facts
 from synthesis.views_base import review_view
 
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 EXPORT_LABELS = [
     ("cmocs", "CMOC table", "One row per CMOC with concepts, sources and excerpt quotes."),
     ("study-cmocs", "CMOCs per study", "Which CMOCs each study's excerpts support."),
@@ -93,12 +94,14 @@ def _audit_export(request, review, what: str) -> None:
 def export_download(request, review: Review, name: str, fmt: str):
     if fmt not in ("csv", "xlsx"):
         raise Http404("Exports come as .csv or .xlsx.")
-    if fmt == "xlsx" and name in JOB_TABLES:
+    if fmt == "xlsx" and name in JOB_TABLES and not request.GET.get("study"):
         messages.info(request, "This workbook is prepared in the background: use its XLSX button.")
         return redirect("reporting", review.pk)
+    study = request.GET.get("study")
     try:
-        table = exports.export_table(user=request.user, review=review, name=name)
-    except ValueError as exc:
+        study_id = int(study) if study else None
+        table = exports.export_table(user=request.user, review=review, name=name, study_id=study_id)
+    except (ValueError, OverflowError) as exc:
         raise Http404(str(exc)) from exc
     _audit_export(request, review, f"{name}.{fmt}")
     if fmt == "csv":
@@ -150,6 +153,15 @@ def prisma_file(review: Review, fmt: str) -> tuple[bytes, str, str]:
         return cairosvg.svg2png(bytestring=prisma.svg(flow).encode(), scale=2), "image/png", "png"
     if fmt == "prisma2020":
         return prisma.prisma2020_csv(flow).encode(), "text/csv", "csv"
+    if fmt == "xlsx":  # every count, with the per-source and per-reason breakdowns
+        rows = []
+        for box, value in flow.counts.items():
+            items = value.items() if isinstance(value, dict) else [("", value)]
+            rows += [[box, detail, n] for detail, n in items]
+        table = exports.Table("PRISMA 2020 counts", ["Box", "Detail", "n"], rows, "prisma")
+        with exports.xlsx_tempfile([table]) as tmp:
+            body = tmp.read()
+        return body, XLSX_TYPE, "xlsx"
     if fmt == "csv":  # plain counts, one per line
         lines = ["box,n"] + [f"{k},{v}" for k, v in flow.counts.items() if not isinstance(v, dict)]
         return ("\n".join(lines) + "\n").encode(), "text/csv", "csv"

@@ -406,3 +406,18 @@ def test_cmoc_list_query_count_is_pinned(api, review, data, django_assert_num_qu
         body = c.get(f"/api/v1/reviews/{review.pk}/cmocs/?min_sources=1&page_size=1").json()
     with django_assert_num_queries(5):
         assert len(c.get(body["next"]).json()["results"]) == 1
+
+
+def test_api_is_throttled_per_user(api, review, data, monkeypatch):
+    from django.core.cache import cache
+    from rest_framework.throttling import UserRateThrottle
+
+    cache.clear()
+    monkeypatch.setattr(UserRateThrottle, "rate", "3/min", raising=False)
+    c = api("viewer")
+    url = f"/api/v1/reviews/{review.pk}/phases/"
+    assert [c.get(url).status_code for _ in range(3)] == [200, 200, 200]
+    over = c.get(url)
+    assert over.status_code == 429 and int(over["Retry-After"]) > 0
+    assert api("reviewer").get(url).status_code == 200  # another user has their own budget
+    cache.clear()

@@ -211,3 +211,23 @@ def test_rameses_prefilled(review, data, client_for):
     assert c.get(f"/reviews/{review.pk}/reporting/rameses/rameses2/").status_code == 200
     csv_body = c.get(f"/reviews/{review.pk}/reporting/rameses/rameses.csv").content.decode()
     assert csv_body.startswith("Item,Section,Topic,What to report,Reported,Evidence,Where")
+
+
+@pytest.mark.django_db
+def test_cmoc_tables_for_one_study(review, data, client_for):
+    study_b = data["studies"][1]  # Smith 2015: evidence for C1 only
+    c = client_for("analyst")
+    url = f"/reviews/{review.pk}/reporting/export/cmocs.csv?study={study_b.pk}"
+    resp = c.get(url)
+    assert f"cmocs-review-{review.pk}-study-{study_b.pk}.csv" in resp["Content-Disposition"]
+    assert [r[0] for r in _csv(resp)[1:]] == ["C1"]
+    rows = _csv(c.get(f"/reviews/{review.pk}/reporting/export/study-cmocs.csv?study={study_b.pk}"))
+    assert [(r[0], r[2]) for r in rows[1:]] == [("Smith 2015", "C1")]
+    xlsx = c.get(f"/reviews/{review.pk}/reporting/export/cmocs.xlsx?study={study_b.pk}")
+    assert xlsx.status_code == 200  # one study's table is small: written during the request
+    for bad in ("decisions.csv?study=1", "cmocs.csv?study=abc", "cmocs.csv?study=999999999"):
+        assert c.get(f"/reviews/{review.pk}/reporting/export/{bad}").status_code == 404
+    page = c.get(f"/reviews/{review.pk}/studies/{study_b.pk}/").content.decode()
+    assert f"export/cmocs.csv?study={study_b.pk}" in page
+    viewer_page = client_for("viewer").get(f"/reviews/{review.pk}/studies/{study_b.pk}/")
+    assert "export/cmocs.csv" not in viewer_page.content.decode()

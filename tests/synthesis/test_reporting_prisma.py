@@ -104,3 +104,25 @@ def test_prisma_page_and_downloads(review, users, client_for):
     assert c.get(f"/reviews/{review.pk}/reporting/prisma.prisma2020").status_code == 200
     assert c.get(f"/reviews/{review.pk}/reporting/prisma.gif").status_code == 404
     assert client_for("outsider").get(f"/reviews/{review.pk}/reporting/prisma/").status_code == 404
+
+
+@pytest.mark.django_db
+def test_prisma_counts_as_xlsx_download_and_command(review, users, client_for, tmp_path):
+    import openpyxl
+    from django.core.management import call_command
+
+    build(review, users)
+    resp = client_for("analyst").get(f"/reviews/{review.pk}/reporting/prisma.xlsx")
+    assert resp.status_code == 200
+    wb = openpyxl.load_workbook(io.BytesIO(resp.content), read_only=True)
+    rows = list(wb.worksheets[0].iter_rows(values_only=True))
+    assert rows[0] == ("Box", "Detail", "n")
+    cells = {(box, detail or ""): n for box, detail, n in rows[1:]}
+    assert cells[("records_screened", "")] == EXPECTED_PRISMA["records_screened"]
+    assert cells[("databases", "MEDLINE")] == 6
+    assert cells[("dbr_excluded", "Wrong setting")] == 1
+    out = tmp_path / "prisma.xlsx"
+    call_command(
+        "export_prisma", "--review", str(review.pk), "--format", "xlsx", "--output", str(out)
+    )
+    assert out.read_bytes()[:2] == b"PK"

@@ -4,10 +4,10 @@ from synthesis.views_reporting import prisma_file
 
 class Command(ExportCommand):
     help = (
-        "PRISMA 2020 flow: csv (counts per box), svg, png, or prisma2020 (the CSV read by the"
-        " PRISMA2020 R package / Shiny app)."
+        "PRISMA 2020 flow: csv (counts per box), xlsx (counts with per-source and per-reason"
+        " rows), svg, png, or prisma2020 (the CSV read by the PRISMA2020 R package / Shiny app)."
     )
-    formats = ("csv", "svg", "png", "prisma2020")
+    formats = ("csv", "xlsx", "svg", "png", "prisma2020")
 
     def handle(self, *args, **options):
         review, _ = self.review_and_user(options)
