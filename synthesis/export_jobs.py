@@ -35,6 +35,7 @@ def export_job_request(*, user, review: Review, what: str) -> Job:
     if what not in KINDS:
         raise ValueError(f"Unknown download: {what}")
     check(user, review, KINDS[what][0])
+    _prune(user=user, review=review)
     with transaction.atomic():
         job = job_enqueue(
             review=review, kind=KIND, func="synthesis.export_jobs.export_job_run",
@@ -44,9 +45,24 @@ def export_job_request(*, user, review: Review, what: str) -> Job:
     return job
 
 
+KEEP = 5  # prepared files kept per user and review; older ones are deleted
+
+
+def _prune(*, user, review: Review) -> None:
+    """Delete the files of the user's older downloads so exports do not pile up."""
+    for job in export_jobs_for(user=user, review=review).filter(status=Job.Status.DONE)[KEEP - 1 :]:
+        if job.result.get("file"):
+            default_storage.delete(job.result["file"])
+            Job.objects.filter(pk=job.pk).update(
+                result={**job.result, "file": ""}, message="Expired: ask for it again"
+            )
+
+
 def export_jobs_for(*, user, review: Review) -> QuerySet[Job]:
     """The user's own export jobs in this review, newest first."""
-    return Job.objects.filter(review=review, kind=KIND, created_by=user).order_by("-created_at")
+    return Job.objects.filter(review=review, kind=KIND, created_by=user).order_by(
+        "-created_at", "-id"
+    )
 
 
 def export_job_file(*, user, review: Review, job_id: int):

@@ -128,3 +128,18 @@ def test_backup_archive_job(request_job, review, data):
 def test_large_xlsx_no_longer_built_during_the_request(client_for, review, data):
     resp = client_for("analyst").get(f"/reviews/{review.pk}/reporting/export/cmocs.xlsx")
     assert resp.status_code == 302 and not Job.objects.exists()
+
+
+def test_old_prepared_files_are_pruned(request_job, review, data):
+    from django.core.files.storage import default_storage
+
+    from synthesis.export_jobs import KEEP
+
+    for _ in range(KEEP + 1):
+        c, _ = request_job("analyst", "characteristics.xlsx")
+    jobs = list(Job.objects.filter(kind="export").order_by("created_at", "id"))
+    first = jobs[0]
+    assert first.result["file"] == "" and first.message.startswith("Expired")
+    kept = [j for j in jobs if j.result["file"]]
+    assert len(kept) == KEEP and all(default_storage.exists(j.result["file"]) for j in kept)
+    assert c.get(f"/reviews/{review.pk}/reporting/downloads/{first.pk}/").status_code == 404
