@@ -340,6 +340,7 @@ def rameses_facts(*, review: Review) -> dict:
         "agreement": "; ".join(
             f"{r[0]}: {r[1]} vs {r[2]} on {r[3]} records, {r[5]} % agreement, κ = {r[6]}"
             for r in agreement
+            if r[2]  # the pairs, not the "All pairs" summary row
         ),
         "extraction_fields": ", ".join(
             ExtractionField.objects.filter(form__review=review, form__is_current=True)

@@ -231,3 +231,22 @@ def test_cmoc_tables_for_one_study(review, data, client_for):
     assert f"export/cmocs.csv?study={study_b.pk}" in page
     viewer_page = client_for("viewer").get(f"/reviews/{review.pk}/studies/{study_b.pk}/")
     assert "export/cmocs.csv" not in viewer_page.content.decode()
+
+
+@pytest.mark.django_db
+def test_agreement_report_with_three_reviewers_has_an_all_pairs_row(review, data, users):
+    ta = data["stages"][0]
+    for i, decision in ((1, "include"), (4, "exclude")):
+        ScreeningDecision.objects.create(
+            record=data["records"][i], stage=ta, reviewer=users["owner"], decision=decision
+        )
+    rows = [r for r in exports.agreement_rows(review) if r[0] == "Title and abstract"]
+    assert [(r[1], r[2], r[3], r[4]) for r in rows] == [
+        ("owner", "reviewer", 2, 1),  # r1 agree, r4 include vs exclude
+        ("owner", "reviewer2", 2, 2),
+        ("reviewer", "reviewer2", 3, 1),
+        ("All pairs", "", 7, 4),
+    ]
+    assert rows[-1][5] == round(100 * 4 / 7, 1)
+    facts = rameses_facts(review=review)
+    assert "All pairs" not in facts["agreement"] and "owner vs reviewer2" in facts["agreement"]
