@@ -6,12 +6,15 @@ management commands produce the same content.
 """
 
 import csv
+import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import xlsxwriter
+from django.db import connection
 from django.db.models import Prefetch
+from django.db.models.expressions import RawSQL
 
 from cmoc.models import CMOC, CMOCElement, CMOCEvidence
 from studies.agreement import agreement
@@ -52,6 +55,15 @@ def _locator(page, start, end) -> str:
     return (f"p. {page}, " if page else "") + f"chars {start}–{end}"
 
 
+def _id_set(ids: list[int]) -> RawSQL:
+    """A chunk's ids as one query parameter (a PostgreSQL array, a JSON list on SQLite)
+    instead of an IN list: Django's per-value preparation of 2000-id IN lists took a third
+    of the export's time."""
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", [ids])
+    return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(ids)])
+
+
 def cmoc_rows(review: Review, *, study_id: int | None = None) -> Iterator[list]:
     """Rows of the CMOC table. Reads plain tuples in keyset-paginated chunks (three queries
     per CHUNK CMOCs) rather than model instances: 100k CMOCs stream in seconds and memory
@@ -71,7 +83,7 @@ def cmoc_rows(review: Review, *, study_id: int | None = None) -> Iterator[list]:
         if not chunk:
             return
         last = chunk[-1][1]
-        ids = [row[0] for row in chunk]
+        ids = _id_set([row[0] for row in chunk])
         elements: dict[int, list[str]] = {}
         for cmoc_id, role, label, sign in (
             CMOCElement.objects.filter(cmoc_id__in=ids)

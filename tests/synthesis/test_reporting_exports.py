@@ -250,3 +250,12 @@ def test_agreement_report_with_three_reviewers_has_an_all_pairs_row(review, data
     assert rows[-1][5] == round(100 * 4 / 7, 1)
     facts = rameses_facts(review=review)
     assert "All pairs" not in facts["agreement"] and "owner vs reviewer2" in facts["agreement"]
+
+
+@pytest.mark.django_db
+def test_cmoc_rows_are_the_same_in_chunks_of_one(review, data, monkeypatch):
+    """Keyset chunks and their id sets: one CMOC per round trip gives the same table."""
+    whole = list(exports.cmoc_rows(review))
+    monkeypatch.setattr(exports, "CHUNK", 1)
+    assert list(exports.cmoc_rows(review)) == whole
+    assert [r[0] for r in whole] == ["C1", "C2"] and whole[0][6].count(";") == 2
