@@ -192,6 +192,19 @@ def jsonable(value):
     return str(value)
 
 
+def iter_lines(text: str):
+    """Lines of `text` without building a list of them (a 100k-record export has ~2M)."""
+    pos, n = 0, len(text)
+    find = text.find
+    while pos < n:
+        end = find("\n", pos)
+        if end < 0:
+            yield text[pos:]
+            return
+        yield text[pos:end]
+        pos = end + 1
+
+
 def fold(text: str) -> str:
     """Lowercase ASCII-ish fold used for header matching."""
     text = unicodedata.normalize("NFKD", text)

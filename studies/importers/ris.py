@@ -29,6 +29,7 @@ from studies.importers.base import (
     clean_url,
     clean_year,
     finish,
+    iter_lines,
     jsonable,
 )
 
@@ -51,35 +52,37 @@ class _IdentityMapping(dict):
         return isinstance(key, str) and len(key) == 2
 
 
-def normalise_lines(text: str) -> tuple[list[str], list[int], list[str]]:
-    """Returns (lines for rispy, line number of each record's TY, warnings)."""
+def iter_record_lines(text: str, warnings: list[str]):
+    """Yield (line number of the TY, normalised lines for rispy) per record, streaming.
+    Warnings are appended to `warnings` as they are found."""
     out: list[str] = []
-    starts: list[int] = []
-    warnings: list[str] = []
+    start = 0
     in_record = False
     skipped_head = 0
-    append = out.append
-    for lineno, line in enumerate(text.split("\n"), start=1):
+    for lineno, line in enumerate(iter_lines(text), start=1):
         m = _TAG_LINE.match(line)
         if m:
             tag, value = m.group(1), (m.group(2) or "").strip()
             if tag == "TY":
                 if in_record:
-                    append("ER  - ")
+                    out.append("ER  - ")
                     warnings.append(
                         f"line {lineno}: record started before the previous one ended (ER added)"
                     )
-                starts.append(lineno)
+                    yield start, out
+                start = lineno
                 in_record = True
-                append(f"TY  - {value}")
+                out = [f"TY  - {value}"]
             elif not in_record:
                 if tag != "ER":
                     skipped_head += 1
             elif tag == "ER":
-                append("ER  - ")
+                out.append("ER  - ")
                 in_record = False
+                yield start, out
+                out = []
             else:
-                append(f"{tag}  - {value}")
+                out.append(f"{tag}  - {value}")
             continue
         stripped = line.strip()
         if not stripped:
@@ -88,16 +91,14 @@ def normalise_lines(text: str) -> tuple[list[str], list[int], list[str]]:
             if not _NUMBERING.match(line):
                 skipped_head += 1
             continue
-        if _NUMBERING.match(line) and out and out[-1].startswith("ER"):
-            continue
         # Continuation of the previous tag's value.
-        if out and not out[-1].startswith("ER"):
+        if out:
             out[-1] = f"{out[-1]} {stripped}" if not out[-1].endswith("- ") else out[-1] + stripped
     if in_record:
-        append("ER  - ")
+        out.append("ER  - ")
+        yield start, out
     if skipped_head:
         warnings.append(f"ignored {skipped_head} line(s) outside records (headers, notes)")
-    return out, starts, warnings
 
 
 def _first(raw: dict, *tags: str) -> str:
@@ -171,19 +172,28 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
     return finish(rec)
 
 
-def parse(text: str) -> ParseResult:
-    lines, starts, warnings = normalise_lines(text)
-    if not starts:
-        raise ImportFormatError("no RIS record found (no line starting with 'TY  - ')", line=1)
-    entries = rispy.loads("\n".join(lines), mapping=_IdentityMapping(), **_PARSER_KW)
-    if len(entries) != len(starts):  # cannot happen after normalisation; be loud if it does
-        raise ImportFormatError(f"expected {len(starts)} records, parsed {len(entries)}")
-    records = []
-    for raw, line in zip(entries, starts, strict=True):
+def iter_records(text: str, warnings: list[str]):
+    """Records one at a time: rispy groups each record's tags, so memory holds one record."""
+    parser = rispy.RisParser(mapping=_IdentityMapping(), **_PARSER_KW)
+    found = False
+    for line, rec_lines in iter_record_lines(text, warnings):
+        found = True
+        entries = parser.parse_lines(iter(rec_lines))
+        if len(entries) != 1:  # cannot happen after normalisation; be loud if it does
+            raise ImportFormatError(f"could not read the record starting here ({len(entries)})",
+                                    line=line)  # fmt: skip
+        raw = entries[0]
         unknown = raw.pop("unknown_tag", None) or raw.pop("UK", None)
         if isinstance(unknown, dict):
             for tag, values in unknown.items():
                 raw.setdefault(str(tag), values if len(values) > 1 else values[0])
         raw.pop("ER", None)
-        records.append(to_record(raw, line))
+        yield to_record(raw, line)
+    if not found:
+        raise ImportFormatError("no RIS record found (no line starting with 'TY  - ')", line=1)
+
+
+def parse(text: str) -> ParseResult:
+    warnings: list[str] = []
+    records = list(iter_records(text, warnings))
     return ParseResult("ris", records, warnings)
