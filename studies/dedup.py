@@ -116,10 +116,15 @@ def fold(text: str) -> str:
     """Lower-case, strip diacritics and punctuation, collapse spaces."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    text = text.replace("&", " and ").replace("ß", "ss").replace("æ", "ae").replace("ø", "o")
-    return " ".join(_NON_ALNUM.sub(" ", text).replace("_", " ").split())
+    if not text.isascii():  # most records are ASCII: skip the Unicode work for them
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+        text = text.replace("ß", "ss").replace("æ", "ae").replace("ø", "o").replace("Ø", "o")
+        text = text.replace("Æ", "ae").replace("ł", "l").replace("Ł", "l").replace("đ", "d")
+    text = text.lower().replace("&", " and ").replace("_", " ")
+    return " ".join(_NON_ALNUM.sub(" ", text).split())
+
+
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def norm_doi(doi: str) -> str:
