@@ -216,3 +216,54 @@ def test_duplicates_page_query_count_constant(
     assert r.context["total"] > 2
     with django_assert_max_num_queries(12):
         c.get(reverse("identification-searches", args=[review.pk]))
+
+
+def test_failing_record_mid_stream_rolls_back_chunks_already_written(
+    review, users, search, monkeypatch
+):
+    from studies.importers import ris as ris_module
+
+    monkeypatch.setattr(svc, "BULK", 2)  # chunks of two: four records are written first
+    real = ris_module.to_record
+
+    def to_record(raw, line):
+        if raw.get("TI") == "Title number 5":
+            raise ImportFormatError("cannot read this record", line=line)
+        return real(raw, line)
+
+    monkeypatch.setattr(ris_module, "to_record", to_record)
+    data = ris(*[f"Title number {i}" for i in range(8)])
+    with pytest.raises(ImportFormatError, match="export.ris"):
+        do_import(users["reviewer"], review, search, data)
+    assert Record.objects.count() == 0 and RecordSource.objects.count() == 0
+    batch = ImportBatch.objects.get()
+    assert batch.status == ImportBatch.Status.FAILED and "line 36" in batch.error
+    monkeypatch.setattr(ris_module, "to_record", real)
+    assert do_import(users["reviewer"], review, search, data).parsed_count == 8
+    assert Record.objects.count() == 8 == RecordSource.objects.count()
+
+
+def test_raw_stored_leanly_and_expanded_back(review, users, search):
+    data = (
+        b"TY  - JOUR\nTI  - A <i>lean</i> title\nAB  - The abstract, stored once.\n"
+        b"AU  - Doe, J\nAU  - Roe, R\nPY  - 2020\nM2  - custom\nER  - \n"
+    )
+    do_import(users["reviewer"], review, search, data)
+    record = Record.objects.get()
+    assert "AB" not in record.raw and record.raw["_same"]["AB"] == "abstract"
+    assert record.raw["TI"] == "A <i>lean</i> title"  # differs from the cleaned title: kept
+    assert record.original_fields() == {
+        "TY": "JOUR", "TI": "A <i>lean</i> title", "AB": "The abstract, stored once.",
+        "AU": ["Doe, J", "Roe, R"], "PY": "2020", "M2": "custom",
+    }  # fmt: skip
+
+
+def test_merge_keeps_the_survivors_original_fields(review, users, search):
+    user = users["reviewer"]
+    short = b"TY  - JOUR\nTI  - Realist synthesis of partnerships\nAU  - Doe, J\nPY  - 2020\nDO  - 10.1/abc\nAB  - Short.\nER  - \n"
+    long_ = b"TY  - JOUR\nTI  - Realist synthesis of partnerships\nAU  - Doe, J\nPY  - 2020\nDO  - 10.1/abc\nAB  - A much longer abstract that replaces the short one on merge.\nER  - \n"
+    do_import(user, review, search, short, "a.ris")
+    do_import(user, review, search, long_, "b.ris")
+    survivor = Record.objects.get(duplicate_of__isnull=True)
+    assert survivor.abstract.startswith("A much longer")
+    assert survivor.original_fields()["AB"] == "Short."
