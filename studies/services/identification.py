@@ -16,7 +16,9 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from studies import dedup
-from studies.importers import ImportFormatError, parse_stream
+from studies.importers import ImportFormatError, decode_bytes, detect_format, parse_stream
+from studies.importers.tabular import FIELDS as TABULAR_FIELDS
+from studies.importers.tabular import describe_columns, sniff_separator
 from studies.models import DuplicateCandidate, ImportBatch, Record, RecordSource, Search
 from synthesis.audit import event_record
 from synthesis.jobs import job_enqueue, job_progress
@@ -91,9 +93,56 @@ def import_preview(
             if len(sample) < sample_size:
                 sample.append(rec.as_dict())
     except ImportFormatError as exc:
-        return {"format": format, "parsed": 0, "sample": [], "warnings": [], "error": exc.message}
+        return {"format": format, "parsed": 0, "sample": [], "warnings": [], "error": exc.message,
+                "columns": _columns(data, format, options)}  # fmt: skip
     return {"format": stream.format, **counts, "sample": sample,
-            "warnings": stream.warnings[:50], "error": ""}  # fmt: skip
+            "warnings": stream.warnings[:50], "error": "",
+            "columns": _columns(data, stream.format, options)}  # fmt: skip
+
+
+def _columns(data: bytes, format: str, options: dict | None) -> dict | None:
+    """For a CSV export: its columns and the field each maps to, for the user to adjust."""
+    try:
+        text, _ = decode_bytes(data)
+        if format in ("", "auto"):
+            try:
+                fmt = detect_format(text)
+            except ImportFormatError:
+                # A table whose headers we do not know: let the user map them.
+                fmt = "csv" if _is_table(text) else ""
+        else:
+            fmt = format
+        if fmt != "csv":
+            return None
+        return describe_columns(text, options)
+    except (ImportFormatError, ValueError):
+        return None
+
+
+def _is_table(text: str) -> bool:
+    first = text.lstrip().split("\n", 1)[0]
+    return len(first) < 5000 and len(first.split(sniff_separator(first))) >= 2
+
+
+@transaction.atomic
+def import_batch_columns_set(*, user, batch: ImportBatch, columns: dict[str, str]) -> ImportBatch:
+    """The user's CSV column → field mapping ("" = not imported) for a file not yet imported."""
+    check(user, batch.review_id, Action.EDIT_EVIDENCE)
+    batch = ImportBatch.objects.select_for_update().get(pk=batch.pk)
+    if batch.status not in (ImportBatch.Status.PREVIEW, ImportBatch.Status.FAILED):
+        raise ValueError("This file has already been imported.")
+    bad = sorted({f for f in columns.values() if f and f not in TABULAR_FIELDS})
+    if bad:
+        raise ValueError(f"Unknown field(s): {', '.join(bad)}")
+    batch.options = {**(batch.options or {}), "columns": dict(columns)}
+    if batch.format in ("", "auto"):
+        batch.format = "csv"  # a column mapping means a table, even one we did not recognise
+    batch.save(update_fields=["options", "format"])
+    event_record(
+        review=batch.review_id, actor=user, verb="import.columns", target=batch,
+        summary=batch.filename, data={"columns": columns},
+    )  # fmt: skip
+    return batch
 
 
 @transaction.atomic

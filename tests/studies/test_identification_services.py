@@ -267,3 +267,64 @@ def test_merge_keeps_the_survivors_original_fields(review, users, search):
     survivor = Record.objects.get(duplicate_of__isnull=True)
     assert survivor.abstract.startswith("A much longer")
     assert survivor.original_fields()["AB"] == "Short."
+
+
+def test_csv_columns_mapped_on_the_preview_with_selects(review, users, search, client_for):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    c = client_for("reviewer")
+    csv = b"Article Name;Writers;Yr;Notes\nA study of trust in partnerships;Doe, J.;2020;x\n"
+    r = c.post(reverse("identification-upload", args=[review.pk]),
+               {"search": search.pk, "format": "auto",
+                "file": SimpleUploadedFile("mine.csv", csv)})  # fmt: skip
+    batch = ImportBatch.objects.get()
+    page = c.get(r.url).content.decode()
+    assert "cannot be imported" in page and 'name="field"' in page  # unknown headers: map them
+    assert page.count('<option value="" selected>') == 4
+    # the viewer sees the mapping but may not change it
+    assert client_for("viewer").post(
+        reverse("identification-batch-columns", args=[review.pk, batch.pk]),
+        {"header": ["Article Name"], "field": ["title"]},
+    ).status_code in (403, 404)
+    c = client_for("reviewer")
+    c.post(reverse("identification-batch-columns", args=[review.pk, batch.pk]),
+           {"header": ["Article Name", "Writers", "Yr", "Notes"],
+            "field": ["title", "authors", "year", ""]})  # fmt: skip
+    batch.refresh_from_db()
+    assert batch.options["columns"]["Notes"] == ""
+    page = c.get(reverse("identification-batch", args=[review.pk, batch.pk])).content.decode()
+    assert 'id="preview-count">1<' in page and "A study of trust in partnerships" in page
+    assert '<option value="title" selected>' in page
+    # an unknown field is refused, the mapping is unchanged
+    c.post(reverse("identification-batch-columns", args=[review.pk, batch.pk]),
+           {"header": ["Article Name"], "field": ["colour"]})  # fmt: skip
+    batch.refresh_from_db()
+    assert batch.options["columns"]["Article Name"] == "title"
+    c.post(reverse("identification-batch-confirm", args=[review.pk, batch.pk]))
+    record = Record.objects.get()
+    assert (record.title, record.authors, record.year) == (
+        "A study of trust in partnerships",
+        ["Doe, J."],
+        2020,
+    )
+    assert record.original_fields()["Notes"] == "x"
+
+
+def test_scopus_and_embase_headers_detected():
+    from studies.importers.tabular import describe_columns
+
+    scopus = describe_columns(
+        "Authors,Title,Year,Source title,DOI,EID\nDoe J.,T,2020,J,10.1/x,2-s\n"
+    )
+    assert scopus["source"] == "Scopus"
+    assert {c["header"]: c["field"] for c in scopus["columns"]} == {
+        "Authors": "authors", "Title": "title", "Year": "year", "Source title": "journal",
+        "DOI": "doi", "EID": "",
+    }  # fmt: skip
+    embase = describe_columns("Title,Author Names,Emtree Medical Index Terms\nT,Doe J.,x\n")
+    assert embase["source"] == "Embase"
+    # a user's choice wins, and "" leaves a known column out
+    mine = describe_columns(
+        "Title,Abstract\nT,A\n", {"columns": {"Abstract": "", "Title": "title"}}
+    )
+    assert [c["field"] for c in mine["columns"]] == ["title", ""]
