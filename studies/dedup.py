@@ -24,6 +24,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
+from urllib.parse import unquote
 
 from rapidfuzz import fuzz
 
@@ -59,6 +60,13 @@ class Pair:
 
 _NON_ALNUM = re.compile(r"[^\w]+")
 _BRACKETED = re.compile(r"\[([^\]]{8,})\]")
+_ANY_BRACKETS = re.compile(r"\[[^\]]*\]")  # "[careers]", "[Editorial]", "[Review]"
+# Notices about another paper: never the same record as the paper they are about.
+_NOTICE = re.compile(
+    r"^(?:erratum|errata|corrigendum|corrigenda|correction|retraction|retracted|expression of "
+    r"concern|withdrawn|comment|commentary|reply|response|author s reply|authors reply|"
+    r"in reply|letter to the editor)\b|\b(?:erratum|corrigendum|retraction notice)\b"
+)
 _DIGITS = re.compile(r"\d+")
 _NAME_SPLIT = re.compile(r"[\s,.;]+")
 _STOP = frozenset(
@@ -106,6 +114,12 @@ _STOP = frozenset(
         "y",
     ]
 )
+# Function words of the languages reviews meet most after English: a title with them and one
+# without, in the same journal, volume and pages by the same authors, is a translated title.
+_FOREIGN = frozenset(
+    "der das und zur zum des fur einer les une pour dans sur avec aux los las del para una por "  # noqa: SIM905
+    "della degli delle nella het een voor".split()
+)
 _CONF = re.compile(r"conference|proceeding|symposium|workshop|congress|\bconf\b|meeting", re.I)
 _CONF_TYPES = {"inproceedings", "conference", "conf", "cpaper", "proceedings", "conference paper",
                "conference proceeding", "conference review", "proceedings paper", "abstr"}  # fmt: skip
@@ -116,14 +130,21 @@ def fold(text: str) -> str:
     """Lower-case, strip diacritics and punctuation, collapse spaces."""
     if not text:
         return ""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    text = text.replace("&", " and ").replace("ß", "ss").replace("æ", "ae").replace("ø", "o")
-    return " ".join(_NON_ALNUM.sub(" ", text).replace("_", " ").split())
+    if not text.isascii():  # most records are ASCII: skip the Unicode work for them
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+        text = text.replace("ß", "ss").replace("æ", "ae").replace("ø", "o").replace("Ø", "o")
+        text = text.replace("Æ", "ae").replace("ł", "l").replace("Ł", "l").replace("đ", "d")
+    text = text.lower().replace("&", " and ").replace("_", " ")
+    return " ".join(_NON_ALNUM.sub(" ", text).split())
+
+
+_COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 
 def norm_doi(doi: str) -> str:
     doi = (doi or "").strip().lower()
+    if "%" in doi:
+        doi = unquote(doi)
     for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/",
                    "http://dx.doi.org/", "doi:", "doi "):  # fmt: skip
         if doi.startswith(prefix):
@@ -140,10 +161,11 @@ def title_variants(title: str) -> list[str]:
     """The folded title, plus the bracketed original of a translated title
     ("English title [Original title]") and the title without it."""
     out = [fold(title)]
-    m = _BRACKETED.search(title or "")
-    if m:
-        out.append(fold(m.group(1)))
-        out.append(fold(_BRACKETED.sub(" ", title)))
+    if "[" in (title or ""):
+        m = _BRACKETED.search(title)
+        if m:
+            out.append(fold(m.group(1)))
+        out.append(fold(_ANY_BRACKETS.sub(" ", title)))
     return [t for t in dict.fromkeys(out) if t]
 
 
@@ -174,6 +196,20 @@ def first_surname(authors: list[str]) -> str:
     if len(parts) > 1 and len(parts[-1]) <= 3 and name.split()[-1].isupper():
         return parts[0]
     return parts[-1]
+
+
+def page_range(pages: str) -> tuple[str, str]:
+    """(first, last) page with abbreviated ends expanded: "123-9" → ("123", "129")."""
+    nums = _DIGITS.findall(pages or "")
+    if not nums:
+        return "", ""
+    first = nums[0].lstrip("0")
+    if len(nums) < 2:
+        return first, first
+    last = nums[1].lstrip("0")
+    if len(last) < len(first) and first:
+        last = first[: len(first) - len(last)] + last
+    return first, last
 
 
 def first_page(pages: str) -> str:
@@ -213,7 +249,10 @@ class _Prep:
     volume: str
     issue: str
     page: str
+    last_page: str
     venue: str
+    notice: bool
+    foreign: int
 
 
 def _prepare(item: DedupItem) -> _Prep:
@@ -230,7 +269,10 @@ def _prepare(item: DedupItem) -> _Prep:
         volume=norm_volume(item.volume),
         issue=norm_volume(item.issue),
         page=first_page(item.pages),
+        last_page=page_range(item.pages)[1],
         venue=venue_kind(item),
+        notice=bool(titles and _NOTICE.search(titles[0])),
+        foreign=sum(1 for w in (titles[0] if titles else "").split() if w in _FOREIGN),
     )
 
 
@@ -289,6 +331,8 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
         return 0.0, "different titles"  # cheap exit for most blocked pairs
     if {a.venue, b.venue} == {"conference", "journal"} and not same_doi:
         return 0.0, "conference paper vs journal article"
+    if a.notice != b.notice and not same_doi:
+        return 0.0, "erratum, comment or reply vs the paper it is about"
     au = _author_sim(a.authors, b.authors)
     ya, yb = a.item.year, b.item.year
     year_diff = abs(ya - yb) if ya and yb else None
@@ -317,6 +361,12 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
             return 0.97, "title without its subtitle, same authors, journal, volume, pages"
         if prefix and (au or 0) >= 0.8 and year_diff == 0:
             return 0.9, "title without its subtitle"
+        if (
+            same_place and a.page != "1" and a.last_page == b.last_page and (au or 0) >= 0.8
+            and (a.foreign > 0) != (b.foreign > 0)
+        ):  # fmt: skip
+            # A translated title: same authors, journal, year, volume and page range.
+            return 0.97, "same authors, journal, volume and page range; title translated"
         if same_place:
             return 0.9, "same journal, volume, pages and authors; titles differ (translation?)"
         return 0.0, "different titles"
@@ -357,6 +407,22 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
         reason = "similar title, different authors"
     if year_diff == 1:
         score = min(score, 0.95)
+    # The same long title by the same authors, with a positive match on where it appeared:
+    # venue names vary too much between databases (translated, abbreviated, the proceedings
+    # series instead of the conference) to hold such a pair below the merge threshold.
+    if (
+        t == 1.0
+        and len(a.title) >= 30
+        and (au or 0) >= 0.8
+        and not (vol_clash or page_clash or issue_clash or (a.doi and b.doi))
+    ):
+        same_vol = bool(a.volume and a.volume == b.volume)
+        same_page = bool(a.page and a.page == b.page)
+        if year_diff == 0 and (same_vol or same_page):
+            return max(round(score, 4), 0.98), "same title, authors, year and volume/pages"
+        # Online-first and print years differ by one; so do conference records.
+        if year_diff == 1 and len(a.title) >= 40 and ((same_vol and same_page) or (js or 0) >= 0.9):
+            return max(round(score, 4), 0.97), "same title, authors and venue; years one apart"
     return round(score, 4), reason
 
 

@@ -177,6 +177,15 @@ class Record(models.Model):
     def __str__(self) -> str:
         return self.title[:80] or f"Record {self.pk}"
 
+    def original_fields(self) -> dict:
+        """Every field of the export as parsed: `raw` stores a field that a normalised field
+        holds verbatim as a reference to it ("_same"), to avoid storing the abstract twice."""
+        raw = dict(self.raw or {})
+        for tag, name in (raw.pop("_same", None) or {}).items():
+            raw[tag] = getattr(self, name)
+        raw.pop("_line", None)
+        return raw
+
     @property
     def first_author(self) -> str:
         return self.authors[0] if self.authors else ""

@@ -17,6 +17,11 @@ urlpatterns = [
         v.import_confirm,
         name="identification-batch-confirm",
     ),
+    path(
+        "identification/imports/<int:batch_id>/columns/",
+        v.import_columns,
+        name="identification-batch-columns",
+    ),
     path("identification/duplicates/", v.duplicate_list, name="identification-duplicates"),
     path(
         "identification/duplicates/<int:candidate_id>/<str:verb>/",

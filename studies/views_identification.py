@@ -44,14 +44,6 @@ class UploadForm(forms.Form):
     format = forms.ChoiceField(
         choices=[("auto", "Detect from content"), *FORMATS.items()], initial="auto"
     )
-    columns = forms.CharField(
-        required=False,
-        label="CSV column mapping (optional)",
-        widget=forms.Textarea(
-            attrs={"rows": 3, "placeholder": "Article Name = title\nWriters = authors"}
-        ),
-        help_text=f"One “Header = field” per line. Fields: {', '.join(FIELDS)}.",
-    )
 
     def __init__(self, *args, review: Review, **kwargs):
         super().__init__(*args, **kwargs)
@@ -64,20 +56,6 @@ class UploadForm(forms.Form):
         if f.size == 0:
             raise forms.ValidationError("The file is empty.")
         return f
-
-    def clean_columns(self):
-        mapping = {}
-        for n, line in enumerate(self.cleaned_data["columns"].splitlines(), start=1):
-            if not line.strip():
-                continue
-            header, sep, field = line.rpartition("=")
-            header, field = header.strip(), field.strip().lower()
-            if not sep or not header or field not in FIELDS:
-                raise forms.ValidationError(
-                    f"Line {n}: write “Header = field” with a field among {', '.join(FIELDS)}."
-                )
-            mapping[header] = field
-        return mapping
 
 
 def _can_edit(request, review) -> bool:
@@ -143,10 +121,7 @@ def import_upload(request, review: Review):
             data=upload.read(),
             filename=upload.name,
             format=form.cleaned_data["format"],
-            options={"columns": form.cleaned_data["columns"]}
-            if form.cleaned_data["columns"]
-            else {},
-        )
+        )  # a CSV's columns are mapped on the preview page
         return redirect("identification-batch", review.pk, batch.pk)
     if not Search.objects.filter(review=review).exists():
         messages.info(request, "Log the search first: every import belongs to a search.")
@@ -173,14 +148,34 @@ def import_batch(request, review: Review, batch_id: int):
             format=batch.format or "auto", options=batch.options,
         )  # fmt: skip
     template = "studies/identification/batch.html"
+    fields = [("", "— not imported (kept in raw) —"), *((f, f.replace("_", " ")) for f in FIELDS)]
     if request.headers.get("HX-Request") and request.GET.get("part") == "status":
         template = "studies/identification/_batch_status.html"
     return render(
         request,
         template,
         {"review": review, "batch": batch, "preview": preview, "can_edit": _can_edit(request, review),
-         "pending": sel.duplicate_list(review=review).filter(batch=batch).count()},
+         "pending": sel.duplicate_list(review=review).filter(batch=batch).count(),
+         "fields": fields},
     )  # fmt: skip
+
+
+@require_POST
+@review_view(Action.EDIT_EVIDENCE)
+def import_columns(request, review: Review, batch_id: int):
+    """The preview's column → field selects: save the mapping, show the preview again."""
+    batch = _batch_or_404(review, batch_id)
+    headers, fields = request.POST.getlist("header"), request.POST.getlist("field")
+    if len(headers) != len(fields) or not headers:
+        messages.error(request, "The column mapping was incomplete; nothing was changed.")
+        return redirect("identification-batch", review.pk, batch.pk)
+    try:
+        svc.import_batch_columns_set(
+            user=request.user, batch=batch, columns=dict(zip(headers, fields, strict=True))
+        )
+    except ValueError as exc:
+        messages.error(request, str(exc))
+    return redirect("identification-batch", review.pk, batch.pk)
 
 
 @require_POST

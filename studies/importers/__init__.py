@@ -22,7 +22,7 @@ __all__ = [
     "decode_bytes",
     "detect_format",
     "parse",
-    "parse_text",
+    "parse_stream",
 ]
 
 FORMATS = {
@@ -143,57 +143,92 @@ def detect_format(text: str) -> str:
     )
 
 
-def parse_text(
-    text: str, *, format: str = "auto", filename: str = "", options: dict | None = None
-) -> ParseResult:
-    from studies.importers import bibtex, endnote, ris, tabular, tagged
+class ParseStream:
+    """Records parsed lazily, one at a time, so a 100k-record file never sits in memory as
+    100k records. Iterate once; `warnings` fills up as records are read, and an
+    ImportFormatError (naming file and line) can be raised at any point of the iteration: the
+    caller must treat what it consumed so far as void (the import service rolls back)."""
 
-    options = options or {}
-    try:
-        fmt = detect_format(text) if format in ("", "auto") else format
+    def __init__(self, text: str, *, format: str, filename: str, options: dict, encoding: str):
+        self.format = detect_format(text) if format in ("", "auto") else format
+        self.filename = filename
+        self.warnings: list[str] = []
+        if encoding not in _UNICODE:
+            self.warnings.append(f"decoded as {encoding} (not UTF-8)")
+        self.count = 0
+        self._text = text
+        self._options = options
+
+    def _records(self):
+        from studies.importers import bibtex, endnote, ris, tabular, tagged
+
+        text, fmt = self._text, self.format
         if fmt == "ris":
-            result = ris.parse(text)
-        elif fmt == "medline":
-            result = tagged.parse_medline(text)
-        elif fmt == "wos":
+            return ris.iter_records(text, self.warnings)
+        if fmt == "medline":
+            return tagged.iter_medline(text, self.warnings)
+        if fmt == "wos":
             first = text.lstrip().split("\n", 1)[0]
-            if "\t" in first:
-                result = tabular.parse(text, options=options, fmt="wos")
-            else:
-                result = tagged.parse_wos(text)
+            if "\t" not in first:
+                return tagged.iter_wos(text, self.warnings)
+            result = tabular.parse(text, options=self._options, fmt="wos")
         elif fmt == "bibtex":
             result = bibtex.parse(text)
         elif fmt == "endnote-xml":
             result = endnote.parse(text)
         elif fmt == "csv":
-            result = tabular.parse(text, options=options)
+            result = tabular.parse(text, options=self._options)
         else:
             raise ImportFormatError(f"unknown format {fmt!r}")
+        # These parsers build the whole list (their libraries do); files in these formats are
+        # small in practice (a CSV or BibTeX export of 100k records is rare).
+        self.warnings.extend(result.warnings)
+        return iter(result.records)
+
+    def __iter__(self):
+        try:
+            for i, rec in enumerate(self._records(), start=1):
+                if rec.is_empty:
+                    where = f"line {rec.line}" if rec.line else f"record {i}"
+                    self.warnings.append(
+                        f"{where}: skipped a record with no title, author or identifier"
+                    )
+                    continue
+                self.count += 1
+                yield rec
+        except ImportFormatError as exc:
+            raise exc.with_filename(self.filename) from None
+        except RecursionError:
+            raise ImportFormatError(
+                "the file is nested too deeply", filename=self.filename
+            ) from None
+        self._text = ""  # release the text once read
+        if not self.count:
+            raise ImportFormatError(
+                f"no records found in this {FORMATS.get(self.format, self.format)} file",
+                filename=self.filename,
+            )
+
+
+_UNICODE = ("utf-8", "str", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+
+
+def parse_stream(
+    data: bytes | str, *, format: str = "auto", filename: str = "", options: dict | None = None
+) -> ParseStream:
+    """Decode and detect now (errors raised here), parse lazily while iterating."""
+    text, encoding = decode_bytes(data)
+    try:
+        return ParseStream(
+            text, format=format, filename=filename, options=options or {}, encoding=encoding
+        )
     except ImportFormatError as exc:
         raise exc.with_filename(filename) from None
-    except RecursionError:
-        raise ImportFormatError("the file is nested too deeply", filename=filename) from None
-    kept = []
-    for i, rec in enumerate(result.records, start=1):
-        if rec.is_empty:
-            where = f"line {rec.line}" if rec.line else f"record {i}"
-            result.warnings.append(f"{where}: skipped a record with no title, author or identifier")
-            continue
-        kept.append(rec)
-    result.records = kept
-    if not kept:
-        raise ImportFormatError(
-            f"no records found in this {FORMATS.get(result.format, result.format)} file",
-            filename=filename,
-        )
-    return result
 
 
 def parse(
     data: bytes | str, *, format: str = "auto", filename: str = "", options: dict | None = None
 ) -> ParseResult:
-    text, encoding = decode_bytes(data)
-    result = parse_text(text, format=format, filename=filename, options=options)
-    if encoding not in ("utf-8", "str", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be"):
-        result.warnings.insert(0, f"decoded as {encoding} (not UTF-8)")
-    return result
+    stream = parse_stream(data, format=format, filename=filename, options=options)
+    records = list(stream)
+    return ParseResult(stream.format, records, stream.warnings)

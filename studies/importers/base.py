@@ -101,8 +101,15 @@ def clean_text(value) -> str:
         return ""
     if isinstance(value, list | tuple):
         value = " ".join(str(v) for v in value if v)
-    text = html.unescape(_TAGS.sub("", str(value)))
-    return _WS.sub(" ", text).strip()
+    text = _unmark(str(value))
+    return " ".join(text.split())
+
+
+def _unmark(text: str) -> str:
+    # Most values hold neither markup nor entities: skip the regex and the unescape for them.
+    if "<" in text:
+        text = _TAGS.sub("", text)
+    return html.unescape(text) if "&" in text else text
 
 
 def clean_abstract(value) -> str:
@@ -110,9 +117,11 @@ def clean_abstract(value) -> str:
         value = "\n".join(str(v) for v in value if v)
     if value is None:
         return ""
-    text = html.unescape(_TAGS.sub("", str(value)))
-    lines = [_WS.sub(" ", ln).strip() for ln in text.split("\n")]
-    return "\n".join(ln for ln in lines if ln).strip()
+    text = _unmark(str(value))
+    if "\n" not in text:
+        return " ".join(text.split())
+    lines = [" ".join(ln.split()) for ln in text.split("\n")]
+    return "\n".join(ln for ln in lines if ln)
 
 
 def clean_doi(value) -> str:
@@ -183,6 +192,8 @@ def finish(rec: ImportedRecord) -> ImportedRecord:
 
 def jsonable(value):
     """Raw fields must survive JSON storage."""
+    if isinstance(value, str):
+        return value
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -190,6 +201,19 @@ def jsonable(value):
     if value is None or isinstance(value, str | int | float | bool):
         return value
     return str(value)
+
+
+def iter_lines(text: str):
+    """Lines of `text` without building a list of them (a 100k-record export has ~2M)."""
+    pos, n = 0, len(text)
+    find = text.find
+    while pos < n:
+        end = find("\n", pos)
+        if end < 0:
+            yield text[pos:]
+            return
+        yield text[pos:end]
+        pos = end + 1
 
 
 def fold(text: str) -> str:

@@ -89,8 +89,10 @@ def column_mapping(headers: list[str], user: dict | None = None) -> dict[str, li
     """field → list of headers (preferred first)."""
     folded = {fold(h): h for h in headers}
     mapping: dict[str, list[str]] = {}
-    user = {k: v for k, v in (user or {}).items() if v in FIELDS and k in headers}
-    taken = set(user)
+    user = user or {}
+    ignored = {k for k, v in user.items() if not v and k in headers}  # "" = do not import
+    user = {k: v for k, v in user.items() if v in FIELDS and k in headers}
+    taken = set(user) | ignored
     for header, field in user.items():
         mapping.setdefault(field, []).append(header)
     for field, names in KNOWN_HEADERS.items():
@@ -105,6 +107,40 @@ def column_mapping(headers: list[str], user: dict | None = None) -> dict[str, li
             if field not in _MULTI:
                 break
     return mapping
+
+
+def export_source(headers: list[str]) -> str:
+    """Which database a CSV export looks like, from its headers (shown to the user)."""
+    folded = {fold(h) for h in headers}
+    if (
+        "eid" in folded
+        or {"source title", "art. no."} <= folded
+        or "link" in folded
+        and ("source title" in folded)
+    ):
+        return "Scopus"
+    if any(h.startswith(("emtree", "embase")) for h in folded) or "medline pmid" in folded:
+        return "Embase"
+    if {"pt", "au", "ti"} <= folded or "ut (unique wos id)" in folded:
+        return "Web of Science"
+    return "generic"
+
+
+def describe_columns(text: str, options: dict | None = None) -> dict:
+    """The export's columns, the field each is mapped to ("" = not imported, kept in raw)
+    under the user's mapping and the known headers, and the first row's value."""
+    df = read_table(text)
+    headers = [str(h) for h in df.columns]
+    mapping = column_mapping(headers, (options or {}).get("columns"))
+    field_of = {h: f for f, hs in mapping.items() for h in hs}
+    first = df.iloc[0].to_dict() if len(df) else {}
+    return {
+        "source": export_source(headers),
+        "columns": [
+            {"header": h, "field": field_of.get(h, ""), "sample": str(first.get(h, ""))[:80]}
+            for h in headers
+        ],
+    }
 
 
 def _split_authors(value: str) -> list[str]:

@@ -25,6 +25,7 @@ from studies.importers.base import (
     clean_url,
     clean_year,
     finish,
+    iter_lines,
 )
 
 _MEDLINE_TAG = re.compile(r"^([A-Z][A-Z0-9]{0,3})\s*- ?(.*)$")
@@ -39,7 +40,7 @@ def _scan(text: str, *, tag_re, is_start, is_end, list_tags: set[str]):
     fields: dict[str, list[str]] = {}
     start = None
     last = None
-    for lineno, line in enumerate(text.split("\n"), start=1):
+    for lineno, line in enumerate(iter_lines(text), start=1):
         if not line.strip():
             if is_end is None and fields:  # MEDLINE: blank line ends a record
                 yield start, fields
@@ -126,21 +127,20 @@ def medline_record(fields: dict, line: int | None) -> ImportedRecord:
     return finish(rec)
 
 
-def parse_medline(text: str) -> ParseResult:
-    records = [
-        medline_record(fields, line)
-        for line, fields in _scan(
-            text,
-            tag_re=_MEDLINE_TAG,
-            is_start=lambda t: t == "PMID",
-            is_end=None,
-            list_tags=set(),
-        )
-        if len(fields) > 1 or "PMID" in fields
-    ]
-    if not records:
+def iter_medline(text: str, warnings: list[str]):
+    found = False
+    for line, fields in _scan(
+        text, tag_re=_MEDLINE_TAG, is_start=lambda t: t == "PMID", is_end=None, list_tags=set()
+    ):
+        if len(fields) > 1 or "PMID" in fields:
+            found = True
+            yield medline_record(fields, line)
+    if not found:
         raise ImportFormatError("no MEDLINE record found (no 'PMID- ' or tagged lines)", line=1)
-    return ParseResult("medline", records, [])
+
+
+def parse_medline(text: str) -> ParseResult:
+    return ParseResult("medline", list(iter_medline(text, [])), [])
 
 
 # --- Web of Science tagged ----------------------------------------------------------------
@@ -176,21 +176,21 @@ def wos_record(fields: dict, line: int | None) -> ImportedRecord:
     return finish(rec)
 
 
-def parse_wos(text: str) -> ParseResult:
-    records = [
-        wos_record(fields, line)
-        for line, fields in _scan(
-            text,
-            tag_re=_WOS_TAG,
-            is_start=lambda t: t == "PT",
-            is_end=lambda t: t in ("ER", "EF"),
-            list_tags=WOS_LIST_TAGS,
-        )
-        if not set(fields) <= {"FN", "VR"}
-    ]
-    for r in records:
-        r.raw.pop("FN", None)
-        r.raw.pop("VR", None)
-    if not records:
+def iter_wos(text: str, warnings: list[str]):
+    found = False
+    for line, fields in _scan(
+        text, tag_re=_WOS_TAG, is_start=lambda t: t == "PT", is_end=lambda t: t in ("ER", "EF"),
+        list_tags=WOS_LIST_TAGS,
+    ):  # fmt: skip
+        if set(fields) <= {"FN", "VR"}:
+            continue
+        fields.pop("FN", None)
+        fields.pop("VR", None)
+        found = True
+        yield wos_record(fields, line)
+    if not found:
         raise ImportFormatError("no Web of Science record found (no 'PT ' lines)", line=1)
-    return ParseResult("wos", records, [])
+
+
+def parse_wos(text: str) -> ParseResult:
+    return ParseResult("wos", list(iter_wos(text, [])), [])

@@ -43,3 +43,37 @@ def test_upload_preview_import_and_merge(live_server, page, login, review, users
     page.get_by_role("button", name="Undo").click()
     page.wait_for_selector(".pair button[data-action=confirm]")
     assert Record.objects.filter(duplicate_of__isnull=False).count() == 0
+
+
+def test_csv_columns_mapped_with_selects(live_server, page, login, review, users, tmp_path):
+    search = Search.objects.create(review=review, source="Scopus", reported_hits=1)
+    export = tmp_path / "mine.csv"
+    export.write_text(
+        "Article Name,Writers,Yr,Source title\n"
+        '"Trust in partnerships","Doe, J.",2021,Implementation Science\n'
+    )
+    login("reviewer")
+    page.goto(f"{live_server.url}/reviews/{review.pk}/identification/import/")
+    page.select_option("#id_search", str(search.pk))
+    page.set_input_files("#id_file", str(export))
+    page.click("#upload")
+    page.wait_for_selector("#column-mapping")
+    # the known Scopus header is preselected; the others are for the user to map
+    assert page.locator("select[data-header='Source title']").input_value() == "journal"
+    assert page.locator("select[data-header='Article Name']").input_value() == ""
+    page.select_option("select[data-header='Article Name']", "title")
+    page.select_option("select[data-header='Writers']", "authors")
+    page.select_option("select[data-header='Yr']", "year")
+    page.click("#apply-columns")
+    page.wait_for_selector("#preview")
+    assert page.inner_text("#preview-count") == "1"
+    assert page.locator("select[data-header='Article Name']").input_value() == "title"
+    page.click("#confirm-import")
+    page.wait_for_selector("#batch-counts")
+    record = Record.objects.get()
+    assert (record.title, record.authors, record.year, record.journal) == (
+        "Trust in partnerships",
+        ["Doe, J."],
+        2021,
+        "Implementation Science",
+    )

@@ -65,3 +65,52 @@ def test_blocking_scales_without_quadratic_pairs():
     items = [DedupItem(id=i, title=f"Unique study number {i} of workplace {i * 7} outcomes",
                        authors=[f"Author{i}, A"], year=2000 + i % 20) for i in range(3000)]  # fmt: skip
     assert find_duplicates(items) == []
+
+
+def merged(*items, threshold=0.97):
+    return [sorted(g) for g in clusters(find_duplicates(list(items)), threshold=threshold)]
+
+
+def test_page_ranges_brackets_and_encoded_dois_normalise():
+    from studies.dedup import page_range, title_variants
+
+    assert page_range("123-9") == ("123", "129") == page_range("123–129")
+    assert page_range("e0123") == ("123", "123")
+    assert "the all seeing employer" in title_variants("The all-seeing employer - [careers]")
+    assert norm_doi("https://doi.org/10.1000%2Fabc") == "10.1000/abc"
+
+
+def test_same_title_and_authors_merge_across_venue_names():
+    """Databases name the same venue differently (translated, abbreviated, the series instead
+    of the conference): identical title, authors, year and volume/pages are enough."""
+    a = item(1, journal="Jinko Chino Gakkai Ronbunshi", pages="")
+    b = item(2, journal="Transactions of the Japanese Society for Artificial Intelligence",
+             authors=["Mervyn, K.", "Simon, A.", "Allen, D. K."], pages="")  # fmt: skip
+    assert merged(a, b) == [[1, 2]]
+    # …but not without a volume or page to corroborate it
+    c = item(3, journal="Another Journal", volume="", pages="")
+    d = item(4, journal="Yet Another Name", volume="", pages="")
+    assert merged(c, d) == []
+
+
+def test_online_first_year_one_apart_merges_only_with_volume_and_pages():
+    assert merged(item(1), item(2, year=2020)) == [[1, 2]]
+    assert merged(item(1, volume="", pages=""), item(2, year=2020, volume="", pages="",
+                                                   journal="Some Other Journal")) == []  # fmt: skip
+
+
+def test_translated_title_same_place_merges():
+    de = item(1, title="Plattformökonomie und Crowdworking als Herausforderungen für das Modell",
+              pages="205-226")  # fmt: skip
+    en = item(2, title="Platform economy and crowdworking as challenges for the model",
+              pages="205-26", authors=["Mervyn, K.", "Simon, A."])  # fmt: skip
+    assert merged(de, en) == [[1, 2]]
+    # a different page range in the same volume is another article
+    assert merged(de, item(3, title=en.title, pages="205-230")) == []
+
+
+def test_erratum_and_comment_are_not_their_paper():
+    paper = item(1)
+    for title in ("Erratum to: " + BASE["title"], "Correction: " + BASE["title"],
+                  "Comment on: " + BASE["title"], BASE["title"] + " [Erratum]"):  # fmt: skip
+        assert merged(paper, item(2, title=title), threshold=0.8) == [], title

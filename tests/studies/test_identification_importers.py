@@ -1,6 +1,7 @@
 """Importers: formats, real-world quirks, errors, and hypothesis round-trips / garbage."""
 
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import rispy
@@ -8,6 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from studies.importers import ImportFormatError, decode_bytes, detect_format, parse
+from studies.importers.base import ImportedRecord
+from studies.importers.ris import _TAG_LINE
 
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "samples"
 
@@ -220,3 +223,71 @@ def test_garbage_raises_clean_error_or_parses(prefix, junk):
         assert exc.message.startswith("junk.bin")
     else:
         assert result.records
+
+
+class _Identity(dict):
+    def __missing__(self, key):
+        return key
+
+
+ris_value = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), max_size=30
+).map(lambda s: " ".join(s.split()))  # fmt: skip
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(
+                st.sampled_from(["TI", "AU", "KW", "AB", "N1", "M3", "Y1", "ZZ"]),
+                ris_value,
+                st.lists(ris_value.filter(lambda s: s and not _TAG_LINE.match(s)), max_size=2),
+            ),
+            max_size=8,
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_ris_grouping_matches_rispy(records):
+    """Our one-pass grouping (iter_raw) gives what rispy gives with an identity mapping:
+    first value a string, repeated tags a list, continuation lines joined with a space."""
+    from studies.importers.ris import iter_raw
+
+    lines = []
+    for fields in records:
+        lines.append("TY  - JOUR")
+        seen = set()
+        for tag, value, continuation in fields:
+            lines.append(f"{tag}  - {value}".rstrip() if value else f"{tag}  - ")
+            if tag not in seen:  # rispy crashes on continuing a repeated tag; we join it
+                lines.extend(continuation)
+            seen.add(tag)
+        lines.append("ER  - ")
+    text = "\n".join(lines) + "\n"
+    parser = rispy.RisParser(mapping=_Identity(), list_tags=[], enforce_list_tags=False,
+                             delimiter_tags_mapping={}, ignore=[])  # fmt: skip
+    # One deliberate difference: an empty tag continued on the next line gives "x", not " x".
+    expected = [
+        {k: [x.strip() for x in v] if isinstance(v, list) else v.strip() for k, v in e.items()}
+        for e in parser.parse(text)
+    ]
+    assert [raw for _, raw in iter_raw(text, [])] == expected
+
+
+def test_stream_raises_midway_naming_the_line():
+    from studies.importers import parse_stream
+
+    text = "TY  - JOUR\nTI  - Fine\nER  - \n" * 3 + "TY  - JOUR\nTI  - Bad\nER  - \n"
+    stream = parse_stream(text.encode(), filename="x.ris")
+    seen = []
+    with pytest.raises(ImportFormatError, match="x.ris"), mock.patch(
+        "studies.importers.ris.to_record",
+        side_effect=lambda raw, line: (
+            (_ for _ in ()).throw(ImportFormatError("broken", line=line))
+            if raw.get("TI") == "Bad" else seen.append(raw) or ImportedRecord(title="t")
+        ),
+    ):  # fmt: skip
+        list(stream)
+    assert len(seen) == 3

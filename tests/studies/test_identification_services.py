@@ -216,3 +216,131 @@ def test_duplicates_page_query_count_constant(
     assert r.context["total"] > 2
     with django_assert_max_num_queries(12):
         c.get(reverse("identification-searches", args=[review.pk]))
+
+
+def test_failing_record_mid_stream_rolls_back_chunks_already_written(
+    review, users, search, monkeypatch
+):
+    from studies.importers import ris as ris_module
+
+    monkeypatch.setattr(svc, "BULK", 2)  # chunks of two: four records are written first
+    real = ris_module.to_record
+
+    def to_record(raw, line):
+        if raw.get("TI") == "Title number 5":
+            raise ImportFormatError("cannot read this record", line=line)
+        return real(raw, line)
+
+    monkeypatch.setattr(ris_module, "to_record", to_record)
+    data = ris(*[f"Title number {i}" for i in range(8)])
+    with pytest.raises(ImportFormatError, match="export.ris"):
+        do_import(users["reviewer"], review, search, data)
+    assert Record.objects.count() == 0 and RecordSource.objects.count() == 0
+    batch = ImportBatch.objects.get()
+    assert batch.status == ImportBatch.Status.FAILED and "line 36" in batch.error
+    monkeypatch.setattr(ris_module, "to_record", real)
+    assert do_import(users["reviewer"], review, search, data).parsed_count == 8
+    assert Record.objects.count() == 8 == RecordSource.objects.count()
+
+
+def test_raw_stored_leanly_and_expanded_back(review, users, search):
+    data = (
+        b"TY  - JOUR\nTI  - A <i>lean</i> title\nAB  - The abstract, stored once.\n"
+        b"AU  - Doe, J\nAU  - Roe, R\nPY  - 2020\nM2  - custom\nER  - \n"
+    )
+    do_import(users["reviewer"], review, search, data)
+    record = Record.objects.get()
+    assert "AB" not in record.raw and record.raw["_same"]["AB"] == "abstract"
+    assert record.raw["TI"] == "A <i>lean</i> title"  # differs from the cleaned title: kept
+    assert record.original_fields() == {
+        "TY": "JOUR", "TI": "A <i>lean</i> title", "AB": "The abstract, stored once.",
+        "AU": ["Doe, J", "Roe, R"], "PY": "2020", "M2": "custom",
+    }  # fmt: skip
+
+
+def test_merge_keeps_the_survivors_original_fields(review, users, search):
+    user = users["reviewer"]
+    short = b"TY  - JOUR\nTI  - Realist synthesis of partnerships\nAU  - Doe, J\nPY  - 2020\nDO  - 10.1/abc\nAB  - Short.\nER  - \n"
+    long_ = b"TY  - JOUR\nTI  - Realist synthesis of partnerships\nAU  - Doe, J\nPY  - 2020\nDO  - 10.1/abc\nAB  - A much longer abstract that replaces the short one on merge.\nER  - \n"
+    do_import(user, review, search, short, "a.ris")
+    do_import(user, review, search, long_, "b.ris")
+    survivor = Record.objects.get(duplicate_of__isnull=True)
+    assert survivor.abstract.startswith("A much longer")
+    assert survivor.original_fields()["AB"] == "Short."
+
+
+def test_csv_columns_mapped_on_the_preview_with_selects(review, users, search, client_for):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    c = client_for("reviewer")
+    csv = b"Article Name;Writers;Yr;Notes\nA study of trust in partnerships;Doe, J.;2020;x\n"
+    r = c.post(reverse("identification-upload", args=[review.pk]),
+               {"search": search.pk, "format": "auto",
+                "file": SimpleUploadedFile("mine.csv", csv)})  # fmt: skip
+    batch = ImportBatch.objects.get()
+    page = c.get(r.url).content.decode()
+    assert "cannot be imported" in page and 'name="field"' in page  # unknown headers: map them
+    assert page.count('<option value="" selected>') == 4
+    # the viewer sees the mapping but may not change it
+    assert client_for("viewer").post(
+        reverse("identification-batch-columns", args=[review.pk, batch.pk]),
+        {"header": ["Article Name"], "field": ["title"]},
+    ).status_code in (403, 404)
+    c = client_for("reviewer")
+    c.post(reverse("identification-batch-columns", args=[review.pk, batch.pk]),
+           {"header": ["Article Name", "Writers", "Yr", "Notes"],
+            "field": ["title", "authors", "year", ""]})  # fmt: skip
+    batch.refresh_from_db()
+    assert batch.options["columns"]["Notes"] == ""
+    page = c.get(reverse("identification-batch", args=[review.pk, batch.pk])).content.decode()
+    assert 'id="preview-count">1<' in page and "A study of trust in partnerships" in page
+    assert '<option value="title" selected>' in page
+    # an unknown field is refused, the mapping is unchanged
+    c.post(reverse("identification-batch-columns", args=[review.pk, batch.pk]),
+           {"header": ["Article Name"], "field": ["colour"]})  # fmt: skip
+    batch.refresh_from_db()
+    assert batch.options["columns"]["Article Name"] == "title"
+    c.post(reverse("identification-batch-confirm", args=[review.pk, batch.pk]))
+    record = Record.objects.get()
+    assert (record.title, record.authors, record.year) == (
+        "A study of trust in partnerships",
+        ["Doe, J."],
+        2020,
+    )
+    assert record.original_fields()["Notes"] == "x"
+
+
+def test_scopus_and_embase_headers_detected():
+    from studies.importers.tabular import describe_columns
+
+    scopus = describe_columns(
+        "Authors,Title,Year,Source title,DOI,EID\nDoe J.,T,2020,J,10.1/x,2-s\n"
+    )
+    assert scopus["source"] == "Scopus"
+    assert {c["header"]: c["field"] for c in scopus["columns"]} == {
+        "Authors": "authors", "Title": "title", "Year": "year", "Source title": "journal",
+        "DOI": "doi", "EID": "",
+    }  # fmt: skip
+    embase = describe_columns("Title,Author Names,Emtree Medical Index Terms\nT,Doe J.,x\n")
+    assert embase["source"] == "Embase"
+    # a user's choice wins, and "" leaves a known column out
+    mine = describe_columns(
+        "Title,Abstract\nT,A\n", {"columns": {"Abstract": "", "Title": "title"}}
+    )
+    assert [c["field"] for c in mine["columns"]] == ["title", ""]
+
+
+def test_special_characters_survive_the_bulk_insert(review, users, search):
+    """Backslashes, tabs, newlines, quotes and non-ASCII text through the hand-written insert
+    (COPY text format on PostgreSQL)."""
+    data = (
+        "TY  - JOUR\nTI  - Naïve \\N C:\\\\path 'quoted' \"double\" 研究\n"
+        "AB  - First line\tthen a tab\nN2  - unused\nM2  - back\\slash\tand tab\nPY  - 2020\n"
+        "ER  - \n"
+    ).encode()
+    do_import(users["reviewer"], review, search, data)
+    r = Record.objects.get()
+    assert r.title == "Naïve \\N C:\\\\path 'quoted' \"double\" 研究"
+    assert r.abstract == "First line then a tab"
+    assert r.original_fields()["M2"] == "back\\slash\tand tab"
+    assert r.year == 2020 and r.authors == [] and r.created_at is not None
