@@ -158,12 +158,19 @@ class Record(models.Model):
         max_length=15, choices=FullTextStatus.choices, default="", blank=True
     )
     position = models.PositiveIntegerField(default=0, help_text="Order of import.")
+    # Place in the random screening order: screen_hash(id, order_seed(review.dual_seed)),
+    # stored so that "next random record" is an index range scan, not a sort of the queue.
+    # Filled after insert (the id is needed) by services.screening.record_keys_assign.
+    screen_key = models.BigIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["review", "position", "id"]
         indexes = [
             models.Index(fields=["review", "duplicate_of", "position"]),
+            models.Index(
+                fields=["review", "duplicate_of", "screen_key", "id"], name="record_random_queue"
+            ),
             models.Index(fields=["review", "year"]),
             # Reports sought / retrieved: the full-text screening queue.
             models.Index(fields=["review", "fulltext_status", "position"]),

@@ -227,6 +227,9 @@ def _import(*, user, batch: ImportBatch, data: bytes, job) -> ImportSummary:
         by_pos = dict(Record.objects.filter(batch=batch).values_list("position", "pk"))
         for r in records:
             r.pk = r.id = by_pos[r.position]
+    from studies.services.screening import record_keys_assign
+
+    record_keys_assign(review_id=review.pk, dual_seed=review.dual_seed)
     RecordSource.objects.bulk_create(
         [RecordSource(record_id=r.pk, search_id=batch.search_id, batch=batch) for r in records],
         batch_size=BULK,

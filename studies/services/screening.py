@@ -158,6 +158,23 @@ def stages_create_default(*, user, review: Review) -> list[ScreeningStage]:
     ]  # fmt: skip
 
 
+# ---------------------------------------------------------------- random order keys
+
+
+def record_keys_assign(*, review_id: int, dual_seed: int, only_missing: bool = True) -> int:
+    """Store each record's place in the random screening order (one UPDATE, computed in
+    SQL). Called after records are created (the key needs the id) and, for every record,
+    when the review's seed changes. Bookkeeping, not a user action: no permission check or
+    audit event of its own; its callers have both."""
+    from studies.screening_rules import order_seed
+    from studies.selectors_screening import hash_expr
+
+    qs = Record.objects.filter(review_id=review_id)
+    if only_missing:
+        qs = qs.filter(screen_key__isnull=True)
+    return qs.update(screen_key=hash_expr("id", order_seed(dual_seed)))
+
+
 # ---------------------------------------------------------------- votes
 
 
