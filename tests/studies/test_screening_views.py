@@ -273,3 +273,16 @@ def test_resume_after_changing_an_earlier_vote(client_for, review, stages):
     # a new session starts after the latest vote
     page = c.get(url("screening-screen", review, ta.pk)).content.decode()
     assert f'data-record-id="{recs[2].pk}"' in page
+
+
+def test_dashboard_activity_never_shows_another_reviewers_blind_vote(client_for, review, stages):
+    ta = stages[0]
+    r = make_records(review, 1)[0]
+    svc.decision_record(user=review.memberships.get(user__username="reviewer2").user, stage=ta,
+                        record=r, decision="exclude", note="SECRET-NOTE-B")  # fmt: skip
+    dash = url("review-dashboard", review)
+    assert f"exclude record {r.pk}" not in client_for("reviewer").get(dash).content.decode()
+    assert f"exclude record {r.pk}" in client_for("reviewer2").get(dash).content.decode()
+    review.blind_screening = False
+    review.save()
+    assert f"exclude record {r.pk}" in client_for("reviewer").get(dash).content.decode()
