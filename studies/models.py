@@ -353,6 +353,9 @@ class ScreeningDecision(models.Model):
         indexes = [
             models.Index(fields=["stage", "reviewer"]),
             models.Index(fields=["stage", "record"]),
+            # Count and latest change of a stage's votes: the cheap check that a cached
+            # agreement table is still exact.
+            models.Index(fields=["stage", "updated_at"], name="decision_stage_changed"),
         ]
 
     def __str__(self) -> str:

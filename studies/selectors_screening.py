@@ -365,21 +365,36 @@ def progress(*, stage: ScreeningStage, user) -> dict:
 
 def agreement_counts(*, stage: ScreeningStage) -> dict[tuple[int, int], dict[tuple[str, str], int]]:
     """Cross-tables of the independent votes of every pair of reviewers on the records both
-    voted on: {(reviewer a, reviewer b): {(a's vote, b's vote): records}}, a < b. One grouped
-    query over the self-join on (stage, record), so the page never loads the votes."""
-    rows = (
-        ScreeningDecision.objects.filter(
-            stage=stage, record__decisions__stage=stage,
-            record__decisions__reviewer_id__gt=F("reviewer_id"),
-        )
-        .order_by()
-        .values_list("reviewer_id", "record__decisions__reviewer_id", "decision",
-                     "record__decisions__decision")
-        .annotate(n=Count("id"))
-    )  # fmt: skip
-    tables: dict[tuple[int, int], dict[tuple[str, str], int]] = {}
-    for ra, rb, da, db, n in rows:
-        tables.setdefault((ra, rb), {})[(da, db)] = n
+    voted on: {(reviewer a, reviewer b): {(a's vote, b's vote): records}}, a < b.
+
+    One grouped self-join over the stage's votes, so nothing is loaded vote by vote; its
+    result is cached under the stage's vote count and latest change (index stage,
+    updated_at), which every insert, change and withdrawal of a vote moves, so a cached
+    table is always exact and a page view while nobody votes costs one cheap query."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.db.models import Max
+
+    sig = ScreeningDecision.objects.filter(stage=stage).aggregate(
+        n=Count("id"), last=Max("updated_at")
+    )
+    key = f"screening-agreement:{stage.pk}:{sig['n']}:{sig['last'].isoformat() if sig['last'] else ''}"
+    tables = cache.get(key)
+    if tables is not None:
+        return tables
+    table = connection.ops.quote_name(ScreeningDecision._meta.db_table)
+    sql = (
+        f"SELECT d1.reviewer_id, d2.reviewer_id, d1.decision, d2.decision, COUNT(*) "
+        f"FROM {table} d1 JOIN {table} d2 ON d2.record_id = d1.record_id "
+        f"AND d2.stage_id = d1.stage_id AND d2.reviewer_id > d1.reviewer_id "
+        f"WHERE d1.stage_id = %s GROUP BY d1.reviewer_id, d2.reviewer_id, d1.decision, d2.decision"
+    )
+    tables = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [stage.pk])
+        for ra, rb, da, db, n in cursor.fetchall():
+            tables.setdefault((ra, rb), {})[(da, db)] = n
+    cache.set(key, tables, 24 * 3600)
     return tables
 
 

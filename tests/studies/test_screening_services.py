@@ -463,3 +463,23 @@ def test_agreement_counts_match_the_votes_pair_by_pair(setup, users, review, mak
     assert sum(tables[(users["reviewer"].pk, third.pk)].values()) == 4
     assert set(tables) == {(a, b), (users["reviewer"].pk, third.pk),
                            (users["reviewer2"].pk, third.pk)}  # fmt: skip
+
+
+def test_cached_agreement_tables_follow_every_vote_change(setup, users):
+    ta, _, records = setup
+    r0, r1 = records[:2]
+    for r in (r0, r1):
+        decide(users, ta, r, "reviewer", "include")
+        decide(users, ta, r, "reviewer2", "include")
+    pair = tuple(sorted([users["reviewer"].pk, users["reviewer2"].pk]))
+    assert sel.agreement_counts(stage=ta)[pair] == {("include", "include"): 2}
+    assert sel.agreement_counts(stage=ta)[pair] == {("include", "include"): 2}  # cached
+    decide(users, ta, r0, "reviewer2", "exclude")  # a change
+    a_first = pair[0] == users["reviewer"].pk
+    flipped = ("include", "exclude") if a_first else ("exclude", "include")
+    assert sel.agreement_counts(stage=ta)[pair] == {("include", "include"): 1, flipped: 1}
+    svc.decision_undo(user=users["reviewer2"], stage=ta, record=r1)  # a withdrawal
+    assert sel.agreement_counts(stage=ta)[pair] == {flipped: 1}
+    svc.decision_undo(user=users["reviewer2"], stage=ta, record=r0)
+    decide(users, ta, r1, "reviewer2", "include")  # withdraw one, add another: same count
+    assert sel.agreement_counts(stage=ta)[pair] == {("include", "include"): 1}
