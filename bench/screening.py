@@ -202,6 +202,8 @@ def main():
 
     measure("conflicts list (page from a random cursor)", later_page, 50)
     measure("agreement page (97.5k pairs, 3 reviewers)", lambda: c.get(base + "agreement/"), 20)
+    measure("agreement page, votes changed (recount)",
+            lambda: cache.clear() or c.get(base + "agreement/"), 5)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -168,8 +168,18 @@ class Record(models.Model):
         ordering = ["review", "position", "id"]
         indexes = [
             models.Index(fields=["review", "duplicate_of", "position"]),
+            # The screening queues walk unique records in import or random order. Partial
+            # indexes, because PostgreSQL does not take `duplicate_of IS NULL` as fixing
+            # that column, so (review, duplicate_of, position) cannot give the order there.
             models.Index(
-                fields=["review", "duplicate_of", "screen_key", "id"], name="record_random_queue"
+                fields=["review", "screen_key", "id"],
+                condition=Q(duplicate_of__isnull=True),
+                name="record_random_queue",
+            ),
+            models.Index(
+                fields=["review", "position", "id"],
+                condition=Q(duplicate_of__isnull=True),
+                name="record_import_queue",
             ),
             models.Index(fields=["review", "year"]),
             # Reports sought / retrieved: the full-text screening queue.

@@ -44,7 +44,9 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name="record",
             index=models.Index(
-                fields=["review", "duplicate_of", "screen_key", "id"], name="record_random_queue"
+                condition=models.Q(("duplicate_of__isnull", True)),
+                fields=["review", "screen_key", "id"],
+                name="record_random_queue",
             ),
         ),
     ]
