@@ -171,7 +171,9 @@ def record_keys_assign(*, review_id: int, dual_seed: int, only_missing: bool = T
 
     qs = Record.objects.filter(review_id=review_id)
     if only_missing:
-        qs = qs.filter(screen_key__isnull=True)
+        # Unique records only (the ones screened): the lookup then runs on the partial
+        # index record_random_queue instead of reading the whole review.
+        qs = qs.filter(screen_key__isnull=True, duplicate_of__isnull=True)
     return qs.update(screen_key=hash_expr("id", order_seed(dual_seed)))
 
 
