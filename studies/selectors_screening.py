@@ -342,14 +342,24 @@ def progress(*, stage: ScreeningStage, user) -> dict:
     key = _progress_key(stage)
     cached = cache.get(key)
     if cached is None:
-        cached = (
-            stage_records(stage).count(),
+        # One pass over the stage's votes grouped by record gives both the records decided
+        # and those in conflict; the (few) resolved conflicts are then subtracted.
+        per_record = (
             ScreeningDecision.objects.filter(stage=stage)
             .order_by()
             .values("record")
-            .distinct()
-            .count(),
-            conflict_record_ids(stage, unresolved=True).count(),
+            .annotate(kinds=Count(mapped_decision_expr(stage.review), distinct=True))
+        )
+        votes = per_record.aggregate(
+            decided=Count("record"), conflicts=Count("record", filter=Q(kinds__gt=1))
+        )
+        resolved = ScreeningResolution.objects.filter(stage=stage).filter(
+            conflict_q(stage, "record_id")
+        )
+        cached = (
+            stage_records(stage).count(),
+            votes["decided"],
+            votes["conflicts"] - resolved.count(),
         )
         cache.set(key, cached, STAGE_COUNTS_TTL)
     total, decided, n_conflicts = cached

@@ -483,3 +483,22 @@ def test_cached_agreement_tables_follow_every_vote_change(setup, users):
     svc.decision_undo(user=users["reviewer2"], stage=ta, record=r0)
     decide(users, ta, r1, "reviewer2", "include")  # withdraw one, add another: same count
     assert sel.agreement_counts(stage=ta)[pair] == {("include", "include"): 1}
+
+
+def test_progress_counts_mine_decided_and_open_conflicts(setup, users, review):
+    from django.core.cache import cache
+
+    ta, _, records = setup
+    decide(users, ta, records[0], "reviewer", "include")
+    decide(users, ta, records[0], "reviewer2", "exclude")  # conflict
+    decide(users, ta, records[1], "reviewer", "maybe")
+    decide(users, ta, records[1], "reviewer2", "include")  # maybe counts as include: agree
+    decide(users, ta, records[2], "reviewer", "exclude")
+    decide(users, ta, records[2], "reviewer2", "include")  # conflict, resolved below
+    decide(users, ta, records[3], "reviewer2", "exclude")
+    svc.resolution_record(user=users["owner"], stage=ta, record=records[2], decision="include")
+    cache.clear()
+    p = sel.progress(stage=ta, user=users["reviewer"])
+    assert (p["total"], p["mine"], p["decided"], p["conflicts"]) == (10, 3, 4, 1)
+    assert (p["mine_pct"], p["decided_pct"]) == (30, 40)
+    assert sel.open_conflicts_cached(stage=ta) == 1
