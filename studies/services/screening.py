@@ -290,6 +290,17 @@ def resolution_record(
         reason = None
     _validate_vote(stage, record, decision, reason)
     note = (note or "").strip()
+    last_exc: Exception | None = None
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _resolution_upsert(user, stage, record, decision, reason, note)
+        except IntegrityError as exc:  # two resolvers at once: the loser updates the winner's
+            last_exc = exc
+    raise last_exc  # pragma: no cover - three lost races in a row
+
+
+def _resolution_upsert(user, stage, record, decision, reason, note) -> ScreeningResolution:
     res = ScreeningResolution.objects.select_for_update().filter(record=record, stage=stage).first()
     old = _vote_dict(res)
     if res is None:

@@ -502,3 +502,28 @@ def test_progress_counts_mine_decided_and_open_conflicts(setup, users, review):
     assert (p["total"], p["mine"], p["decided"], p["conflicts"]) == (10, 3, 4, 1)
     assert (p["mine_pct"], p["decided_pct"]) == (30, 40)
     assert sel.open_conflicts_cached(stage=ta) == 1
+
+
+def test_two_resolvers_at_once_end_in_one_resolution(setup, users, monkeypatch):
+    """Losing the race to resolve: the INSERT hits the unique constraint (here simulated
+    inside our savepoint, which rolls the other row back); the service retries instead of
+    failing with a 500, and one resolution results."""
+    ta, _, records = setup
+    r = records[0]
+    decide(users, ta, r, "reviewer", "include")
+    decide(users, ta, r, "reviewer2", "exclude")
+    real = svc._resolution_upsert
+    calls = {"n": 0}
+
+    def racing(user, stage, record, decision, reason, note):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            ScreeningResolution.objects.create(record=record, stage=stage, decision="exclude")
+            raise IntegrityError("UNIQUE constraint failed")
+        return real(user, stage, record, decision, reason, note)
+
+    monkeypatch.setattr(svc, "_resolution_upsert", racing)
+    res = svc.resolution_record(user=users["owner"], stage=ta, record=r, decision="include")
+    assert calls["n"] == 2 and res.decision == "include"
+    assert ScreeningResolution.objects.filter(record=r, stage=ta).count() == 1
+    assert ReviewEvent.objects.filter(verb="screening.resolve").count() == 1
