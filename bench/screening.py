@@ -81,6 +81,9 @@ def setup():
             Record.objects.bulk_create(batch)
             batch = []
     Record.objects.bulk_create(batch)
+    from studies.services.screening import record_keys_assign
+
+    record_keys_assign(review_id=review.pk, dual_seed=review.dual_seed)  # as an import does
     ids = list(
         Record.objects.filter(review=review).order_by("position").values_list("id", flat=True)
     )
@@ -137,39 +140,70 @@ def main():
     rng = random.Random(2)
     undecided = ids[n_both:]
     cursor_ids = [rng.choice(undecided[:-50]) for _ in range(REPEAT)]
-    it = iter(cursor_ids * 3)
-    measure(
-        "next record (import order)", lambda: c.get(base + "record/", {"after": next(it)}), REPEAT
-    )
-    it = iter(cursor_ids * 3)
-    measure("next record (prioritised)",
-            lambda: c.get(base + "record/", {"after": next(it), "order": "priority"}), REPEAT)  # fmt: skip
-    it = iter(cursor_ids * 3)
-    measure("next record (random order)",
-            lambda: c.get(base + "record/", {"after": next(it), "order": "random"}), 20)  # fmt: skip
+    any_ids = [rng.choice(ids) for _ in range(REPEAT)]
+    for order in ("position", "priority", "random"):
+        for filter_ in ("undecided", "maybe", "mine", "conflicts"):
+            it = iter((cursor_ids if filter_ == "undecided" else any_ids) * 3)
+            measure(
+                f"next record ({order}, {filter_})",
+                lambda o=order, f=filter_, it=it: c.get(
+                    base + "record/", {"after": next(it), "order": o, "filter": f}
+                ),
+                REPEAT,
+            )
     measure(
         "show one record (← / →)", lambda: c.get(base + "record/", {"r": rng.choice(ids)}), REPEAT
     )
     todo = iter(undecided)
-    measure("save decision (+ next record)",
-            lambda: c.post(base + "decide/", {"record": next(todo), "decision": "exclude"}), REPEAT)  # fmt: skip
+    for order in ("position", "priority", "random"):
+        measure(
+            f"save decision (+ next record, {order})",
+            lambda o=order: c.post(
+                base + "decide/",
+                {"record": next(todo), "decision": "exclude", "order": o},
+                HTTP_HX_REQUEST="true",
+            ),
+            REPEAT,
+        )
     redo = iter(ids[: REPEAT + 5])
     frontier = str(undecided[-1])
     measure(
         "go back, change a vote (+ resume)",
         lambda: c.post(
-            base + "decide/", {"record": next(redo), "decision": "include", "resume": frontier}
+            base + "decide/",
+            {"record": next(redo), "decision": "include", "resume": frontier},
+            HTTP_HX_REQUEST="true",
         ),
         REPEAT,
     )
-    measure("open the queue (no cursor, full page)", lambda: c.get(base), 10)
+    measure("undo my vote", lambda: c.post(base + "undo/", {"record": rng.choice(ids[:n_both])},
+                           HTTP_HX_REQUEST="true"),
+            REPEAT)  # fmt: skip
+    measure("open the queue (no cursor, full page)", lambda: c.get(base), 20)
+    measure("open the queue, random order", lambda: c.get(base, {"order": "random"}), 20)
     from django.core.cache import cache
 
-    measure("progress bars (stage counts cached 20 s)", lambda: c.get(base + "progress/"), 10)
+    measure("progress bars (stage counts cached 20 s)", lambda: c.get(base + "progress/"), 20)
     measure("progress bars (cold: counting the stage)",
             lambda: cache.clear() or c.get(base + "progress/"), 5)  # fmt: skip
-    measure("conflicts list (first page)", lambda: c.get(base + "conflicts/"), 3)
-    measure("agreement page (97.5k pairs)", lambda: c.get(base + "agreement/"), 3)
+    cache.clear()
+    measure("conflicts list (first page)", lambda: c.get(base + "conflicts/"), 50)
+    measure("conflicts list (all, first page)",
+            lambda: c.get(base + "conflicts/", {"show": "all"}), 50)  # fmt: skip
+    from studies.models import Record
+
+    cursors = iter(
+        [f"{p}-{pk}" for pk, p in Record.objects.filter(pk__in=rng.sample(ids[:n_both], 60))
+         .values_list("pk", "position")]
+    )  # fmt: skip
+
+    def later_page():
+        return c.get(base + "conflicts/", {"after": next(cursors)})
+
+    measure("conflicts list (page from a random cursor)", later_page, 50)
+    measure("agreement page (97.5k pairs, 3 reviewers)", lambda: c.get(base + "agreement/"), 20)
+    measure("agreement page, votes changed (recount)",
+            lambda: cache.clear() or c.get(base + "agreement/"), 5)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 INCLUDE, EXCLUDE, MAYBE = "include", "exclude", "maybe"
@@ -59,17 +59,30 @@ def agreement(
     categories: Iterable[str] | None = None,
 ) -> Agreement:
     """Agreement between two raters. `pairs` holds (rater A's vote, rater B's vote) per record."""
-    mapped = [(map_vote(a, maybe), map_vote(b, maybe)) for a, b in pairs]
+    return agreement_from_counts(Counter(pairs), maybe=maybe, categories=categories)
+
+
+def agreement_from_counts(
+    counts: Mapping[tuple[str, str], int],
+    *,
+    maybe: str = "include",
+    categories: Iterable[str] | None = None,
+) -> Agreement:
+    """The same, from the cross-table: how many records got (A's vote, B's vote), e.g.
+    counted by one grouped database query instead of loading every vote."""
+    table: Counter[tuple[str, str]] = Counter()
+    for (a, b), count in counts.items():
+        if count:
+            table[(map_vote(a, maybe), map_vote(b, maybe))] += count
     if categories is None:
         cats = [INCLUDE, EXCLUDE] + ([MAYBE] if maybe == "separate" else [])
     else:
         cats = list(categories)
-    for a, b in mapped:
+    for a, b in table:
         for v in (a, b):
             if v not in cats:
                 cats.append(v)
-    table = Counter(mapped)
-    n = len(mapped)
+    n = sum(table.values())
     k = len(cats)
     rows = {c: sum(table[(c, d)] for d in cats) for c in cats}
     cols = {c: sum(table[(d, c)] for d in cats) for c in cats}

@@ -158,12 +158,29 @@ class Record(models.Model):
         max_length=15, choices=FullTextStatus.choices, default="", blank=True
     )
     position = models.PositiveIntegerField(default=0, help_text="Order of import.")
+    # Place in the random screening order: screen_hash(id, order_seed(review.dual_seed)),
+    # stored so that "next random record" is an index range scan, not a sort of the queue.
+    # Filled after insert (the id is needed) by services.screening.record_keys_assign.
+    screen_key = models.BigIntegerField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["review", "position", "id"]
         indexes = [
             models.Index(fields=["review", "duplicate_of", "position"]),
+            # The screening queues walk unique records in import or random order. Partial
+            # indexes, because PostgreSQL does not take `duplicate_of IS NULL` as fixing
+            # that column, so (review, duplicate_of, position) cannot give the order there.
+            models.Index(
+                fields=["review", "screen_key", "id"],
+                condition=Q(duplicate_of__isnull=True),
+                name="record_random_queue",
+            ),
+            models.Index(
+                fields=["review", "position", "id"],
+                condition=Q(duplicate_of__isnull=True),
+                name="record_import_queue",
+            ),
             models.Index(fields=["review", "year"]),
             # Reports sought / retrieved: the full-text screening queue.
             models.Index(fields=["review", "fulltext_status", "position"]),
@@ -355,6 +372,9 @@ class ScreeningDecision(models.Model):
         indexes = [
             models.Index(fields=["stage", "reviewer"]),
             models.Index(fields=["stage", "record"]),
+            # Count and latest change of a stage's votes: the cheap check that a cached
+            # agreement table is still exact.
+            models.Index(fields=["stage", "updated_at"], name="decision_stage_changed"),
         ]
 
     def __str__(self) -> str:

@@ -150,7 +150,9 @@ def _filtered(stage: ScreeningStage, user, filter_: str) -> QuerySet[Record]:
     if filter_ == "maybe":
         return qs.filter(Exists(mine.filter(decision=Decision.MAYBE)))
     if filter_ == "conflicts":
-        return qs.filter(pk__in=Subquery(conflict_record_ids(stage)))
+        # Probed per record (index record, stage, reviewer), so the queue stops at the first
+        # conflict instead of grouping every vote of the stage first.
+        return qs.filter(conflict_q(stage))
     # Undecided: I have not voted, and the record still needs a vote (nobody has voted, or
     # it is dual-screened and has fewer than two votes).
     qs = _with_dual(qs, review).alias(_votes=_votes_count(stage)).filter(~Exists(mine))
@@ -166,13 +168,17 @@ def next_record(
     """The next record of the queue after `after` (or the first), one indexed query."""
     qs = _filtered(stage, user, filter_)
     if order == "random":
-        seed = order_seed(stage.review.dual_seed)
-        qs = qs.alias(_rk=hash_expr("id", seed)).order_by("_rk", "id")
+        # Stored key (index review, duplicate_of, screen_key, id): a range scan from the
+        # cursor, so each "next" reads a handful of index entries instead of hashing and
+        # sorting the whole queue.
+        qs = qs.order_by("screen_key", "id")
         if after is not None:
-            from studies.screening_rules import screen_hash
+            k = after.screen_key
+            if k is None:  # not yet keyed (see record_keys_assign): its hash is its key
+                from studies.screening_rules import screen_hash
 
-            k = screen_hash(after.pk, seed)
-            qs = qs.filter(_rk__gte=k).exclude(_rk=k, id__lte=after.pk)
+                k = screen_hash(after.pk, order_seed(stage.review.dual_seed))
+            qs = qs.filter(screen_key__gte=k).exclude(screen_key=k, id__lte=after.pk)
         return qs.first()
     if order == "priority":
         # Walk the scores by rank (index stage, rank) and probe each record, so the query
@@ -266,12 +272,40 @@ def conflict_record_ids(stage: ScreeningStage, *, unresolved: bool = False) -> Q
     return qs.values("record")
 
 
-def conflict_list(*, stage: ScreeningStage, unresolved: bool = False) -> QuerySet[Record]:
+def conflict_q(stage: ScreeningStage, ref: str = "pk") -> Q:
+    """Votes on the record disagree, with "maybe" mapped as the review counts it; as EXISTS
+    probes per record, so a walk in import order stops at the first page of conflicts."""
+    votes = ScreeningDecision.objects.filter(stage=stage, record=OuterRef(ref))
+
+    def has(*decisions: str) -> Exists:
+        return Exists(votes.filter(decision__in=decisions))
+
+    mode = stage.review.maybe_counts_as
+    inc, exc, may = Decision.INCLUDE, Decision.EXCLUDE, Decision.MAYBE
+    if mode == "include":
+        return Q(has(inc, may)) & Q(has(exc))
+    if mode == "exclude":
+        return Q(has(inc)) & Q(has(exc, may))
+    return (Q(has(inc)) & Q(has(exc, may))) | (Q(has(exc)) & Q(has(may)))
+
+
+def conflict_list(
+    *, stage: ScreeningStage, unresolved: bool = False, after: tuple[int, int] | None = None
+) -> QuerySet[Record]:
+    """Records in conflict in import order, from the keyset cursor `after` = (position, id);
+    walks the index (review, duplicate_of, position), so a page costs the records it reads,
+    not the whole stage."""
+    resolved = Exists(ScreeningResolution.objects.filter(stage=stage, record=OuterRef("pk")))
+    qs = Record.objects.filter(review_id=stage.review_id, duplicate_of__isnull=True).filter(
+        conflict_q(stage)
+    )
+    if unresolved:
+        qs = qs.filter(~resolved)
+    if after is not None:
+        position, pk = after
+        qs = qs.filter(position__gte=position).exclude(position=position, id__lte=pk)
     return (
-        Record.objects.filter(pk__in=Subquery(conflict_record_ids(stage, unresolved=unresolved)))
-        .annotate(
-            resolved=Exists(ScreeningResolution.objects.filter(stage=stage, record=OuterRef("pk")))
-        )
+        qs.annotate(resolved=resolved)
         .only("id", "title", "year", "authors", "position")
         .order_by("position", "id")
     )
@@ -292,25 +326,47 @@ def last_decided(*, stage: ScreeningStage, user) -> Record | None:
 STAGE_COUNTS_TTL = 20  # seconds: stage-wide counts scan the whole stage; mine stays live
 
 
+def _progress_key(stage: ScreeningStage) -> str:
+    review = stage.review
+    return f"screening-progress:{stage.pk}:{review.dual_fraction}:{review.maybe_counts_as}"
+
+
+def open_conflicts_cached(*, stage: ScreeningStage) -> int | None:
+    """The open-conflict count if the progress bars counted it lately, else None (counting
+    means grouping every vote of the stage: not worth it for a page heading)."""
+    from django.core.cache import cache
+
+    cached = cache.get(_progress_key(stage))
+    return cached[2] if cached else None
+
+
 def progress(*, stage: ScreeningStage, user) -> dict:
     """Counts for the progress bars: mine (live), and the stage as a whole (cached briefly,
     since counting 200k votes on every keystroke would slow every reviewer down)."""
     from django.core.cache import cache
 
     mine = ScreeningDecision.objects.filter(stage=stage, reviewer=user).count()
-    key = (
-        f"screening-progress:{stage.pk}:{stage.review.dual_fraction}:{stage.review.maybe_counts_as}"
-    )
+    key = _progress_key(stage)
     cached = cache.get(key)
     if cached is None:
-        cached = (
-            stage_records(stage).count(),
+        # One pass over the stage's votes grouped by record gives both the records decided
+        # and those in conflict; the (few) resolved conflicts are then subtracted.
+        per_record = (
             ScreeningDecision.objects.filter(stage=stage)
             .order_by()
             .values("record")
-            .distinct()
-            .count(),
-            conflict_record_ids(stage, unresolved=True).count(),
+            .annotate(kinds=Count(mapped_decision_expr(stage.review), distinct=True))
+        )
+        votes = per_record.aggregate(
+            decided=Count("record"), conflicts=Count("record", filter=Q(kinds__gt=1))
+        )
+        resolved = ScreeningResolution.objects.filter(stage=stage).filter(
+            conflict_q(stage, "record_id")
+        )
+        cached = (
+            stage_records(stage).count(),
+            votes["decided"],
+            votes["conflicts"] - resolved.count(),
         )
         cache.set(key, cached, STAGE_COUNTS_TTL)
     total, decided, n_conflicts = cached
@@ -324,30 +380,39 @@ def progress(*, stage: ScreeningStage, user) -> dict:
     }
 
 
-def votes_by_pair(*, stage: ScreeningStage) -> dict[tuple[int, int], list[tuple[str, str]]]:
-    """Independent votes of every pair of reviewers on the records both voted on."""
-    multi = (
-        ScreeningDecision.objects.filter(stage=stage)
-        .order_by()
-        .values("record")
-        .annotate(n=Count("id"))
-        .filter(n__gte=2)
-        .values("record")
+def agreement_counts(*, stage: ScreeningStage) -> dict[tuple[int, int], dict[tuple[str, str], int]]:
+    """Cross-tables of the independent votes of every pair of reviewers on the records both
+    voted on: {(reviewer a, reviewer b): {(a's vote, b's vote): records}}, a < b.
+
+    One grouped self-join over the stage's votes, so nothing is loaded vote by vote; its
+    result is cached under the stage's vote count and latest change (index stage,
+    updated_at), which every insert, change and withdrawal of a vote moves, so a cached
+    table is always exact and a page view while nobody votes costs one cheap query."""
+    from django.core.cache import cache
+    from django.db import connection
+    from django.db.models import Max
+
+    sig = ScreeningDecision.objects.filter(stage=stage).aggregate(
+        n=Count("id"), last=Max("updated_at")
     )
-    rows = (
-        ScreeningDecision.objects.filter(stage=stage, record__in=Subquery(multi))
-        .order_by("record_id", "reviewer_id")
-        .values_list("record_id", "reviewer_id", "decision")
+    key = f"screening-agreement:{stage.pk}:{sig['n']}:{sig['last'].isoformat() if sig['last'] else ''}"
+    tables = cache.get(key)
+    if tables is not None:
+        return tables
+    table = connection.ops.quote_name(ScreeningDecision._meta.db_table)
+    sql = (
+        f"SELECT d1.reviewer_id, d2.reviewer_id, d1.decision, d2.decision, COUNT(*) "
+        f"FROM {table} d1 JOIN {table} d2 ON d2.record_id = d1.record_id "
+        f"AND d2.stage_id = d1.stage_id AND d2.reviewer_id > d1.reviewer_id "
+        f"WHERE d1.stage_id = %s GROUP BY d1.reviewer_id, d2.reviewer_id, d1.decision, d2.decision"
     )
-    by_record: dict[int, list[tuple[int, str]]] = {}
-    for record_id, reviewer_id, decision in rows:
-        by_record.setdefault(record_id, []).append((reviewer_id, decision))
-    pairs: dict[tuple[int, int], list[tuple[str, str]]] = {}
-    for votes in by_record.values():
-        for i, (ra, da) in enumerate(votes):
-            for rb, db in votes[i + 1 :]:
-                pairs.setdefault((ra, rb), []).append((da, db))
-    return pairs
+    tables = {}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [stage.pk])
+        for ra, rb, da, db, n in cursor.fetchall():
+            tables.setdefault((ra, rb), {})[(da, db)] = n
+    cache.set(key, tables, 24 * 3600)
+    return tables
 
 
 def screening_counts(*, review: Review) -> dict:

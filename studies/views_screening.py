@@ -3,6 +3,7 @@ conflicts, agreement, full texts. Thin: they call selectors_screening and servic
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_POST
 
 from studies import fulltext
 from studies import selectors_screening as sel
-from studies.agreement import agreement
+from studies.agreement import agreement_from_counts
 from studies.highlight import highlight, parse_terms
 from studies.models import (
     Decision,
@@ -184,17 +185,17 @@ def _panel_context(request, review, stage, record, order, filter_, error=None) -
     )
     mine = next((v for v in votes if v.reviewer_id == request.user.pk), None)
     others = [v for v in votes if v.reviewer_id != request.user.pk]
+    # Always looked up (a constant query count per record), shown only beside visible votes.
+    resolution = (
+        ScreeningResolution.objects.filter(stage=stage, record=record)
+        .select_related("reason", "resolved_by")
+        .first()
+    )
     ctx.update(
         mine=mine,
         others=others,
         conflict=bool(others) and is_conflict([v.decision for v in votes], review.maybe_counts_as),
-        resolution=(
-            ScreeningResolution.objects.filter(stage=stage, record=record)
-            .select_related("reason", "resolved_by")
-            .first()
-            if others
-            else None
-        ),
+        resolution=resolution if others else None,
         score=RecordScore.objects.filter(stage=stage, record=record).first(),
         dual=is_dual(record.pk, review.dual_seed, review.dual_fraction),
     )
@@ -230,12 +231,16 @@ def _next(stage, user, after, order, filter_):
 def screen(request, review: Review, stage_id: int):
     stage = _stage(review, stage_id)
     order, filter_ = _queue_params(request)
+    if order == "random":
+        # Records created by a path that did not key them (one indexed UPDATE, usually of
+        # nothing) join the random queue when it is opened.
+        svc.record_keys_assign(review_id=review.pk, dual_seed=review.dual_seed)
     record = None
     if request.GET.get("r"):
         record = sel.record_for_stage(stage=stage, record_id=_record(review, request.GET["r"]).pk)
     if record is None:
         start = None
-        if filter_ == "undecided" and order == "position":
+        if filter_ == "undecided" and order != "priority":
             start = sel.last_decided(stage=stage, user=request.user)
         record = _next(stage, request.user, start, order, filter_)
     ctx = _panel_context(request, review, stage, record, order, filter_)
@@ -321,28 +326,48 @@ def screen_progress(request, review: Review, stage_id: int):
 # ---------------------------------------------------------------- conflicts and agreement
 
 
+CONFLICTS_PAGE = 50
+
+
+def _cursor(value: str | None) -> tuple[int, int] | None:
+    try:
+        position, pk = (int(x) for x in (value or "").split("-"))
+    except ValueError:
+        return None
+    return position, pk
+
+
 @review_view()
 def conflicts(request, review: Review, stage_id: int):
+    """Keyset pages ("next 50 after this record"): no OFFSET and no count of the whole
+    stage, so a page costs the same on the first conflict and the ten-thousandth."""
     stage = _stage(review, stage_id)
     show = request.GET.get("show", "open")
-    qs = sel.conflict_list(stage=stage, unresolved=show == "open")
-    page = Paginator(qs, 50).get_page(request.GET.get("page"))
-    ids = [r.pk for r in page]
+    after = _cursor(request.GET.get("after"))
+    rows = list(sel.conflict_list(stage=stage, unresolved=show == "open", after=after)[
+        : CONFLICTS_PAGE + 1
+    ])  # fmt: skip
+    more = len(rows) > CONFLICTS_PAGE
+    rows = rows[:CONFLICTS_PAGE]
     votes: dict[int, list[ScreeningDecision]] = {}
     for v in (
         sel.decisions_visible_to(request.user, stage)
-        .filter(record_id__in=ids)
+        .filter(record_id__in=[r.pk for r in rows])
         .select_related("reviewer", "reason")
         .order_by("created_at")
     ):
         votes.setdefault(v.record_id, []).append(v)
-    for r in page:
+    for r in rows:
         r.votes = votes.get(r.pk, [])
     return render(
         request,
         "studies/screening/conflicts.html",
-        {"review": review, "stage": stage, "page": page, "show": show},
-    )
+        {
+            "review": review, "stage": stage, "rows": rows, "show": show, "first": after is None,
+            "next_after": f"{rows[-1].position}-{rows[-1].pk}" if more else None,
+            "open_count": sel.open_conflicts_cached(stage=stage),
+        },
+    )  # fmt: skip
 
 
 @review_view()
@@ -393,7 +418,7 @@ def agreement_page(request, review: Review, stage_id: int):
     mode = request.GET.get("maybe", review.maybe_counts_as)
     if mode not in Review.MaybeCounts.values:
         mode = review.maybe_counts_as
-    by_pair = sel.votes_by_pair(stage=stage)
+    by_pair = sel.agreement_counts(stage=stage)
     from django.contrib.auth import get_user_model
 
     names = dict(
@@ -401,14 +426,15 @@ def agreement_page(request, review: Review, stage_id: int):
         .objects.filter(pk__in={u for pair in by_pair for u in pair})
         .values_list("pk", "username")
     )
-    all_pairs: list[tuple[str, str]] = []
+    all_counts: Counter[tuple[str, str]] = Counter()
     rows = []
-    for (a, b), pairs in sorted(by_pair.items()):
-        all_pairs.extend(pairs)
+    for (a, b), counts in sorted(by_pair.items()):
+        all_counts.update(counts)
         rows.append(
-            {"a": names.get(a, a), "b": names.get(b, b), "stats": agreement(pairs, maybe=mode)}
-        )
-    overall = agreement(all_pairs, maybe=mode)
+            {"a": names.get(a, a), "b": names.get(b, b),
+             "stats": agreement_from_counts(counts, maybe=mode)}
+        )  # fmt: skip
+    overall = agreement_from_counts(all_counts, maybe=mode)
     return render(
         request,
         "studies/screening/agreement.html",

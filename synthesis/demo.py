@@ -246,6 +246,9 @@ def _load_studies(review: Review, phases: dict, owner) -> dict[str, Study]:
                 continue
             answers.append(ExtractionAnswer(study=study, field=field, extractor=owner, value=value))
     ExtractionAnswer.objects.bulk_create(answers)
+    from studies.services.screening import record_keys_assign
+
+    record_keys_assign(review_id=review.pk, dual_seed=review.dual_seed)
     return studies
 
 

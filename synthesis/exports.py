@@ -8,6 +8,7 @@ management commands produce the same content.
 import csv
 import json
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
@@ -17,9 +18,9 @@ from django.db.models import Prefetch
 from django.db.models.expressions import RawSQL
 
 from cmoc.models import CMOC, CMOCElement, CMOCEvidence
-from studies.agreement import agreement
+from studies.agreement import agreement_from_counts
 from studies.models import ExtractionAnswer, ExtractionField, Record, Study
-from studies.selectors_screening import decisions_visible_to, votes_by_pair
+from studies.selectors_screening import agreement_counts, decisions_visible_to
 from synthesis.models import Review
 from synthesis.permissions import Action, check
 from synthesis.selectors_reporting import cmoc_export_queryset
@@ -299,19 +300,23 @@ def agreement_rows(review: Review) -> list[list]:
     mode = review.maybe_counts_as
     out = []
     for stage in ScreeningStage.objects.filter(review=review).order_by("order"):
-        by_pair = votes_by_pair(stage=stage)
+        # The cross-tables of the screening agreement page (one grouped query, cached).
+        by_pair = agreement_counts(stage=stage)
         names = dict(
             get_user_model()
             .objects.filter(pk__in={u for pair in by_pair for u in pair})
             .values_list("pk", "username")
         )
         named = sorted(
-            (tuple(sorted((names[a], names[b]))), pairs) for (a, b), pairs in by_pair.items()
+            (tuple(sorted((names[a], names[b]))), counts) for (a, b), counts in by_pair.items()
         )
         if len(named) > 1:
-            named.append((("All pairs", ""), [p for _, pairs in named for p in pairs]))
-        for (r1, r2), pairs in named:
-            a = agreement(pairs, maybe=mode)
+            total: Counter = Counter()
+            for _, counts in named:
+                total.update(counts)
+            named.append((("All pairs", ""), total))
+        for (r1, r2), counts in named:
+            a = agreement_from_counts(counts, maybe=mode)
             agreed = sum(a.cell(c, c) for c in a.categories)
             ci = f"{a.kappa_ci[0]:.3f} to {a.kappa_ci[1]:.3f}" if a.kappa_ci else ""
             out.append([

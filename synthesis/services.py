@@ -33,6 +33,11 @@ def review_update(*, user, review: Review, **fields) -> Review:
         setattr(review, k, v)
     review.full_clean()
     review.save()
+    if "dual_seed" in fields and old["dual_seed"] != str(review.dual_seed):
+        from studies.services.screening import record_keys_assign
+
+        # The random screening order follows the seed: re-key every record of the review.
+        record_keys_assign(review_id=review.pk, dual_seed=review.dual_seed, only_missing=False)
     event_record(
         review=review, actor=user, verb="review.update", target=review,
         data={"old": old, "new": {k: str(v) for k, v in fields.items()}},

@@ -40,6 +40,14 @@ def review_dashboard(request, review: Review):
     )
     by_relation = cmocs.values("relation").annotate(n=Count("id")).order_by("-n")
     relation_labels = dict(CMOC.Relation.choices)
+    events = review.events.all()
+    if review.blind_screening:
+        # Another reviewer's vote events name the record and the decision: under blind
+        # screening they would reveal votes before both reviewers decided.
+        events = events.exclude(
+            Q(verb__in=["screening.decide", "screening.change", "screening.undo"])
+            & ~Q(actor=request.user)
+        )
     context = {
         "review": review,
         "record_counts": record_counts,
@@ -52,7 +60,7 @@ def review_dashboard(request, review: Review):
             {"label": relation_labels.get(r["relation"], r["relation"]), "n": r["n"]}
             for r in by_relation
         ],
-        "events": review.events.select_related("actor")[:15],
+        "events": events.select_related("actor")[:15],
         "n_my_decisions": ScreeningDecision.objects.filter(
             stage__review=review, reviewer=request.user
         ).count(),

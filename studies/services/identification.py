@@ -22,6 +22,7 @@ from studies.importers import ImportFormatError, decode_bytes, detect_format, pa
 from studies.importers.tabular import FIELDS as TABULAR_FIELDS
 from studies.importers.tabular import describe_columns, sniff_separator
 from studies.models import DuplicateCandidate, ImportBatch, Record, RecordSource, Search
+from studies.services.screening import record_keys_assign
 from synthesis.audit import event_record
 from synthesis.jobs import job_enqueue, job_progress
 from synthesis.models import Review
@@ -284,6 +285,8 @@ def _import(*, user, batch: ImportBatch, box: list, job) -> ImportSummary:
     items.clear()  # only the pairs (ids and scores) are needed from here
     existing.clear()
     merged, candidates = _apply_pairs(review=review, batch=batch, pairs=pairs, user=user)
+    # The random screening order needs each surviving record's key (computed in SQL).
+    record_keys_assign(review_id=review.pk, dual_seed=review.dual_seed)
     _progress(job, 3, "Saving counts")
     ImportBatch.objects.filter(pk=batch.pk).update(
         status=ImportBatch.Status.DONE,

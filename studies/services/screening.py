@@ -158,6 +158,25 @@ def stages_create_default(*, user, review: Review) -> list[ScreeningStage]:
     ]  # fmt: skip
 
 
+# ---------------------------------------------------------------- random order keys
+
+
+def record_keys_assign(*, review_id: int, dual_seed: int, only_missing: bool = True) -> int:
+    """Store each record's place in the random screening order (one UPDATE, computed in
+    SQL). Called after records are created (the key needs the id) and, for every record,
+    when the review's seed changes. Bookkeeping, not a user action: no permission check or
+    audit event of its own; its callers have both."""
+    from studies.screening_rules import order_seed
+    from studies.selectors_screening import hash_expr
+
+    qs = Record.objects.filter(review_id=review_id)
+    if only_missing:
+        # Unique records only (the ones screened): the lookup then runs on the partial
+        # index record_random_queue instead of reading the whole review.
+        qs = qs.filter(screen_key__isnull=True, duplicate_of__isnull=True)
+    return qs.update(screen_key=hash_expr("id", order_seed(dual_seed)))
+
+
 # ---------------------------------------------------------------- votes
 
 
@@ -271,6 +290,17 @@ def resolution_record(
         reason = None
     _validate_vote(stage, record, decision, reason)
     note = (note or "").strip()
+    last_exc: Exception | None = None
+    for _attempt in range(3):
+        try:
+            with transaction.atomic():
+                return _resolution_upsert(user, stage, record, decision, reason, note)
+        except IntegrityError as exc:  # two resolvers at once: the loser updates the winner's
+            last_exc = exc
+    raise last_exc  # pragma: no cover - three lost races in a row
+
+
+def _resolution_upsert(user, stage, record, decision, reason, note) -> ScreeningResolution:
     res = ScreeningResolution.objects.select_for_update().filter(record=record, stage=stage).first()
     old = _vote_dict(res)
     if res is None:

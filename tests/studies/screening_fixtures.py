@@ -5,7 +5,8 @@ from studies.services import screening as svc
 
 
 def make_records(review, n: int, start: int = 0, **extra) -> list[Record]:
-    return Record.objects.bulk_create(
+    """Like an import: bulk-created, then keyed for the random order."""
+    records = Record.objects.bulk_create(
         [
             Record(
                 review=review,
@@ -22,6 +23,10 @@ def make_records(review, n: int, start: int = 0, **extra) -> list[Record]:
             for i in range(start, start + n)
         ]
     )
+    svc.record_keys_assign(review_id=review.pk, dual_seed=review.dual_seed)
+    for r in records:
+        r.refresh_from_db(fields=["screen_key"])
+    return records
 
 
 def make_stages(review, owner) -> tuple[ScreeningStage, ScreeningStage]:

@@ -371,3 +371,159 @@ def test_screening_counts_for_prisma(setup, users, review):
     assert c["reports_assessed"] == 3
     assert c["stages"][1]["excluded_by_reason"] == {"Wrong setting": 2}
     assert c["studies_included"] == 1
+
+
+def test_random_order_key_is_the_seeded_hash_and_follows_the_seed(setup, users, review):
+    from studies.screening_rules import order_seed, screen_hash
+    from synthesis.services import review_update
+
+    ta, _, records = setup
+    for r in records:
+        assert r.screen_key == screen_hash(r.pk, order_seed(review.dual_seed))
+    walk, after = [], None
+    while (n := sel.next_record(stage=ta, user=users["reviewer"], after=after,
+                                order="random")) is not None:  # fmt: skip
+        walk.append(n.pk)
+        after = n
+    assert walk == [r.pk for r in sorted(records, key=lambda r: (r.screen_key, r.pk))]
+    review.refresh_from_db()
+    review_update(user=users["owner"], review=review, dual_seed=review.dual_seed + 1)
+    for r in Record.objects.filter(review=review):
+        assert r.screen_key == screen_hash(r.pk, order_seed(review.dual_seed))
+    # a record created without a key (bulk_create outside the importer) is keyed when the
+    # random queue is opened, and meanwhile a cursor on it still works
+    (new,) = Record.objects.bulk_create([Record(review=review, title="late", position=99)])
+    sel.next_record(stage=ta, user=users["reviewer"], after=new, order="random")  # no error
+    svc.record_keys_assign(review_id=review.pk, dual_seed=review.dual_seed)
+    new.refresh_from_db()
+    assert new.screen_key == screen_hash(new.pk, order_seed(review.dual_seed))
+
+
+def test_import_keys_new_records_for_the_random_order(review, users):
+    from pathlib import Path
+
+    from studies.services import identification as ident
+
+    search = ident.search_create(user=users["reviewer"], review=review, source="MEDLINE",
+                                 kind="database")  # fmt: skip
+    data = (Path(__file__).resolve().parents[2] / "fixtures/samples/ovid_medline.ris").read_bytes()
+    batch = ident.import_batch_create(user=users["reviewer"], review=review, search=search,
+                                      data=data, filename="x.ris")  # fmt: skip
+    ident.import_run(user=users["reviewer"], batch=batch)
+    assert Record.objects.filter(review=review).count() > 1
+    assert not Record.objects.filter(review=review, screen_key__isnull=True).exists()
+
+
+@pytest.mark.parametrize("mode", ["include", "exclude", "separate"])
+def test_conflicts_follow_how_maybe_counts_and_page_by_cursor(setup, users, review, mode):
+    from studies.screening_rules import is_conflict
+
+    ta, _, records = setup
+    review.maybe_counts_as = mode
+    review.save()
+    pairs = [("include", "exclude"), ("include", "maybe"), ("exclude", "maybe"),
+             ("maybe", "maybe"), ("include", "include"), ("exclude", "exclude")]  # fmt: skip
+    for r, (a, b) in zip(records, pairs, strict=False):
+        decide(users, ta, r, "reviewer", a)
+        decide(users, ta, r, "reviewer2", b)
+    expected = [r.pk for r, p in zip(records, pairs, strict=False) if is_conflict(list(p), mode)]
+    assert [r.pk for r in sel.conflict_list(stage=ta)] == expected
+    # the same set as the grouped count used by the progress bars
+    assert sel.conflict_record_ids(ta).count() == len(expected)
+    first = Record.objects.get(pk=expected[0])
+    rest = sel.conflict_list(stage=ta, after=(first.position, first.pk))
+    assert [r.pk for r in rest] == expected[1:]
+    svc.resolution_record(user=users["owner"], stage=ta, record=first, decision="include")
+    assert [r.pk for r in sel.conflict_list(stage=ta, unresolved=True)] == expected[1:]
+    assert sel.conflict_list(stage=ta).get(pk=first.pk).resolved
+
+
+def test_agreement_counts_match_the_votes_pair_by_pair(setup, users, review, make_user):
+    from studies.agreement import agreement, agreement_from_counts
+
+    ta, _, records = setup
+    from synthesis.models import Membership
+
+    third = make_user("third")
+    Membership.objects.create(review=review, user=third, role="reviewer")
+    rng = __import__("random").Random(3)
+    votes = {}
+    for r in records:
+        for who in ("reviewer", "reviewer2"):
+            votes[(who, r.pk)] = rng.choice(["include", "exclude", "maybe"])
+            decide(users, ta, r, who, votes[(who, r.pk)])
+    for r in records[:4]:
+        svc.decision_record(user=third, stage=ta, record=r, decision="exclude")
+    tables = sel.agreement_counts(stage=ta)
+    a, b = sorted([users["reviewer"].pk, users["reviewer2"].pk])
+    name = {users["reviewer"].pk: "reviewer", users["reviewer2"].pk: "reviewer2"}
+    pairs = [(votes[(name[a], r.pk)], votes[(name[b], r.pk)]) for r in records]
+    for mode in ("include", "exclude", "separate"):
+        assert agreement_from_counts(tables[(a, b)], maybe=mode) == agreement(pairs, maybe=mode)
+    assert sum(tables[(users["reviewer"].pk, third.pk)].values()) == 4
+    assert set(tables) == {(a, b), (users["reviewer"].pk, third.pk),
+                           (users["reviewer2"].pk, third.pk)}  # fmt: skip
+
+
+def test_cached_agreement_tables_follow_every_vote_change(setup, users):
+    ta, _, records = setup
+    r0, r1 = records[:2]
+    for r in (r0, r1):
+        decide(users, ta, r, "reviewer", "include")
+        decide(users, ta, r, "reviewer2", "include")
+    pair = tuple(sorted([users["reviewer"].pk, users["reviewer2"].pk]))
+    assert sel.agreement_counts(stage=ta)[pair] == {("include", "include"): 2}
+    assert sel.agreement_counts(stage=ta)[pair] == {("include", "include"): 2}  # cached
+    decide(users, ta, r0, "reviewer2", "exclude")  # a change
+    a_first = pair[0] == users["reviewer"].pk
+    flipped = ("include", "exclude") if a_first else ("exclude", "include")
+    assert sel.agreement_counts(stage=ta)[pair] == {("include", "include"): 1, flipped: 1}
+    svc.decision_undo(user=users["reviewer2"], stage=ta, record=r1)  # a withdrawal
+    assert sel.agreement_counts(stage=ta)[pair] == {flipped: 1}
+    svc.decision_undo(user=users["reviewer2"], stage=ta, record=r0)
+    decide(users, ta, r1, "reviewer2", "include")  # withdraw one, add another: same count
+    assert sel.agreement_counts(stage=ta)[pair] == {("include", "include"): 1}
+
+
+def test_progress_counts_mine_decided_and_open_conflicts(setup, users, review):
+    from django.core.cache import cache
+
+    ta, _, records = setup
+    decide(users, ta, records[0], "reviewer", "include")
+    decide(users, ta, records[0], "reviewer2", "exclude")  # conflict
+    decide(users, ta, records[1], "reviewer", "maybe")
+    decide(users, ta, records[1], "reviewer2", "include")  # maybe counts as include: agree
+    decide(users, ta, records[2], "reviewer", "exclude")
+    decide(users, ta, records[2], "reviewer2", "include")  # conflict, resolved below
+    decide(users, ta, records[3], "reviewer2", "exclude")
+    svc.resolution_record(user=users["owner"], stage=ta, record=records[2], decision="include")
+    cache.clear()
+    p = sel.progress(stage=ta, user=users["reviewer"])
+    assert (p["total"], p["mine"], p["decided"], p["conflicts"]) == (10, 3, 4, 1)
+    assert (p["mine_pct"], p["decided_pct"]) == (30, 40)
+    assert sel.open_conflicts_cached(stage=ta) == 1
+
+
+def test_two_resolvers_at_once_end_in_one_resolution(setup, users, monkeypatch):
+    """Losing the race to resolve: the INSERT hits the unique constraint (here simulated
+    inside our savepoint, which rolls the other row back); the service retries instead of
+    failing with a 500, and one resolution results."""
+    ta, _, records = setup
+    r = records[0]
+    decide(users, ta, r, "reviewer", "include")
+    decide(users, ta, r, "reviewer2", "exclude")
+    real = svc._resolution_upsert
+    calls = {"n": 0}
+
+    def racing(user, stage, record, decision, reason, note):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            ScreeningResolution.objects.create(record=record, stage=stage, decision="exclude")
+            raise IntegrityError("UNIQUE constraint failed")
+        return real(user, stage, record, decision, reason, note)
+
+    monkeypatch.setattr(svc, "_resolution_upsert", racing)
+    res = svc.resolution_record(user=users["owner"], stage=ta, record=r, decision="include")
+    assert calls["n"] == 2 and res.decision == "include"
+    assert ScreeningResolution.objects.filter(record=r, stage=ta).count() == 1
+    assert ReviewEvent.objects.filter(verb="screening.resolve").count() == 1
