@@ -34,5 +34,9 @@ def study_detail(request, review: Review, study_id: int):
         raise Http404 from exc
     answers = sorted(study.answers.all(), key=lambda a: (a.field.order, a.field_id))
     return render(
-        request, "studies/study_detail.html", {"review": review, "study": study, "answers": answers}
-    )
+        request,
+        "studies/study_detail.html",
+        # documents open in the coding reader, where the coder highlights and codes them
+        {"review": review, "study": study, "answers": answers,
+         "document_url_name": "coding-reader"},
+    )  # fmt: skip
