@@ -3,6 +3,7 @@
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from cmoc.models import CMOC, CMOCComment, CMOCElement, CMOCEvidence, Concept, Excerpt
+from cmoc.search import cmoc_text_filter
 from studies.models import Document, Participant
 from synthesis.models import Review
 
@@ -22,16 +23,9 @@ def cmoc_list(
     origin: str = "",
     sort: str = "code",
 ) -> QuerySet[CMOC]:
-    qs = CMOC.objects.filter(review=review).select_related("phase")
+    qs = CMOC.objects.filter(review=review).select_related("phase").defer("search_text")
     if q:
-        qs = qs.filter(
-            Q(code__icontains=q)
-            | Q(statement__icontains=q)
-            | Q(context__icontains=q)
-            | Q(mechanism_resource__icontains=q)
-            | Q(mechanism_reasoning__icontains=q)
-            | Q(outcome__icontains=q)
-        )
+        qs = cmoc_text_filter(qs, q)
     if phase:
         qs = qs.filter(phase_id=phase)
     if concept:
@@ -183,9 +177,7 @@ def cmoc_search(*, review: Review, q: str, limit: int = 12) -> list[CMOC]:
     rest = limit - len(by_code)
     if rest > 0:
         by_code += list(
-            qs.filter(Q(statement__icontains=q) | Q(context__icontains=q) | Q(outcome__icontains=q))
-            .exclude(pk__in=[c.pk for c in by_code])
-            .order_by("code")[:rest]
+            cmoc_text_filter(qs, q).exclude(pk__in=[c.pk for c in by_code]).order_by("code")[:rest]
         )
     return by_code
 
