@@ -65,8 +65,10 @@ def excerpt_create(
     text: str | None = None,
     note: str = "",
     interviewee_stance: str = "",
+    page: int | None = None,
 ) -> Excerpt:
-    """A passage of ``document.text[start:end]``. If the browser sent the selected text it
+    """A passage of ``document.text[start:end]``; its page from the document's page map
+    unless given. If the browser sent the selected text it
     must match the stored text at those offsets (catches a stale page or a mangled
     selection), so an excerpt can always be found again where it was coded."""
     review = document.review
@@ -80,13 +82,15 @@ def excerpt_create(
         )  # fmt: skip
     if interviewee_stance not in IntervieweeStance.values:
         raise ValidationError({"interviewee_stance": "Unknown stance."})
+    if page is not None and int(page) < 1:
+        raise ValidationError({"page": "Pages count from 1."})
     excerpt = Excerpt.objects.create(
         review=review,
         document=document,
         text=stored,
         start=start,
         end=end,
-        page=document.page_at(start),
+        page=document.page_at(start) if page is None else int(page),
         note=note,
         coder=user,
         interviewee_stance=interviewee_stance,
@@ -204,12 +208,22 @@ def source_count_refresh(*, cmoc: CMOC) -> int:
 
 @transaction.atomic
 def evidence_add(
-    *, user, cmoc: CMOC, excerpt: Excerpt, stance: str = "supports", note: str = ""
+    *,
+    user,
+    cmoc: CMOC,
+    excerpt: Excerpt,
+    stance: str = "supports",
+    note: str = "",
+    allow_existing: bool = True,
 ) -> CMOCEvidence:
+    """Link an excerpt to a CMOC. Linking it again updates the stance and note (the reader's
+    "attach" button), unless ``allow_existing`` is false (the API's create)."""
     _edit(user, cmoc.review)
     _same_review(excerpt, cmoc.review, "excerpt")
     if stance not in CMOCEvidence.Stance.values:
         raise ValidationError({"stance": "Stance must be supports or contradicts."})
+    if not allow_existing and CMOCEvidence.objects.filter(cmoc=cmoc, excerpt=excerpt).exists():
+        raise ValidationError({"excerpt": "That excerpt is already evidence for this CMOC."})
     evidence, created = CMOCEvidence.objects.get_or_create(
         cmoc=cmoc, excerpt=excerpt, defaults={"stance": stance, "note": note, "added_by": user}
     )
@@ -273,6 +287,7 @@ def concept_create(
     description: str = "",
     synonyms: list[str] | None = None,
     mechanism_type: str = "",
+    source: str = "",
 ) -> Concept:
     _edit(user, review)
     label = " ".join(label.split())
@@ -281,13 +296,16 @@ def concept_create(
     if _concept_find(review, label):
         raise ValidationError({"label": f"The codebook already has “{label}”."})
     _same_review(parent, review, "parent concept")
+    if mechanism_type not in Concept.MechanismType.values:
+        raise ValidationError({"mechanism_type": "Unknown mechanism type."})
     concept = Concept.objects.create(
         review=review,
         label=label,
         parent=parent,
         description=description,
-        synonyms=synonyms or [],
+        synonyms=[x.strip() for x in synonyms or [] if x.strip()],
         mechanism_type=mechanism_type,
+        source=source.strip(),
     )
     event_record(review=review, actor=user, verb="concept.create", target=concept, summary=label)
     return concept
@@ -310,8 +328,11 @@ def concept_update(
     description: str | None = None,
     synonyms: list[str] | None = None,
     mechanism_type: str | None = None,
+    source: str | None = None,
 ) -> Concept:
     _edit(user, concept.review)
+    if source is not None:
+        concept.source = source.strip()
     if description is not None:
         concept.description = description
     if synonyms is not None:
