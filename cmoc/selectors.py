@@ -183,14 +183,16 @@ def cmoc_search(*, review: Review, q: str, limit: int = 12) -> list[CMOC]:
 
 
 def concept_suggest(*, review: Review, q: str, limit: int = 15) -> list[Concept]:
-    qs = Concept.objects.filter(review=review).only("id", "label")
+    """Labels starting with ``q`` first, then labels or synonyms containing it (a coder who
+    types a synonym finds the codebook's concept instead of creating a duplicate)."""
+    qs = Concept.objects.filter(review=review).only("id", "label", "synonyms")
     q = q.strip()
     if not q:
         return list(qs.order_by("label")[:limit])
     starts = list(qs.filter(label__istartswith=q).order_by("label")[:limit])
     if len(starts) < limit:
         starts += list(
-            qs.filter(label__icontains=q)
+            qs.filter(Q(label__icontains=q) | Q(synonyms__icontains=q))
             .exclude(pk__in=[c.pk for c in starts])
             .order_by("label")[: limit - len(starts)]
         )

@@ -1,4 +1,5 @@
 import html
+from collections import Counter
 
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -7,7 +8,7 @@ from django.utils.functional import cached_property
 from django.utils.safestring import mark_safe
 
 from cmoc import selectors
-from cmoc.models import CMOC, CMOCEvidence, Concept, Role
+from cmoc.models import CMOC, CMOCEvidence, Concept, IntervieweeStance, Role
 from cmoc.search import SEARCH_COUNT_CAP
 from studies.models import Study
 from synthesis.models import Review
@@ -126,6 +127,11 @@ def cmoc_detail(request, review: Review, cmoc_id: int):
     except CMOC.DoesNotExist as exc:
         raise Http404 from exc
     evidence = list(cmoc.evidence.all())
+    # how the interviewees responded to the theory put to them, over this CMOC's quotes
+    stances = Counter(e.excerpt.interviewee_stance for e in evidence)
+    interviewees = [
+        (label, stances[v]) for v, label in IntervieweeStance.choices if v and stances[v]
+    ]
     return render(
         request,
         "cmoc/cmoc_detail.html",
@@ -136,6 +142,7 @@ def cmoc_detail(request, review: Review, cmoc_id: int):
             "contradicting": [e for e in evidence if e.stance == "contradicts"],
             "elements": {r: [e for e in cmoc.elements.all() if e.role == r] for r in Role.values},
             "comments": list(cmoc.comments.all()),
+            "interviewees": interviewees,
             "stances": CMOCEvidence.Stance.choices,
             "can_edit": can(request.user, review, Action.EDIT_EVIDENCE, role=review.user_role),
         },

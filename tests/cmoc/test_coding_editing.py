@@ -178,3 +178,52 @@ def test_editing_views_need_editing_role(client_for, users, review, doc, name, s
 def test_study_detail_links_documents_to_the_reader(client_for, review, doc):
     r = client_for("viewer").get(url("study-detail", review, doc.study_id))
     assert url("coding-reader", review, doc.pk) in r.content.decode()
+
+
+def test_codebook_role_counts_link_to_the_filtered_list(client_for, users, review):
+    from cmoc.services.coding import ElementSpec
+
+    u = users["reviewer"]
+    for role in ("context", "mechanism", "mechanism"):
+        svc.cmoc_create(user=u, review=review, statement=f"s {role}",
+                        elements=[ElementSpec(role=role, label="Trust")])  # fmt: skip
+    trust = review.concepts.get(label="Trust")
+    html = client_for("viewer").get(reverse("codebook", args=[review.pk])).content.decode()
+    list_url = reverse("cmoc-list", args=[review.pk])
+    assert (
+        f'{list_url}?concept={trust.pk}&amp;role=mechanism" title="CMOCs with Trust as mechanism">2<'
+        in html
+    )
+    assert f'{list_url}?concept={trust.pk}&amp;role=context"' in html
+    assert "role=outcome" not in html  # no link for a zero count
+    r = client_for("viewer").get(f"{list_url}?concept={trust.pk}&role=mechanism")
+    assert '<span class="result-count">2</span>' in r.content.decode()
+
+
+def test_concept_suggest_finds_synonyms(client_for, users, review):
+    u = users["reviewer"]
+    svc.concept_create(user=u, review=review, label="Trust", synonyms=["faith in partners"])
+    svc.concept_create(user=u, review=review, label="Conflict")
+    html = (
+        client_for("reviewer")
+        .get(reverse("coding-concept-suggest", args=[review.pk]) + "?q=faith")
+        .content.decode()
+    )
+    assert 'value="Trust"' in html and "also: faith in partners" in html
+    assert "Conflict" not in html
+
+
+def test_cmoc_detail_sums_interviewee_stances(client_for, users, review):
+    u = users["reviewer"]
+    text = "P1: We trusted them. P2: We never did. P3: Trust grew."
+    doc = Document.objects.create(review=review, title="Interviews", text=text, kind="transcript")
+    cmoc = svc.cmoc_create(user=u, review=review, statement="Trust grows")
+    for phrase, stance in [("We trusted them.", "confirms"), ("We never did.", "refutes"),
+                           ("Trust grew.", "confirms")]:  # fmt: skip
+        start = text.index(phrase)
+        e = svc.excerpt_create(user=u, document=doc, start=start, end=start + len(phrase),
+                               interviewee_stance=stance)  # fmt: skip
+        svc.evidence_add(user=u, cmoc=cmoc, excerpt=e)
+    html = client_for("viewer").get(reverse("cmoc-detail", args=[review.pk, cmoc.pk])).content
+    html = html.decode()
+    assert "confirms the theory × 2; refutes the theory × 1" in html
