@@ -204,8 +204,7 @@ def main() -> None:
         with connection.cursor() as cur:
             cur.execute("VACUUM ANALYZE")  # all-visible pages: index-only counts, as in production
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
-
-    print(f"built {CMOC.objects.count()} CMOCs, {Excerpt.objects.count()} excerpts, "
+    print(f"{'reused' if args.reuse else 'built'} {CMOC.objects.count()} CMOCs, {Excerpt.objects.count()} excerpts, "
           f"{CMOCEvidence.objects.count()} evidence links in {time.perf_counter() - t0:.0f} s")  # fmt: skip
     # The build leaves a large heap behind that a web worker would not have; without this,
     # full garbage collections over it show up as ~80 ms CPU spikes in the p95.

@@ -218,6 +218,8 @@ class CMOC(models.Model):
             models.Index(fields=["review", "checked", "-source_count"], name="cmoc_review_checked"),
             # "sort by phase" walks this narrow index instead of the 50k wide rows
             models.Index(fields=["review", "phase", "code"], name="cmoc_review_phase_code"),
+            models.Index(fields=["review", "-updated_at", "code"], name="cmoc_review_updated"),
+            models.Index(fields=["review", "origin"], name="cmoc_review_origin"),
         ]
 
     def __str__(self) -> str:

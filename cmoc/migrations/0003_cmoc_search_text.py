@@ -41,4 +41,12 @@ class Migration(migrations.Migration):
             model_name='cmoc',
             index=models.Index(fields=['review', 'phase', 'code'], name='cmoc_review_phase_code'),
         ),
+        migrations.AddIndex(
+            model_name='cmoc',
+            index=models.Index(fields=['review', '-updated_at', 'code'], name='cmoc_review_updated'),
+        ),
+        migrations.AddIndex(
+            model_name='cmoc',
+            index=models.Index(fields=['review', 'origin'], name='cmoc_review_origin'),
+        ),
     ]
