@@ -145,6 +145,18 @@ class ExcerptForm(forms.Form):
     )
 
 
+class ExcerptEditForm(forms.Form):
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    interviewee_stance = forms.ChoiceField(
+        label="Interviewee's stance to the theory put to them",
+        choices=IntervieweeStance.choices,
+        required=False,
+    )
+    page = forms.IntegerField(min_value=1, required=False, help_text="Left empty: from the text.")
+    start = forms.IntegerField(min_value=0, label="Starts at character")
+    end = forms.IntegerField(min_value=1, label="Ends at character")
+
+
 class ParticipantForm(forms.Form):
     code = forms.CharField(max_length=40)
     role = forms.CharField(max_length=200, required=False)

@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
-from django.db.models.functions import Lower
+from django.db.models.functions import Concat, Lower
 
 from studies.models import Document
 from synthesis.models import Phase, Review
@@ -177,6 +177,31 @@ class CMOC(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # What the list's search box looks in: one lowercased document computed by the database,
+    # so bulk loads, imports and raw updates can never leave it stale. Indexed for full-text
+    # search on PostgreSQL (GIN) and SQLite (FTS5 trigram); see cmoc/search.py.
+    search_text = models.GeneratedField(
+        expression=Lower(
+            Concat(
+                "code",
+                models.Value("\n"),
+                "statement",
+                models.Value("\n"),
+                "context",
+                models.Value("\n"),
+                "mechanism_resource",
+                models.Value("\n"),
+                "mechanism_reasoning",
+                models.Value("\n"),
+                "outcome",
+                models.Value("\n"),
+                "theme",
+                output_field=models.TextField(),
+            )  # fmt: skip
+        ),
+        output_field=models.TextField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["review", "code"]
@@ -191,6 +216,10 @@ class CMOC(models.Model):
             # rigour filter counts and "most sources" sort at 50k CMOCs (bench/cmoc.py)
             models.Index(fields=["review", "-source_count", "code"], name="cmoc_review_sources"),
             models.Index(fields=["review", "checked", "-source_count"], name="cmoc_review_checked"),
+            # "sort by phase" walks this narrow index instead of the 50k wide rows
+            models.Index(fields=["review", "phase", "code"], name="cmoc_review_phase_code"),
+            models.Index(fields=["review", "-updated_at", "code"], name="cmoc_review_updated"),
+            models.Index(fields=["review", "origin"], name="cmoc_review_origin"),
         ]
 
     def __str__(self) -> str:

@@ -3,6 +3,7 @@
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from cmoc.models import CMOC, CMOCComment, CMOCElement, CMOCEvidence, Concept, Excerpt
+from cmoc.search import cmoc_text_filter
 from studies.models import Document, Participant
 from synthesis.models import Review
 
@@ -22,16 +23,9 @@ def cmoc_list(
     origin: str = "",
     sort: str = "code",
 ) -> QuerySet[CMOC]:
-    qs = CMOC.objects.filter(review=review).select_related("phase")
+    qs = CMOC.objects.filter(review=review).select_related("phase").defer("search_text")
     if q:
-        qs = qs.filter(
-            Q(code__icontains=q)
-            | Q(statement__icontains=q)
-            | Q(context__icontains=q)
-            | Q(mechanism_resource__icontains=q)
-            | Q(mechanism_reasoning__icontains=q)
-            | Q(outcome__icontains=q)
-        )
+        qs = cmoc_text_filter(qs, q)
     if phase:
         qs = qs.filter(phase_id=phase)
     if concept:
@@ -183,22 +177,22 @@ def cmoc_search(*, review: Review, q: str, limit: int = 12) -> list[CMOC]:
     rest = limit - len(by_code)
     if rest > 0:
         by_code += list(
-            qs.filter(Q(statement__icontains=q) | Q(context__icontains=q) | Q(outcome__icontains=q))
-            .exclude(pk__in=[c.pk for c in by_code])
-            .order_by("code")[:rest]
+            cmoc_text_filter(qs, q).exclude(pk__in=[c.pk for c in by_code]).order_by("code")[:rest]
         )
     return by_code
 
 
 def concept_suggest(*, review: Review, q: str, limit: int = 15) -> list[Concept]:
-    qs = Concept.objects.filter(review=review).only("id", "label")
+    """Labels starting with ``q`` first, then labels or synonyms containing it (a coder who
+    types a synonym finds the codebook's concept instead of creating a duplicate)."""
+    qs = Concept.objects.filter(review=review).only("id", "label", "synonyms")
     q = q.strip()
     if not q:
         return list(qs.order_by("label")[:limit])
     starts = list(qs.filter(label__istartswith=q).order_by("label")[:limit])
     if len(starts) < limit:
         starts += list(
-            qs.filter(label__icontains=q)
+            qs.filter(Q(label__icontains=q) | Q(synonyms__icontains=q))
             .exclude(pk__in=[c.pk for c in starts])
             .order_by("label")[: limit - len(starts)]
         )

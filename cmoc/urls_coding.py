@@ -14,6 +14,7 @@ urlpatterns = [
     path(
         "coding/excerpts/<int:excerpt_id>/delete/", v.excerpt_delete, name="coding-excerpt-delete"
     ),
+    path("coding/excerpts/<int:excerpt_id>/edit/", v.excerpt_edit, name="coding-excerpt-edit"),
     path("coding/cmocs/search/", v.cmoc_search, name="coding-cmoc-search"),
     path("coding/concepts/suggest/", v.concept_suggest, name="coding-concept-suggest"),
     path("coding/cmocs/compose/", v.compose, name="coding-compose"),
@@ -29,4 +30,16 @@ urlpatterns = [
         v.demi_regularity_detail,
         name="coding-demi-regularity",
     ),
+    path(
+        "coding/demi-regularities/<int:dr_id>/edit/",
+        v.demi_regularity_edit,
+        name="coding-demi-regularity-edit",
+    ),
+    path(
+        "coding/demi-regularities/<int:dr_id>/delete/",
+        v.demi_regularity_delete,
+        name="coding-demi-regularity-delete",
+    ),
+    path("coding/theories/<int:theory_id>/edit/", v.theory_edit, name="coding-theory-edit"),
+    path("coding/theories/<int:theory_id>/delete/", v.theory_delete, name="coding-theory-delete"),
 ]

@@ -14,6 +14,7 @@ from cmoc.compose import statement_compose
 from cmoc.forms_coding import (
     CMOCForm,
     DocumentTextForm,
+    ExcerptEditForm,
     ExcerptForm,
     ParticipantForm,
     TranscriptForm,
@@ -361,6 +362,8 @@ def evidence_update(request, review: Review, evidence_id: int):
             )
     except ValidationError as exc:
         _flash(request, exc)
+    if request.POST.get("from") == "excerpt":  # the stance was changed on the excerpt's page
+        return redirect("coding-excerpt-edit", review.pk, evidence.excerpt_id)
     return redirect("cmoc-detail", review.pk, evidence.cmoc_id)
 
 
@@ -534,5 +537,132 @@ def demi_regularity_detail(request, review: Review, dr_id: int):
             "cmocs": dr.cmocs.all(),
             "supporting": [e for e in evidence if e.stance == "supports"],
             "contradicting": [e for e in evidence if e.stance == "contradicts"],
+            "can_edit": _can_edit(review),
         },
     )
+
+
+# --- editing excerpts, demi-regularities and middle-range theories -----------------------
+
+
+@review_view(EDIT)
+def excerpt_edit(request, review: Review, excerpt_id: int):
+    """Correct an excerpt after coding: note, interviewee stance, page, and its location (the
+    quote is re-cut from the text); the stance of each CMOC link is changed beside it."""
+    excerpt = get_object_or_404(
+        Excerpt.objects.select_related("document__study", "document__participant"),
+        review=review, pk=excerpt_id,
+    )  # fmt: skip
+    if request.method == "POST":
+        form = ExcerptEditForm(request.POST)
+        if form.is_valid():
+            d = form.cleaned_data
+            try:
+                svc.excerpt_update(
+                    user=request.user, excerpt=excerpt, note=d["note"],
+                    interviewee_stance=d["interviewee_stance"],
+                    # an unchanged page box must not pin the page when the location moves
+                    page=d["page"] if d["page"] != excerpt.page else None,
+                    start=d["start"], end=d["end"],
+                )  # fmt: skip
+                messages.success(request, "Excerpt saved.")
+                url = reverse("coding-reader", args=[review.pk, excerpt.document_id])
+                return redirect(f"{url}?excerpt={excerpt.pk}#at-excerpt-{excerpt.pk}")
+            except ValidationError as exc:
+                _add_errors(form, exc)
+    else:
+        form = ExcerptEditForm(
+            initial={
+                "note": excerpt.note, "interviewee_stance": excerpt.interviewee_stance,
+                "page": excerpt.page, "start": excerpt.start, "end": excerpt.end,
+            }
+        )  # fmt: skip
+    evidence = excerpt.evidence.select_related("cmoc").order_by("cmoc__code")
+    return render(
+        request,
+        "cmoc/coding/excerpt_edit.html",
+        {"review": review, "excerpt": excerpt, "form": form, "evidence": evidence,
+         "stances": CMOCEvidence.Stance.choices},
+    )  # fmt: skip
+
+
+def _dr_or_404(review, dr_id) -> DemiRegularity:
+    return get_object_or_404(DemiRegularity, review=review, pk=dr_id)
+
+
+@review_view(EDIT)
+def demi_regularity_edit(request, review: Review, dr_id: int):
+    dr = _dr_or_404(review, dr_id)
+    errors: list[str] = []
+    p = request.POST
+    if request.method == "POST":
+        try:
+            svc.demi_regularity_update(
+                user=request.user, demi_regularity=dr, label=p.get("label", ""),
+                summary=p.get("summary", ""), cmocs=_cmocs_from_codes(review, p.get("cmocs", "")),
+            )  # fmt: skip
+            messages.success(request, f"“{dr.label}” saved.")
+            return redirect("coding-demi-regularity", review.pk, dr.pk)
+        except ValidationError as exc:
+            errors = [e for errs in _errors(exc).values() for e in errs]
+    values = {
+        "label": p.get("label", dr.label),
+        "summary": p.get("summary", dr.summary),
+        "cmocs": p.get(
+            "cmocs", ", ".join(dr.cmocs.order_by("code").values_list("code", flat=True))
+        ),
+    }
+    return render(
+        request,
+        "cmoc/coding/demi_regularity_edit.html",
+        {"review": review, "dr": dr, "values": values, "errors": errors},
+    )
+
+
+@require_POST
+@review_view(EDIT)
+def demi_regularity_delete(request, review: Review, dr_id: int):
+    dr = _dr_or_404(review, dr_id)
+    label = dr.label
+    svc.demi_regularity_delete(user=request.user, demi_regularity=dr)
+    messages.success(request, f"Demi-regularity “{label}” deleted; its CMOCs are unchanged.")
+    return redirect("coding-theory-links", review.pk)
+
+
+@review_view(EDIT)
+def theory_edit(request, review: Review, theory_id: int):
+    theory = get_object_or_404(review.middle_range_theories.all(), pk=theory_id)
+    errors: list[str] = []
+    p = request.POST
+    if request.method == "POST":
+        try:
+            svc.middle_range_theory_update(
+                user=request.user, theory=theory, name=p.get("name", ""),
+                citation=p.get("citation", ""), description=p.get("description", ""),
+            )  # fmt: skip
+            unlink = {_pk(v) for v in p.getlist("unlink")}
+            for cmoc in theory.cmocs.filter(pk__in=unlink):
+                svc.middle_range_theory_link(
+                    user=request.user, theory=theory, cmoc=cmoc, linked=False
+                )
+            messages.success(request, f"“{theory.name}” saved.")
+            return redirect("coding-theory-links", review.pk)
+        except ValidationError as exc:
+            errors = [e for errs in _errors(exc).values() for e in errs]
+    values = {k: p.get(k, getattr(theory, k)) for k in ("name", "citation", "description")}
+    return render(
+        request,
+        "cmoc/coding/theory_edit.html",
+        {"review": review, "theory": theory, "values": values, "errors": errors,
+         "cmocs": theory.cmocs.order_by("code")},
+    )  # fmt: skip
+
+
+@require_POST
+@review_view(EDIT)
+def theory_delete(request, review: Review, theory_id: int):
+    theory = get_object_or_404(review.middle_range_theories.all(), pk=theory_id)
+    name = theory.name
+    svc.middle_range_theory_delete(user=request.user, theory=theory)
+    messages.success(request, f"Middle-range theory “{name}” deleted; its CMOCs are unchanged.")
+    return redirect("coding-theory-links", review.pk)

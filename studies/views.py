@@ -38,5 +38,7 @@ def study_detail(request, review: Review, study_id: int):
     return render(
         request,
         "studies/study_detail.html",
-        {"review": review, "study": study, "answers": answers, "can_export": can_export},
-    )
+        # documents open in the coding reader, where the coder highlights and codes them
+        {"review": review, "study": study, "answers": answers, "can_export": can_export,
+         "document_url_name": "coding-reader"},
+    )  # fmt: skip

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from cmoc.compose import statement_compose
@@ -65,37 +65,32 @@ def excerpt_create(
     text: str | None = None,
     note: str = "",
     interviewee_stance: str = "",
+    page: int | None = None,
 ) -> Excerpt:
-    """A passage of ``document.text[start:end]``. If the browser sent the selected text it
+    """A passage of ``document.text[start:end]``; its page from the document's page map
+    unless given. If the browser sent the selected text it
     must match the stored text at those offsets (catches a stale page or a mangled
     selection), so an excerpt can always be found again where it was coded."""
     review = document.review
     _edit(user, review)
-    try:
-        start, end = int(start), int(end)
-    except (TypeError, ValueError) as exc:
-        raise ValidationError({"start": "Offsets must be whole numbers."}) from exc
-    if not (0 <= start < end <= len(document.text)):
-        raise ValidationError(
-            {"start": f"Offsets {start}–{end} fall outside the text (0–{len(document.text)})."}
-        )
+    start, end = _offsets_check(document, start, end)
     stored = document.text[start:end]
     if text is not None and text.strip() and text != stored:
         raise ValidationError(
             {"text": "The selected text does not match the document at those offsets; "
              "reload the page and select again."}
         )  # fmt: skip
-    if not stored.strip():
-        raise ValidationError({"text": "Select some text, not only white space."})
     if interviewee_stance not in IntervieweeStance.values:
         raise ValidationError({"interviewee_stance": "Unknown stance."})
+    if page is not None and int(page) < 1:
+        raise ValidationError({"page": "Pages count from 1."})
     excerpt = Excerpt.objects.create(
         review=review,
         document=document,
         text=stored,
         start=start,
         end=end,
-        page=document.page_at(start),
+        page=document.page_at(start) if page is None else int(page),
         note=note,
         coder=user,
         interviewee_stance=interviewee_stance,
@@ -107,19 +102,67 @@ def excerpt_create(
     return excerpt
 
 
+def _offsets_check(document: Document, start, end) -> tuple[int, int]:
+    try:
+        start, end = int(start), int(end)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError({"start": "Offsets must be whole numbers."}) from exc
+    if not (0 <= start < end <= len(document.text)):
+        raise ValidationError(
+            {"start": f"Offsets {start}–{end} fall outside the text (0–{len(document.text)})."}
+        )
+    if not document.text[start:end].strip():
+        raise ValidationError({"text": "Select some text, not only white space."})
+    return start, end
+
+
 @transaction.atomic
 def excerpt_update(
-    *, user, excerpt: Excerpt, note: str | None = None, interviewee_stance: str | None = None
+    *,
+    user,
+    excerpt: Excerpt,
+    note: str | None = None,
+    interviewee_stance: str | None = None,
+    page: int | None = None,
+    start: int | None = None,
+    end: int | None = None,
 ) -> Excerpt:
+    """Edit an excerpt's note, interviewee stance, page or location. New offsets re-cut the
+    text from the document (so the quote always matches where it sits) and, unless a page is
+    given, re-derive the page from the page map."""
     _edit(user, excerpt.review)
+    before = {
+        k: getattr(excerpt, k) for k in ("note", "interviewee_stance", "page", "start", "end")
+    }
     if interviewee_stance is not None:
         if interviewee_stance not in IntervieweeStance.values:
             raise ValidationError({"interviewee_stance": "Unknown stance."})
         excerpt.interviewee_stance = interviewee_stance
     if note is not None:
-        excerpt.note = note
-    excerpt.save(update_fields=["note", "interviewee_stance"])
-    event_record(review=excerpt.review, actor=user, verb="excerpt.update", target=excerpt)
+        excerpt.note = note.strip()
+    if start is not None or end is not None:
+        document = excerpt.document
+        new_start, new_end = _offsets_check(
+            document,
+            excerpt.start if start is None else start,
+            excerpt.end if end is None else end,
+        )
+        if (new_start, new_end) != (excerpt.start, excerpt.end):
+            excerpt.start, excerpt.end = new_start, new_end
+            excerpt.text = document.text[new_start:new_end]
+            excerpt.page = document.page_at(new_start)
+    if page is not None:
+        if int(page) < 1:
+            raise ValidationError({"page": "Pages count from 1."})
+        excerpt.page = int(page)
+    changed = {k: [v, getattr(excerpt, k)] for k, v in before.items() if getattr(excerpt, k) != v}
+    if not changed:
+        return excerpt
+    excerpt.save(update_fields=["note", "interviewee_stance", "page", "start", "end", "text"])
+    event_record(
+        review=excerpt.review, actor=user, verb="excerpt.update", target=excerpt,
+        summary=excerpt.text[:120], data={"changed": changed},
+    )  # fmt: skip
     return excerpt
 
 
@@ -165,12 +208,22 @@ def source_count_refresh(*, cmoc: CMOC) -> int:
 
 @transaction.atomic
 def evidence_add(
-    *, user, cmoc: CMOC, excerpt: Excerpt, stance: str = "supports", note: str = ""
+    *,
+    user,
+    cmoc: CMOC,
+    excerpt: Excerpt,
+    stance: str = "supports",
+    note: str = "",
+    allow_existing: bool = True,
 ) -> CMOCEvidence:
+    """Link an excerpt to a CMOC. Linking it again updates the stance and note (the reader's
+    "attach" button), unless ``allow_existing`` is false (the API's create)."""
     _edit(user, cmoc.review)
     _same_review(excerpt, cmoc.review, "excerpt")
     if stance not in CMOCEvidence.Stance.values:
         raise ValidationError({"stance": "Stance must be supports or contradicts."})
+    if not allow_existing and CMOCEvidence.objects.filter(cmoc=cmoc, excerpt=excerpt).exists():
+        raise ValidationError({"excerpt": "That excerpt is already evidence for this CMOC."})
     evidence, created = CMOCEvidence.objects.get_or_create(
         cmoc=cmoc, excerpt=excerpt, defaults={"stance": stance, "note": note, "added_by": user}
     )
@@ -234,6 +287,7 @@ def concept_create(
     description: str = "",
     synonyms: list[str] | None = None,
     mechanism_type: str = "",
+    source: str = "",
 ) -> Concept:
     _edit(user, review)
     label = " ".join(label.split())
@@ -242,13 +296,16 @@ def concept_create(
     if _concept_find(review, label):
         raise ValidationError({"label": f"The codebook already has “{label}”."})
     _same_review(parent, review, "parent concept")
+    if mechanism_type not in Concept.MechanismType.values:
+        raise ValidationError({"mechanism_type": "Unknown mechanism type."})
     concept = Concept.objects.create(
         review=review,
         label=label,
         parent=parent,
         description=description,
-        synonyms=synonyms or [],
+        synonyms=[x.strip() for x in synonyms or [] if x.strip()],
         mechanism_type=mechanism_type,
+        source=source.strip(),
     )
     event_record(review=review, actor=user, verb="concept.create", target=concept, summary=label)
     return concept
@@ -271,8 +328,11 @@ def concept_update(
     description: str | None = None,
     synonyms: list[str] | None = None,
     mechanism_type: str | None = None,
+    source: str | None = None,
 ) -> Concept:
     _edit(user, concept.review)
+    if source is not None:
+        concept.source = source.strip()
     if description is not None:
         concept.description = description
     if synonyms is not None:
@@ -601,22 +661,44 @@ def demi_regularity_update(
 ) -> DemiRegularity:
     dr = demi_regularity
     _edit(user, dr.review)
-    if label is not None and label.strip():
-        dr.label = label.strip()
+    old = {"label": dr.label, "summary": dr.summary}
+    if label is not None:
+        label = label.strip()
+        if not label:
+            raise ValidationError({"label": "A demi-regularity needs a label."})
+        if DemiRegularity.objects.filter(review=dr.review, label=label).exclude(pk=dr.pk).exists():
+            raise ValidationError({"label": f"“{label}” already exists."})
+        dr.label = label
     if summary is not None:
-        dr.summary = summary
-    try:
-        with transaction.atomic():
-            dr.save()
-    except IntegrityError as exc:
-        raise ValidationError({"label": f"“{dr.label}” already exists."}) from exc
+        dr.summary = summary.strip()
+    dr.save()
+    data: dict = {k: [v, getattr(dr, k)] for k, v in old.items() if getattr(dr, k) != v}
     if cmocs is not None:
         cmocs = list(cmocs)
         for c in cmocs:
             _same_review(c, dr.review, "CMOC")
+        before = set(dr.cmocs.values_list("pk", flat=True))
         dr.cmocs.set(cmocs)
-    event_record(review=dr.review, actor=user, verb="demi_regularity.update", target=dr)
+        after = {c.pk for c in cmocs}
+        if before != after:
+            data["cmocs"] = {"added": sorted(after - before), "removed": sorted(before - after)}
+    event_record(
+        review=dr.review, actor=user, verb="demi_regularity.update", target=dr, summary=dr.label,
+        data=data,
+    )  # fmt: skip
     return dr
+
+
+@transaction.atomic
+def demi_regularity_delete(*, user, demi_regularity: DemiRegularity) -> None:
+    """Ungroup: the CMOCs and their evidence stay; only the grouping goes."""
+    dr = demi_regularity
+    _edit(user, dr.review)
+    event_record(
+        review=dr.review, actor=user, verb="demi_regularity.delete", target=dr, summary=dr.label,
+        data={"summary": dr.summary, "cmocs": sorted(dr.cmocs.values_list("pk", flat=True))},
+    )  # fmt: skip
+    dr.delete()
 
 
 @transaction.atomic
@@ -636,6 +718,50 @@ def middle_range_theory_create(
         review=review, actor=user, verb="middle_range_theory.create", target=mrt, summary=name
     )
     return mrt
+
+
+@transaction.atomic
+def middle_range_theory_update(
+    *,
+    user,
+    theory: MiddleRangeTheory,
+    name: str | None = None,
+    citation: str | None = None,
+    description: str | None = None,
+) -> MiddleRangeTheory:
+    _edit(user, theory.review)
+    old = {"name": theory.name, "citation": theory.citation, "description": theory.description}
+    if name is not None:
+        name = name.strip()
+        if not name:
+            raise ValidationError({"name": "A middle-range theory needs a name."})
+        clash = MiddleRangeTheory.objects.filter(review=theory.review, name=name)
+        if clash.exclude(pk=theory.pk).exists():
+            raise ValidationError({"name": f"“{name}” already exists."})
+        theory.name = name
+    if citation is not None:
+        theory.citation = citation.strip()
+    if description is not None:
+        theory.description = description.strip()
+    theory.save()
+    event_record(
+        review=theory.review, actor=user, verb="middle_range_theory.update", target=theory,
+        summary=theory.name,
+        data={k: [v, getattr(theory, k)] for k, v in old.items() if getattr(theory, k) != v},
+    )  # fmt: skip
+    return theory
+
+
+@transaction.atomic
+def middle_range_theory_delete(*, user, theory: MiddleRangeTheory) -> None:
+    """Remove a theory; the CMOCs linked to it stay, only the links go."""
+    _edit(user, theory.review)
+    event_record(
+        review=theory.review, actor=user, verb="middle_range_theory.delete", target=theory,
+        summary=theory.name,
+        data={"citation": theory.citation, "cmocs": sorted(theory.cmocs.values_list("pk", flat=True))},
+    )  # fmt: skip
+    theory.delete()
 
 
 @transaction.atomic
