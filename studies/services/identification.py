@@ -240,7 +240,8 @@ def import_run(*, user, batch: ImportBatch, data: bytes | None = None, job=None)
         )
         raise
     if summary.parsed >= ANALYZE_AFTER:
-        _statistics_refresh()
+        # Now if the import committed above; else when the caller's transaction commits.
+        transaction.on_commit(_statistics_refresh)
     batch.refresh_from_db()
     batch.candidate_count = summary.candidates
     return batch
