@@ -354,7 +354,9 @@ def test_large_import_refreshes_planner_statistics_after_commit(
 
     calls = []
     real = svc._statistics_refresh
-    monkeypatch.setattr(svc, "_statistics_refresh", lambda: calls.append(1) or real())
+    monkeypatch.setattr(
+        svc, "_statistics_refresh", lambda added: calls.append(added) or real(added=added)
+    )
     monkeypatch.setattr(svc, "ANALYZE_AFTER", 3)
     user = users["reviewer"]
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
@@ -363,7 +365,7 @@ def test_large_import_refreshes_planner_statistics_after_commit(
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         do_import(user, review, search, ris("Alpha study", "Beta trial", "Gamma review"), "b.ris")
         assert calls == []  # not inside the import's transaction
-    assert calls == [1] and len(callbacks) == 1
+    assert calls == [3] and len(callbacks) == 1
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'studies_record'")
