@@ -171,19 +171,19 @@ class ParseStream:
             first = text.lstrip().split("\n", 1)[0]
             if "\t" not in first:
                 return tagged.iter_wos(text, self.warnings)
-            result = tabular.parse(text, options=self._options, fmt="wos")
-        elif fmt == "bibtex":
+            return tabular.iter_records(text, self.warnings, options=self._options)
+        if fmt == "endnote-xml":
+            return endnote.iter_records(text, self.warnings)
+        if fmt == "csv":
+            return tabular.iter_records(text, self.warnings, options=self._options)
+        if fmt == "bibtex":
+            # bibtexparser 2 parses the whole string into a Library before handing out any
+            # entry (its splitter needs the full text to pair braces and resolve @string
+            # macros used anywhere in the file), so BibTeX records are built as a list.
             result = bibtex.parse(text)
-        elif fmt == "endnote-xml":
-            result = endnote.parse(text)
-        elif fmt == "csv":
-            result = tabular.parse(text, options=self._options)
-        else:
-            raise ImportFormatError(f"unknown format {fmt!r}")
-        # These parsers build the whole list (their libraries do); files in these formats are
-        # small in practice (a CSV or BibTeX export of 100k records is rare).
-        self.warnings.extend(result.warnings)
-        return iter(result.records)
+            self.warnings.extend(result.warnings)
+            return iter(result.records)
+        raise ImportFormatError(f"unknown format {fmt!r}")
 
     def __iter__(self):
         try:

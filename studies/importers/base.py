@@ -97,12 +97,13 @@ _URL = re.compile(r"^https?://\S+$", re.I)
 
 def clean_text(value) -> str:
     """One-line text: markup and entities removed, whitespace collapsed."""
-    if value is None:
+    if value is None or value == "":  # most calls: a tag the record does not have
         return ""
-    if isinstance(value, list | tuple):
-        value = " ".join(str(v) for v in value if v)
-    text = _unmark(str(value))
-    return " ".join(text.split())
+    if value.__class__ is not str:
+        if isinstance(value, list | tuple):
+            value = " ".join(str(v) for v in value if v)
+        value = str(value)
+    return " ".join(_unmark(value).split())
 
 
 def _unmark(text: str) -> str:
@@ -162,11 +163,13 @@ def clean_list(values, *, split: str | None = None) -> list[str]:
     if isinstance(values, str):
         values = [values]
     out: list[str] = []
+    seen: set[str] = set()  # not `p in out`: quadratic on records with thousands of authors
     for v in values:
         parts = str(v).split(split) if split else [str(v)]
         for p in parts:
             p = clean_text(p)
-            if p and p not in out:
+            if p and p not in seen:
+                seen.add(p)
                 out.append(p)
     return out
 

@@ -99,13 +99,14 @@ def to_record(rec, line: int | None) -> ImportedRecord:
     return finish(out)
 
 
-def parse(text: str) -> ParseResult:
+def iter_records(text: str, warnings: list[str]):
+    """Records one at a time: each <record> is converted, then cleared with what came before
+    it, so the tree never holds more than one record."""
     # Drop any XML declaration's encoding claim: the text is already decoded.
     data = text.encode("utf-8")
     if data.lstrip().startswith(b"<?xml"):
         end = data.find(b"?>")
         data = data[end + 2 :] if end != -1 else data
-    records: list[ImportedRecord] = []
     context = etree.iterparse(
         io.BytesIO(data),
         events=("end",),
@@ -116,19 +117,26 @@ def parse(text: str) -> ParseResult:
         huge_tree=True,
         recover=False,
     )
+    del data  # the BytesIO holds it
+    count = 0
     try:
         for _event, el in context:
-            records.append(to_record(el, el.sourceline))
+            count += 1
+            rec = to_record(el, el.sourceline)
             el.clear(keep_tail=False)
             parent = el.getparent()
             while parent is not None and el.getprevious() is not None:
                 del parent[0]
+            yield rec
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if getattr(exc, "lineno", None) else None
         msg = exc.msg if getattr(exc, "msg", None) else str(exc)
-        raise ImportFormatError(
-            f"malformed XML: {msg}", line=line, record=len(records) + 1
-        ) from None
-    if not records:
+        raise ImportFormatError(f"malformed XML: {msg}", line=line, record=count + 1) from None
+    if not count:
         raise ImportFormatError("no EndNote <record> element found", line=1)
-    return ParseResult("endnote-xml", records, [])
+
+
+def parse(text: str) -> ParseResult:
+    warnings: list[str] = []
+    records = list(iter_records(text, warnings))
+    return ParseResult("endnote-xml", records, warnings)

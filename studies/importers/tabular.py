@@ -166,12 +166,12 @@ def _split_authors(value: str) -> list[str]:
     return clean_list(out)
 
 
-def read_table(text: str) -> pd.DataFrame:
+def _read(text: str, chunksize: int | None = None):
     body = text.lstrip("\n")
     first = body.split("\n", 1)[0]
     sep = sniff_separator(first)
     try:
-        df = pd.read_csv(
+        return pd.read_csv(
             io.StringIO(body),
             sep=sep,
             dtype=str,
@@ -181,20 +181,41 @@ def read_table(text: str) -> pd.DataFrame:
             skip_blank_lines=True,
             quoting=csv.QUOTE_NONE if sep == "\t" and '"' not in first else csv.QUOTE_MINIMAL,
             engine="c",
+            chunksize=chunksize,
         )
     except pd.errors.EmptyDataError:
         raise ImportFormatError("the table has no header row", line=1) from None
     except (pd.errors.ParserError, ValueError, csv.Error) as exc:
         raise ImportFormatError(f"malformed table: {str(exc).strip()}") from None
+
+
+def _columns_cleaned(df: pd.DataFrame) -> pd.DataFrame:
     df.columns = [str(c).strip() for c in df.columns]
     return df.loc[:, [c for c in df.columns if c and not c.startswith("Unnamed:")]]
 
 
-def parse(text: str, *, options: dict | None = None, fmt: str = "csv") -> ParseResult:
-    df = read_table(text)
-    headers = list(df.columns)
+def read_table(text: str) -> pd.DataFrame:
+    return _columns_cleaned(_read(text))
+
+
+CHUNK = 5000  # rows converted at a time: memory holds one chunk's frame, not the table's
+
+
+def _chunks(text: str):
+    reader = _read(text, chunksize=CHUNK)
+    with reader:
+        while True:
+            try:
+                df = next(reader)
+            except StopIteration:
+                return
+            except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+                raise ImportFormatError(f"malformed table: {str(exc).strip()}") from None
+            yield _columns_cleaned(df)
+
+
+def _mapping(headers: list[str], options: dict | None, warnings: list[str]) -> dict:
     mapping = column_mapping(headers, (options or {}).get("columns"))
-    warnings = []
     if not any(f in mapping for f in ("title", "authors", "doi", "pmid")):
         raise ImportFormatError(
             "no column recognised as title, authors, DOI or PMID; map the columns "
@@ -204,7 +225,24 @@ def parse(text: str, *, options: dict | None = None, fmt: str = "csv") -> ParseR
     unmapped = [h for h in headers if not any(h in hs for hs in mapping.values())]
     if unmapped:
         warnings.append(f"columns kept only as raw fields: {', '.join(unmapped[:20])}")
+    return mapping
 
+
+def iter_records(text: str, warnings: list[str], *, options: dict | None = None):
+    """Records a chunk of rows at a time (pandas chunksize), so a large CSV never sits in
+    memory as one frame plus all its records."""
+    mapping = None
+    offset = 0
+    for df in _chunks(text):
+        if mapping is None:
+            mapping = _mapping(list(df.columns), options, warnings)
+        yield from _records(df, mapping, offset)
+        offset += len(df)
+    if mapping is None:  # a header without rows: still check the header
+        _mapping(list(read_table(text).columns), options, warnings)
+
+
+def _records(df: pd.DataFrame, mapping: dict, offset: int):
     def col(field: str) -> list[str] | None:
         hs = mapping.get(field)
         return df[hs[0]].tolist() if hs else None
@@ -214,33 +252,35 @@ def parse(text: str, *, options: dict | None = None, fmt: str = "csv") -> ParseR
     cols = {f: col(f) or empty for f in FIELDS}
     kw_cols = [df[h].tolist() for h in mapping.get("keywords", [])]
     raw_rows = df.to_dict("records")
-    records = []
     for i in range(n):
         raw = {k: v for k, v in raw_rows[i].items() if v != ""}
         pages = cols["pages"][i] or clean_pages(cols["page_start"][i], cols["page_end"][i])
         kws: list[str] = []
         for c in kw_cols:
             kws.extend(clean_list(c[i], split=";"))
-        records.append(
-            finish(
-                ImportedRecord(
-                    title=clean_text(cols["title"][i]),
-                    abstract=clean_abstract(cols["abstract"][i]),
-                    authors=_split_authors(cols["authors"][i]),
-                    year=clean_year(cols["year"][i]),
-                    journal=clean_text(cols["journal"][i]),
-                    volume=clean_text(cols["volume"][i]),
-                    issue=clean_text(cols["issue"][i]),
-                    pages=clean_pages(pages),
-                    doi=clean_doi(cols["doi"][i]),
-                    pmid=clean_pmid(cols["pmid"][i]),
-                    url=clean_url(cols["url"][i]),
-                    keywords=list(dict.fromkeys(kws)),
-                    type=clean_text(cols["type"][i]),
-                    language=clean_text(cols["language"][i]),
-                    raw=raw,
-                    line=i + 2,
-                )
+        yield finish(
+            ImportedRecord(
+                title=clean_text(cols["title"][i]),
+                abstract=clean_abstract(cols["abstract"][i]),
+                authors=_split_authors(cols["authors"][i]),
+                year=clean_year(cols["year"][i]),
+                journal=clean_text(cols["journal"][i]),
+                volume=clean_text(cols["volume"][i]),
+                issue=clean_text(cols["issue"][i]),
+                pages=clean_pages(pages),
+                doi=clean_doi(cols["doi"][i]),
+                pmid=clean_pmid(cols["pmid"][i]),
+                url=clean_url(cols["url"][i]),
+                keywords=list(dict.fromkeys(kws)),
+                type=clean_text(cols["type"][i]),
+                language=clean_text(cols["language"][i]),
+                raw=raw,
+                line=offset + i + 2,
             )
         )
+
+
+def parse(text: str, *, options: dict | None = None, fmt: str = "csv") -> ParseResult:
+    warnings: list[str] = []
+    records = list(iter_records(text, warnings, options=options))
     return ParseResult(fmt, records, warnings)

@@ -6,6 +6,7 @@ read, or a failure half-way, leaves no record behind (the batch keeps the error 
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -227,7 +228,9 @@ def import_run(*, user, batch: ImportBatch, data: bytes | None = None, job=None)
             # Handed over in a list so _import can drop the bytes once decoded (a 100k-record
             # file is ~160 MB; holding it through the whole import is pure waste).
             box, data = [data], None
-            summary = _import(user=user, batch=batch, box=box, job=job)
+            # The records' dedup keys pile up through the import (see dedup.gc_paused).
+            with dedup.gc_paused():
+                summary = _import(user=user, batch=batch, box=box, job=job)
     except ImportFormatError as exc:
         ImportBatch.objects.filter(pk=batch.pk).update(
             status=ImportBatch.Status.FAILED, error=exc.message
@@ -238,9 +241,38 @@ def import_run(*, user, batch: ImportBatch, data: bytes | None = None, job=None)
             status=ImportBatch.Status.FAILED, error=f"{batch.filename}: import failed ({exc})"
         )
         raise
+    if summary.parsed >= ANALYZE_AFTER:
+        # Now if the import committed above; else when the caller's transaction commits.
+        transaction.on_commit(functools.partial(_statistics_refresh, added=summary.parsed))
     batch.refresh_from_db()
     batch.candidate_count = summary.candidates
     return batch
+
+
+ANALYZE_AFTER = 5000  # records: below this the planner's statistics are not far off
+
+
+def _statistics_refresh(*, added: int) -> None:
+    """Refresh the planner's statistics after a large import, once it is committed (ANALYZE
+    inside the import's transaction would hold its locks longer and could not see the new rows
+    as committed): with stale statistics the next record and screening page loads may pick plans
+    made for a much smaller table. Cheap next to the import (see BENCHMARKS.md)."""
+    tables = [m._meta.db_table for m in (Record, RecordSource, DuplicateCandidate)]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # ANALYZE samples a fixed number of rows whatever the import: ~1–2 s on a table of
+            # 840k records. Worth it when the import grew the table by a tenth or more (the
+            # point where autovacuum would analyze it too, but only up to a minute later).
+            cursor.execute("SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [tables[0]])
+            row = cursor.fetchone()
+            if row and row[0] > 0 and added < 0.1 * row[0]:
+                return
+            cursor.execute("ANALYZE " + ", ".join(map(connection.ops.quote_name, tables)))
+        elif connection.vendor == "sqlite":
+            # A sample per index, as `PRAGMA optimize` does, instead of reading every row.
+            cursor.execute("PRAGMA analysis_limit = 1000")
+            for table in tables:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
 
 
 def _progress(job, step: int, message: str) -> None:
@@ -359,12 +391,13 @@ def _records_insert(chunk: list, *, review, batch, start: int) -> list[dedup.Ded
     keys = {}
     for i, r in enumerate(chunk):
         position = start + i
+        folded = dedup.fold(r.title)  # the title key, and dedup's normalised title
         rows.append((
             review.pk, batch.pk, position, r.title, r.abstract, dumps(r.authors), r.year,
             r.journal, r.volume, r.issue, r.pages, r.doi, r.pmid, r.url, dumps(r.keywords),
-            r.type, r.language, dumps(lean_raw(r)), dedup.fold(r.title)[:255], "", now,
+            r.type, r.language, dumps(lean_raw(r)), folded[:255], "", now,
         ))  # fmt: skip
-        keys[position] = r
+        keys[position] = (r, folded)
     table = connection.ops.quote_name(Record._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(c) for c in _INSERT_COLUMNS)
     with connection.cursor() as cursor:
@@ -397,10 +430,11 @@ def _records_insert(chunk: list, *, review, batch, start: int) -> list[dedup.Ded
                 fetched.extend(cursor.fetchall())
     items = []
     for pk, position in fetched:
-        r = keys[position]
+        r, folded = keys[position]
         items.append(dedup.DedupItem(
             id=pk, title=r.title, authors=r.authors[:8], year=r.year, journal=r.journal,
             volume=r.volume, issue=r.issue, pages=r.pages, doi=r.doi, pmid=r.pmid, type=r.type,
+            folded_title=folded,
         ))  # fmt: skip
     return items
 
@@ -431,7 +465,7 @@ def _sources_create(batch: ImportBatch) -> None:
 
 
 def _item_from_values(v: dict) -> dedup.DedupItem:
-    v = dict(v)
+    # .values() gives a fresh dict per row: changed in place, no copy needed.
     v["authors"] = (v.get("authors") or [])[:8]
     return dedup.DedupItem(id=v.pop("pk"), **v)
 
@@ -445,7 +479,8 @@ def _apply_pairs(*, review, batch, pairs, user) -> tuple[int, int]:
     threshold = review.auto_merge_threshold
     groups = dedup.clusters(pairs, threshold=threshold)
     survivor_of: dict[int, int] = {}
-    now = timezone.now()
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    dumps = json.JSONEncoder(ensure_ascii=False).encode
     best: dict[int, tuple[float, str]] = {}
     for p in pairs:
         if p.score < threshold:
@@ -486,15 +521,14 @@ def _apply_pairs(*, review, batch, pairs, user) -> tuple[int, int]:
                 score, reason = best.get(loser.pk, (threshold, "clustered with duplicates"))
                 a, b = sorted((loser.pk, survivor.pk))
                 # One merged row per duplicate (loser → survivor): each merge can be undone.
-                rows.append(DuplicateCandidate(
-                    review=review, record_a_id=a, record_b_id=b, score=score,
-                    reason=reason[:120], status=DuplicateCandidate.Status.MERGED, auto=True,
-                    survivor_id=survivor.pk, batch=batch, decided_at=now,
-                    snapshot={"survivor": changed, "loser": loser.pk, "repointed": []},
+                rows.append((
+                    review.pk, a, b, score, reason[:120], DuplicateCandidate.Status.MERGED.value, True,
+                    survivor.pk, dumps({"survivor": changed, "loser": loser.pk, "repointed": []}),
+                    batch.pk, now, now,
                 ))  # fmt: skip
         _duplicate_of_set([(r.pk, r.duplicate_of_id) for r in losers])
         Record.objects.bulk_update(survivors, [*MERGE_FIELDS, "raw"], batch_size=UPDATE_BATCH)
-        DuplicateCandidate.objects.bulk_create(rows, batch_size=BULK, ignore_conflicts=True)
+        _candidates_insert(rows)
         del loaded, losers, survivors, rows
     seen: set[tuple[int, int]] = set()
     rows = []
@@ -503,12 +537,36 @@ def _apply_pairs(*, review, batch, pairs, user) -> tuple[int, int]:
         if (a, b) in seen or survivor_of.get(a, a) == survivor_of.get(b, b):
             continue  # merged directly or through the rest of its cluster
         seen.add((a, b))
-        rows.append(DuplicateCandidate(
-            review=review, record_a_id=a, record_b_id=b, score=p.score, reason=p.reason[:120],
-            batch=batch,
-        ))  # fmt: skip
-    DuplicateCandidate.objects.bulk_create(rows, batch_size=BULK, ignore_conflicts=True)
+        rows.append((review.pk, a, b, p.score, p.reason[:120], DuplicateCandidate.Status.PENDING.value,
+                     False, None, "{}", batch.pk, None, now))  # fmt: skip
+    _candidates_insert(rows)
     return len(survivor_of), len(rows)
+
+
+_CANDIDATE_COLUMNS = ("review_id", "record_a_id", "record_b_id", "score", "reason", "status",
+                      "auto", "survivor_id", "snapshot", "batch_id", "decided_at", "created_at")  # fmt: skip
+
+
+def _candidates_insert(rows: list[tuple]) -> None:
+    """Multi-row INSERT … ON CONFLICT DO NOTHING (a pair already stored stays as it is), as
+    bulk_create(ignore_conflicts=True) did, without a model instance per pair: on a 100k import
+    with ~17k merges those instances cost seconds."""
+    if not rows:
+        return
+    table = connection.ops.quote_name(DuplicateCandidate._meta.db_table)
+    cols = ", ".join(connection.ops.quote_name(c) for c in _CANDIDATE_COLUMNS)
+    one = "(" + ", ".join(["%s"] * len(_CANDIDATE_COLUMNS)) + ")"
+    per = max(
+        1, min(BULK, (connection.features.max_query_params or 999) // len(_CANDIDATE_COLUMNS))
+    )
+    with connection.cursor() as cursor:
+        for at in range(0, len(rows), per):
+            part = rows[at : at + per]
+            cursor.execute(
+                f"INSERT INTO {table} ({cols}) VALUES "  # noqa: S608 (table name)
+                f"{', '.join([one] * len(part))} ON CONFLICT DO NOTHING",
+                [v for row in part for v in row],
+            )
 
 
 # bulk_update builds CASE WHEN … per row; small batches keep that linear on SQLite.

@@ -291,3 +291,41 @@ def test_stream_raises_midway_naming_the_line():
     ):  # fmt: skip
         list(stream)
     assert len(seen) == 3
+
+
+def test_endnote_xml_streams_records_before_the_end_of_the_file():
+    """A record is handed out as soon as it is read: the first arrives before the parser
+    reaches the broken second one, which then fails naming its line."""
+    from studies.importers import parse_stream
+
+    data = (
+        b'<?xml version="1.0"?>\n<xml><records>\n'
+        b"<record><titles><title>First paper</title></titles></record>\n"
+        b"<record><titles><title>broken</titles></record>"
+    )
+    stream = iter(parse_stream(data, filename="lib.xml"))
+    assert next(stream).title == "First paper"
+    with pytest.raises(ImportFormatError, match="lib.xml") as exc:
+        next(stream)
+    assert exc.value.line == 4 and exc.value.record == 2
+
+
+def test_csv_read_in_chunks_equals_one_frame(monkeypatch):
+    """Rows converted a chunk at a time (pandas chunksize) give the same records, with line
+    numbers continuing across chunks, and a bad row in a later chunk still names the file."""
+    from studies.importers import parse_stream, tabular
+
+    rows = "".join(
+        f'"Title number {i}";"Doe, J; Roe, R";{2000 + i % 20};10.1/x{i}\n' for i in range(23)
+    )
+    text = "Title;Authors;Year;DOI\n" + rows
+    whole = parse(text.encode(), format="csv").records
+    monkeypatch.setattr(tabular, "CHUNK", 5)
+    chunked = parse(text.encode(), format="csv").records
+    assert [r.as_dict() for r in chunked] == [r.as_dict() for r in whole]
+    assert len(chunked) == 23 and chunked[-1].line == 24
+    bad = text + '"Late";"Doe, J";2001;10.1/y;extra;cells\n'
+    stream = iter(parse_stream(bad.encode(), format="csv", filename="big.csv"))
+    assert next(stream).title == "Title number 0"
+    with pytest.raises(ImportFormatError, match="big.csv"):
+        list(stream)

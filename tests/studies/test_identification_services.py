@@ -344,3 +344,35 @@ def test_special_characters_survive_the_bulk_insert(review, users, search):
     assert r.abstract == "First line then a tab"
     assert r.original_fields()["M2"] == "back\\slash\tand tab"
     assert r.year == 2020 and r.authors == [] and r.created_at is not None
+
+
+def test_large_import_refreshes_planner_statistics_after_commit(
+    review, users, search, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Statistics are refreshed once the import is committed, and only for large imports."""
+    from django.db import connection
+
+    calls = []
+    real = svc._statistics_refresh
+    monkeypatch.setattr(
+        svc, "_statistics_refresh", lambda added: calls.append(added) or real(added=added)
+    )
+    monkeypatch.setattr(svc, "ANALYZE_AFTER", 3)
+    user = users["reviewer"]
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        do_import(user, review, search, ris("One paper here", "Two papers there"))
+    assert calls == [] and callbacks == []  # 2 records: below the limit
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        do_import(user, review, search, ris("Alpha study", "Beta trial", "Gamma review"), "b.ris")
+        assert calls == []  # not inside the import's transaction
+    assert calls == [3] and len(callbacks) == 1
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT count(*) FROM sqlite_stat1 WHERE tbl = 'studies_record'")
+            assert cursor.fetchone()[0] > 0
+        else:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stats WHERE tablename = 'studies_record' "
+                "AND attname = 'title'"
+            )
+            assert cursor.fetchone()[0] == 1
