@@ -119,7 +119,13 @@ class Study(models.Model):
 
 
 class Record(models.Model):
-    """A bibliographic record as imported; merged duplicates point at their survivor."""
+    """A bibliographic record as imported; merged duplicates point at their survivor.
+
+    Indexes are few on purpose: every one is updated for each of the 100k records a large
+    import writes. `review` has none of its own (the composite indexes below start with it);
+    DOI, PMID and title key have none (nothing looks a record up by them: deduplication reads
+    a review's records once and matches in memory).
+    """
 
     class FullTextStatus(models.TextChoices):
         NOT_SOUGHT = "", "Not sought"
@@ -127,7 +133,9 @@ class Record(models.Model):
         RETRIEVED = "retrieved", "Retrieved"
         NOT_RETRIEVED = "not_retrieved", "Not retrieved"
 
-    review = models.ForeignKey(Review, on_delete=models.CASCADE, related_name="records")
+    review = models.ForeignKey(
+        Review, on_delete=models.CASCADE, related_name="records", db_index=False
+    )
     batch = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="records"
     )
@@ -146,14 +154,14 @@ class Record(models.Model):
     volume = models.CharField(max_length=50, blank=True)
     issue = models.CharField(max_length=50, blank=True)
     pages = models.CharField(max_length=50, blank=True)
-    doi = models.CharField(max_length=255, blank=True, db_index=True)
-    pmid = models.CharField(max_length=20, blank=True, db_index=True)
+    doi = models.CharField(max_length=255, blank=True)
+    pmid = models.CharField(max_length=20, blank=True)
     url = models.URLField(max_length=1000, blank=True)
     keywords = models.JSONField(default=list, blank=True)
     type = models.CharField("publication type", max_length=60, blank=True)
     language = models.CharField(max_length=40, blank=True)
     raw = models.JSONField(default=dict, blank=True, help_text="Every original field, as parsed.")
-    title_key = models.CharField(max_length=255, blank=True, db_index=True)
+    title_key = models.CharField(max_length=255, blank=True)
     fulltext_status = models.CharField(
         max_length=15, choices=FullTextStatus.choices, default="", blank=True
     )

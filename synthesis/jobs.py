@@ -29,13 +29,22 @@ def job_enqueue(*, review, kind: str, func: str, params: dict, user=None) -> Job
     return job
 
 
-def job_progress(job: Job, *, progress: int, total: int | None = None, message: str = "") -> None:
+def job_progress(
+    job: Job, *, progress: int, total: int | None = None, message: str = "", store: bool = True
+) -> None:
+    """Report progress. It is written to the job's live-progress file at once (see
+    `Job.live`), and to the job's row unless `store=False`. The file is what the pages show
+    while the job runs: a job that works inside one long transaction (an import, all or
+    nothing) would otherwise show its progress only once it is over. `store=False` is for
+    code that must not use the database connection at that moment (see record_writer)."""
     fields = {"progress": progress, "message": message[:300]}
     if total is not None:
         fields["total"] = total
-    Job.objects.filter(pk=job.pk).update(**fields)
     for k, v in fields.items():
         setattr(job, k, v)
+    job.live_write()
+    if store:
+        Job.objects.filter(pk=job.pk).update(**fields)
 
 
 def job_run(job_id: int) -> None:
@@ -55,7 +64,9 @@ def job_run(job_id: int) -> None:
             message=str(exc)[:300],
             finished_at=timezone.now(),
         )
+        job.live_clear()
         return
     Job.objects.filter(pk=job.pk).update(
         status=Job.Status.DONE, result=result, finished_at=timezone.now()
     )
+    job.live_clear()

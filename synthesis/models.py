@@ -1,5 +1,10 @@
 """The review as a whole: reviews, memberships (roles), phases, audit events, background jobs."""
 
+import json
+import os
+from functools import cached_property
+from pathlib import Path
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -167,4 +172,38 @@ class Job(models.Model):
     def percent(self) -> int:
         if self.status == self.Status.DONE:
             return 100
-        return int(100 * self.progress / self.total) if self.total else 0
+        progress, total, _ = self.live
+        return int(100 * progress / total) if total else 0
+
+    @property
+    def live_message(self) -> str:
+        return self.live[2]
+
+    # Live progress: a small JSON file per running job under MEDIA_ROOT/jobs/, written by
+    # synthesis.jobs.job_progress. The job's row is not enough: a job inside one long
+    # transaction (an import) cannot make its row's progress visible before it commits, and on
+    # SQLite no other connection may write while it holds the write lock.
+    def _live_path(self) -> Path:
+        return Path(settings.MEDIA_ROOT) / "jobs" / f"{self.pk}.progress.json"
+
+    def live_write(self) -> None:
+        path = self._live_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps([self.progress, self.total, self.message]))
+        os.replace(tmp, path)  # readers never see a half-written file
+        self.__dict__.pop("live", None)
+
+    def live_clear(self) -> None:
+        self._live_path().unlink(missing_ok=True)
+
+    @cached_property
+    def live(self) -> tuple[int, int, str]:
+        """(progress, total, message): the live file while the job runs, else the row."""
+        if self.status in (self.Status.RUNNING, self.Status.QUEUED) and self.pk:
+            try:
+                progress, total, message = json.loads(self._live_path().read_text())
+                return int(progress), int(total), str(message)
+            except (OSError, ValueError, TypeError):
+                pass
+        return self.progress, self.total, self.message

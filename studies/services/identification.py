@@ -7,11 +7,10 @@ read, or a failure half-way, leaves no record behind (the batch keeps the error 
 from __future__ import annotations
 
 import functools
-import io
 import json
 import os
 from dataclasses import dataclass
-from datetime import datetime
+from types import SimpleNamespace
 
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
@@ -23,6 +22,7 @@ from studies.importers import ImportFormatError, decode_bytes, detect_format, pa
 from studies.importers.tabular import FIELDS as TABULAR_FIELDS
 from studies.importers.tabular import describe_columns, sniff_separator
 from studies.models import DuplicateCandidate, ImportBatch, Record, RecordSource, Search
+from studies.services.record_writer import RecordWriter
 from studies.services.screening import record_keys_assign
 from synthesis.audit import event_record
 from synthesis.jobs import job_enqueue, job_progress
@@ -275,13 +275,14 @@ def _statistics_refresh(*, added: int) -> None:
                 cursor.execute(f"ANALYZE {connection.ops.quote_name(table)}")
 
 
-def _progress(job, step: int, message: str) -> None:
+def _progress(job, step: int, message: str, *, store: bool = True) -> None:
     if job is not None:
-        job_progress(job, progress=step, total=4, message=message)
+        job_progress(job, progress=step, total=4, message=message, store=store)
 
 
 def _import(*, user, batch: ImportBatch, box: list, job) -> ImportSummary:
-    """Stream the file: parse → write in chunks of BULK records → deduplicate on compact keys.
+    """Stream the file: parse → write (a second thread, see record_writer) → deduplicate on
+    compact keys.
 
     Only the dedup keys of the new records stay in memory (not the records, not their
     abstracts or raw fields), so memory grows slowly with the file. A record that fails
@@ -291,33 +292,46 @@ def _import(*, user, batch: ImportBatch, box: list, job) -> ImportSummary:
     _progress(job, 0, "Reading the file")
     stream = parse_stream(box.pop(), format=batch.format or "auto", filename=batch.filename,
                           options=batch.options)  # fmt: skip
-    position = (Record.objects.filter(review=review).aggregate(m=Max("position"))["m"] or 0) + 1
-    items: list[dedup.DedupItem] = []
-    chunk: list = []
-    for rec in stream:
-        chunk.append(rec)
-        if len(chunk) >= BULK:
-            items.extend(_records_insert(chunk, review=review, batch=batch, start=position))
-            position += len(chunk)
-            chunk.clear()
-            _progress(job, 1, f"Writing records: {len(items)} so far")
-    if chunk:
-        items.extend(_records_insert(chunk, review=review, batch=batch, start=position))
-    _sources_create(batch)
-    _progress(job, 2, f"Looking for duplicates among {len(items)} records")
+    first = (Record.objects.filter(review=review).aggregate(m=Max("position"))["m"] or 0) + 1
+    # The library's unique records, read now: from here until writer.close() the writer
+    # thread owns the connection.
     existing = [
         _item_from_values(v)
         for v in Record.objects.filter(review=review, duplicate_of__isnull=True)
-        .exclude(batch=batch)
         .values(*DEDUP_FIELDS)
         .iterator(chunk_size=BULK)
     ]
-    pairs = dedup.find_duplicates(items, existing=existing)
+    if connection.vendor == "postgresql":
+        # Foreign keys are checked as each COPY ends, by the server while this thread parses
+        # on, instead of all at commit (≈ 4 s for 100k records and their sources) when nothing
+        # else can run. Django's constraints are INITIALLY DEFERRED: restored below.
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    writer = RecordWriter(
+        dual_seed=review.dual_seed,
+        first_position=first,
+        search_id=batch.search_id,
+        batch_id=batch.pk,
+    ).start()
+    try:
+        # New records are known to dedup by -position until the writer hands back their ids.
+        items = _parse_and_write(stream, writer, review=review, batch=batch, first=first, job=job)
+        _progress(job, 2, f"Looking for duplicates among {len(items)} records", store=False)
+        pairs = dedup.find_duplicates(items, existing=existing)  # while the last rows are written
+        ids = writer.close()
+    except BaseException:
+        writer.abort()
+        raise
     n = len(items)
     items.clear()  # only the pairs (ids and scores) are needed from here
     existing.clear()
+    pairs = [
+        dedup.Pair(ids[-p.a - first] if p.a < 0 else p.a, ids[-p.b - first] if p.b < 0 else p.b,
+                   p.score, p.reason)
+        for p in pairs
+    ]  # fmt: skip
     merged, candidates = _apply_pairs(review=review, batch=batch, pairs=pairs, user=user)
-    # The random screening order needs each surviving record's key (computed in SQL).
+    # Keys of records the writer did not key (none from this import; kept for safety).
     record_keys_assign(review_id=review.pk, dual_seed=review.dual_seed)
     _progress(job, 3, "Saving counts")
     ImportBatch.objects.filter(pk=batch.pk).update(
@@ -334,6 +348,9 @@ def _import(*, user, batch: ImportBatch, box: list, job) -> ImportSummary:
         data={"parsed": n, "duplicates": merged, "candidates": candidates,
               "format": stream.format},
     )  # fmt: skip
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     _progress(job, 4, "Done")
     return ImportSummary(n, n - merged, merged, candidates, stream.warnings)
 
@@ -372,96 +389,39 @@ def lean_raw(rec) -> dict:
     return out
 
 
-_INSERT_COLUMNS = ("review_id", "batch_id", "position", "title", "abstract", "authors", "year",
-                   "journal", "volume", "issue", "pages", "doi", "pmid", "url", "keywords", "type",
-                   "language", "raw", "title_key", "fulltext_status", "created_at")  # fmt: skip
-
-
-def _records_insert(chunk: list, *, review, batch, start: int) -> list[dedup.DedupItem]:
-    """Insert parsed records (COPY on PostgreSQL, multi-row INSERT … RETURNING elsewhere) and
-    return their dedup keys.
-
-    Hand-written rather than bulk_create: on a 100k-record import, building a model instance
-    per record and preparing each field through the ORM cost more than parsing the file. The
-    values are the model's own (JSON text for the JSON fields, the backend's datetime format).
-    """
+def _parse_and_write(stream, writer: RecordWriter, *, review, batch, first: int, job) -> list:
+    """Build each record's row (record_writer.ROW_COLUMNS) and dedup key; the writer thread
+    inserts the rows BULK at a time. Hand-written rows rather than bulk_create: on a 100k-record
+    import, a model instance per record and the ORM's per-field preparation cost more than
+    parsing the file. The values are the model's own (JSON text for the JSON fields, the
+    backend's datetime format)."""
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     dumps = json.JSONEncoder(ensure_ascii=False).encode
-    rows = []
-    keys = {}
-    for i, r in enumerate(chunk):
-        position = start + i
-        folded = dedup.fold(r.title)  # the title key, and dedup's normalised title
+    fold, item = dedup.fold, dedup.DedupItem
+    review_id, batch_id = review.pk, batch.pk
+    items: list[dedup.DedupItem] = []
+    rows: list[tuple] = []
+    position = first
+    for r in stream:
+        folded = fold(r.title)  # the title key, and dedup's normalised title
         rows.append((
-            review.pk, batch.pk, position, r.title, r.abstract, dumps(r.authors), r.year,
+            review_id, batch_id, position, r.title, r.abstract, dumps(r.authors), r.year,
             r.journal, r.volume, r.issue, r.pages, r.doi, r.pmid, r.url, dumps(r.keywords),
             r.type, r.language, dumps(lean_raw(r)), folded[:255], "", now,
         ))  # fmt: skip
-        keys[position] = (r, folded)
-    table = connection.ops.quote_name(Record._meta.db_table)
-    cols = ", ".join(connection.ops.quote_name(c) for c in _INSERT_COLUMNS)
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # COPY: the server parses no SQL literals (10k per INSERT statement otherwise);
-            # the ids are read back by position, unique within the batch.
-            buf = io.StringIO()
-            for row in rows:
-                buf.write("\t".join(map(_copy_text, row)))
-                buf.write("\n")
-            buf.seek(0)
-            cursor.copy_expert(f"COPY {table} ({cols}) FROM STDIN", buf)
-            cursor.execute(
-                f"SELECT id, position FROM {table} WHERE batch_id = %s "  # noqa: S608
-                "AND position >= %s AND position < %s",
-                [batch.pk, start, start + len(rows)],
-            )
-            fetched = cursor.fetchall()
-        else:
-            one = "(" + ", ".join(["%s"] * len(_INSERT_COLUMNS)) + ")"
-            per = max(1, (connection.features.max_query_params or 999) // len(_INSERT_COLUMNS))
-            fetched = []
-            for at in range(0, len(rows), per):
-                part = rows[at : at + per]
-                cursor.execute(
-                    f"INSERT INTO {table} ({cols}) VALUES "  # noqa: S608
-                    f"{', '.join([one] * len(part))} RETURNING id, position",
-                    [v for row in part for v in row],
-                )
-                fetched.extend(cursor.fetchall())
-    items = []
-    for pk, position in fetched:
-        r, folded = keys[position]
-        items.append(dedup.DedupItem(
-            id=pk, title=r.title, authors=r.authors[:8], year=r.year, journal=r.journal,
+        items.append(item(
+            id=-position, title=r.title, authors=r.authors[:8], year=r.year, journal=r.journal,
             volume=r.volume, issue=r.issue, pages=r.pages, doi=r.doi, pmid=r.pmid, type=r.type,
             folded_title=folded,
         ))  # fmt: skip
+        position += 1
+        if len(rows) >= BULK:
+            writer.put(rows)
+            rows = []
+            _progress(job, 1, f"Writing records: {len(items)} so far", store=False)
+    if rows:
+        writer.put(rows)
     return items
-
-
-def _copy_text(value) -> str:
-    """A value in PostgreSQL's COPY text format."""
-    if value is None:
-        return "\\N"
-    if isinstance(value, str):
-        if "\\" in value:
-            value = value.replace("\\", "\\\\")
-        return value.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return str(value)
-
-
-def _sources_create(batch: ImportBatch) -> None:
-    """Every record of the batch was found by its search: one INSERT … SELECT, instead of
-    building a RecordSource object per record."""
-    src, rec = RecordSource._meta.db_table, Record._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {src} (record_id, search_id, batch_id) "  # noqa: S608 (table names)
-            f"SELECT id, %s, %s FROM {rec} WHERE batch_id = %s",
-            [batch.search_id, batch.pk, batch.pk],
-        )
 
 
 def _item_from_values(v: dict) -> dedup.DedupItem:
@@ -490,14 +450,16 @@ def _apply_pairs(*, review, batch, pairs, user) -> tuple[int, int]:
                 best[x] = (p.score, p.reason)
     for at in range(0, len(groups), GROUP_CHUNK):
         part = groups[at : at + GROUP_CHUNK]
+        # Plain objects from .values(), not model instances: ~34k members on a 100k import.
+        # `raw` is read only for the survivors a merge changes (see below).
         loaded = {
-            r.pk: r
-            for r in Record.objects.filter(pk__in=[i for g in part for i in g]).only(
-                *MERGE_FIELDS, "raw", "position", "batch_id", "duplicate_of_id"
+            v["pk"]: SimpleNamespace(**v)
+            for v in Record.objects.filter(pk__in=[i for g in part for i in g]).values(
+                "pk", *MERGE_FIELDS, "position", "batch_id"
             )
         }
-        losers: list[Record] = []
-        survivors: list[Record] = []
+        losers: list = []
+        survivors: list = []
         rows = []
         for group in part:
             members = [loaded[i] for i in group]
@@ -515,7 +477,7 @@ def _apply_pairs(*, review, batch, pairs, user) -> tuple[int, int]:
             # Undo restores what the merge changed; the unchanged fields need no copy.
             changed = {f: v for f, v in before.items() if after[f] != v}
             if changed:
-                _pin_raw(survivor, changed)
+                survivor.changed = changed
                 survivors.append(survivor)
             for loser in members[1:]:
                 score, reason = best.get(loser.pk, (threshold, "clustered with duplicates"))
@@ -526,10 +488,18 @@ def _apply_pairs(*, review, batch, pairs, user) -> tuple[int, int]:
                     survivor.pk, dumps({"survivor": changed, "loser": loser.pk, "repointed": []}),
                     batch.pk, now, now,
                 ))  # fmt: skip
+        raws = dict(
+            Record.objects.filter(pk__in=[s.pk for s in survivors]).values_list("pk", "raw")
+        )
+        updated = []
+        for s in survivors:
+            record = Record(pk=s.pk, raw=raws[s.pk], **{f: getattr(s, f) for f in MERGE_FIELDS})
+            _pin_raw(record, s.changed)
+            updated.append(record)
         _duplicate_of_set([(r.pk, r.duplicate_of_id) for r in losers])
-        Record.objects.bulk_update(survivors, [*MERGE_FIELDS, "raw"], batch_size=UPDATE_BATCH)
+        Record.objects.bulk_update(updated, [*MERGE_FIELDS, "raw"], batch_size=UPDATE_BATCH)
         _candidates_insert(rows)
-        del loaded, losers, survivors, rows
+        del loaded, losers, survivors, updated, rows
     seen: set[tuple[int, int]] = set()
     rows = []
     for p in pairs:

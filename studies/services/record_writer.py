@@ -1,0 +1,185 @@
+"""Writing an import's records while the file is still being parsed.
+
+The database's share of an import (PostgreSQL parsing COPY rows and updating indexes in its own
+process; SQLite's B-tree work inside `sqlite3_step`) runs with the GIL released. Done from a
+second thread, it overlaps the parsing of the next records instead of following it: on a
+2-core machine that takes most of the write time off the import's wall time (BENCHMARKS.md).
+
+The thread writes on the import's own connection, inside the import's transaction, so an
+import stays all or nothing. The caller must not touch the database between `start()` and
+`close()`; errors raised in the thread are re-raised in the caller by `put()` / `close()`.
+
+Ids are allocated with the rows (the sequence on PostgreSQL; on SQLite the numbers after the
+table's highest id, safe because the import's IMMEDIATE transaction holds the write lock), so
+each record's place in the random screening order is stored with the row, instead of by a
+later UPDATE that rewrote every imported record (7 s of a 100k-record PostgreSQL import).
+"""
+
+from __future__ import annotations
+
+import io
+import queue
+import threading
+from datetime import datetime
+
+from django.db import connection
+
+from studies.models import Record, RecordSource
+from studies.screening_rules import order_seed, screen_hash
+
+# Columns of a row handed to `put()`; the writer adds "id" first and "screen_key" last.
+ROW_COLUMNS = ("review_id", "batch_id", "position", "title", "abstract", "authors", "year",
+               "journal", "volume", "issue", "pages", "doi", "pmid", "url", "keywords", "type",
+               "language", "raw", "title_key", "fulltext_status", "created_at")  # fmt: skip
+_COLUMNS = ("id", *ROW_COLUMNS, "screen_key")
+_POSITION = ROW_COLUMNS.index("position")
+
+
+class RecordWriter:
+    """`put()` rows, `close()` to get their ids. On PostgreSQL a thread runs the COPYs; on
+    SQLite the rows are inserted at once, in the caller's thread (see `start`)."""
+
+    def __init__(self, *, dual_seed: int, first_position: int, search_id: int, batch_id: int):
+        self._seed = order_seed(dual_seed)
+        # Every record is found by its import's search: its RecordSource row is written with it.
+        self._source = f"\t{search_id}\t{batch_id}\n"
+        self._source_params = [search_id, batch_id]
+        self._src_table = connection.ops.quote_name(RecordSource._meta.db_table)
+        self._first = first_position
+        # ids[position - first_position]: appended as rows are written, complete after close().
+        self.ids: list[int] = []
+        self._queue: queue.Queue = queue.Queue(maxsize=16)  # ≤ ~50 MB of rows waiting
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        self._raw = connection.connection  # the DB-API connection of this transaction
+        self._vendor = connection.vendor
+        self._table = connection.ops.quote_name(Record._meta.db_table)
+        self._cols = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
+        self._per = max(1, (connection.features.max_query_params or 999) // len(_COLUMNS))
+        self._next_id = 0
+        with connection.cursor() as cursor:
+            if self._vendor == "postgresql":
+                cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Record._meta.db_table])
+                self._sequence = cursor.fetchone()[0]
+            else:
+                # AUTOINCREMENT: never reuse an id, even one deleted since.
+                cursor.execute(
+                    f"SELECT MAX(COALESCE((SELECT MAX(id) FROM {self._table}), 0), "  # noqa: S608
+                    "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
+                    [Record._meta.db_table],
+                )
+                self._next_id = cursor.fetchone()[0] + 1
+
+    def start(self) -> RecordWriter:
+        # SQLite releases the GIL inside sqlite3_step too, but its inserts come as thousands of
+        # statements, each binding ~1000 parameters in Python: from a thread, every statement
+        # waited for the GIL and the import got slower (28 s instead of 22 s for 100k records).
+        # A COPY is a few GIL hand-overs per 2,000 rows.
+        if self._vendor == "postgresql":
+            self._thread = threading.Thread(target=self._run, name="import-writer", daemon=True)
+            self._thread.start()
+        return self
+
+    def put(self, rows: list[tuple]) -> None:
+        """Queue rows (ROW_COLUMNS, positions consecutive from the last ones)."""
+        if self._error is not None:
+            raise self._error
+        assert rows[0][_POSITION] == self._first + self._queued  # noqa: S101 (caller's contract)
+        self._queued += len(rows)
+        if self._thread is None:
+            self._insert(rows)
+            return
+        # The COPY text is built here, in the parsing thread: the writer thread should hold the
+        # GIL as little as possible (only the id and the key are added there).
+        self._queue.put(["\t".join(map(copy_text, row)) for row in rows])
+
+    _queued = 0
+
+    def close(self) -> list[int]:
+        """Wait for every queued row to be written; returns the ids by position."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self.ids
+
+    def abort(self) -> None:
+        """Stop after the current statement (the caller is about to roll back)."""
+        self._error = self._error or RuntimeError("import aborted")
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+
+    # -- PostgreSQL: the writer thread ---------------------------------------------------
+
+    def _run(self) -> None:
+        cursor = self._raw.cursor()
+        try:
+            while (lines := self._queue.get()) is not None:
+                if self._error is None:
+                    self._copy(cursor, lines)
+        except BaseException as exc:  # handed to the caller by put()/close()
+            self._error = exc
+            while self._queue.get() is not None:  # keep draining so put() never blocks
+                pass
+        finally:
+            cursor.close()
+
+    def _copy(self, cursor, lines: list[str]) -> None:
+        cursor.execute(
+            "SELECT nextval(%s) FROM generate_series(1, %s)", [self._sequence, len(lines)]
+        )
+        ids = [r[0] for r in cursor.fetchall()]
+        seed = self._seed
+        text = "".join(
+            f"{pk}\t{line}\t{screen_hash(pk, seed)}\n" for pk, line in zip(ids, lines, strict=True)
+        )
+        # One read of the whole chunk: each read() of the default 8 kB takes the GIL back.
+        cursor.copy_expert(
+            f"COPY {self._table} ({self._cols}) FROM STDIN", io.StringIO(text), size=len(text) + 1
+        )
+        text = self._source.join(map(str, ids)) + self._source
+        cursor.copy_expert(
+            f"COPY {self._src_table} (record_id, search_id, batch_id) FROM STDIN",
+            io.StringIO(text),
+            size=len(text) + 1,
+        )
+        self.ids.extend(ids)
+
+    # -- SQLite (and other backends): inline ---------------------------------------------
+
+    def _insert(self, rows: list[tuple]) -> None:
+        start = self._next_id
+        self._next_id += len(rows)
+        ids = range(start, start + len(rows))
+        seed = self._seed
+        full = [(pk, *row, screen_hash(pk, seed)) for pk, row in zip(ids, rows, strict=True)]
+        one = "(" + ", ".join(["%s"] * len(_COLUMNS)) + ")"
+        with connection.cursor() as cursor:
+            for at in range(0, len(full), self._per):
+                part = full[at : at + self._per]
+                cursor.execute(
+                    f"INSERT INTO {self._table} ({self._cols}) VALUES "  # noqa: S608
+                    + ", ".join([one] * len(part)),
+                    [v for row in part for v in row],
+                )
+            cursor.execute(
+                f"INSERT INTO {self._src_table} (record_id, search_id, batch_id) "  # noqa: S608
+                f"SELECT id, %s, %s FROM {self._table} WHERE id >= %s AND id < %s",
+                [*self._source_params, ids.start, ids.stop],
+            )
+        self.ids.extend(ids)
+
+
+def copy_text(value) -> str:
+    """A value in PostgreSQL's COPY text format."""
+    if value is None:
+        return "\\N"
+    if isinstance(value, str):
+        if "\\" in value:
+            value = value.replace("\\", "\\\\")
+        return value.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)

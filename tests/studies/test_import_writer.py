@@ -1,0 +1,139 @@
+"""The import's record writer: ids, screening keys and sources written with the rows, errors
+from the writer thread roll the import back, live progress visible while the import runs."""
+
+import pytest
+
+from studies.models import ImportBatch, Record, RecordSource, Search
+from studies.screening_rules import order_seed, screen_hash
+from studies.services import identification as svc
+from studies.services.record_writer import RecordWriter
+from synthesis.jobs import job_progress, job_run
+from synthesis.models import Job
+
+pytestmark = pytest.mark.django_db
+
+
+def ris(n, prefix="Title number"):
+    return "".join(
+        f"TY  - JOUR\nTI  - {prefix} {i} about partnerships\nAU  - Writer{i}, A\nPY  - 2020\n"
+        f"DO  - 10.5555/w{prefix[:3]}{i}\nER  - \n"
+        for i in range(n)
+    ).encode()
+
+
+@pytest.fixture
+def search(review, users):
+    return svc.search_create(user=users["reviewer"], review=review, source="PubMed",
+                             kind=Search.Kind.DATABASE)  # fmt: skip
+
+
+def do_import(user, review, search, data, filename="export.ris"):
+    batch = svc.import_batch_create(user=user, review=review, search=search, data=data,
+                                    filename=filename)  # fmt: skip
+    return svc.import_run(user=user, batch=batch)
+
+
+def test_keys_and_sources_are_written_with_the_records(review, users, search, monkeypatch):
+    monkeypatch.setattr(svc, "BULK", 2)  # several chunks, through the writer's queue
+    batch = do_import(users["reviewer"], review, search, ris(7))
+    records = list(Record.objects.filter(review=review).order_by("position"))
+    assert [r.position for r in records] == list(range(1, 8))
+    assert [r.title for r in records] == [f"Title number {i} about partnerships" for i in range(7)]
+    ids = [r.pk for r in records]
+    assert ids == sorted(ids) and len(set(ids)) == 7
+    seed = order_seed(review.dual_seed)
+    assert all(r.screen_key == screen_hash(r.pk, seed) for r in records)
+    sources = set(RecordSource.objects.values_list("record_id", "search_id", "batch_id"))
+    assert sources == {(pk, search.pk, batch.pk) for pk in ids}
+
+
+def test_ids_are_never_reused_after_records_are_deleted(review, users, search):
+    do_import(users["reviewer"], review, search, ris(3))
+    top = Record.objects.order_by("-pk").first().pk
+    Record.objects.all().delete()
+    do_import(users["reviewer"], review, search, ris(3, prefix="Other title"))
+    assert Record.objects.order_by("pk").first().pk > top
+
+
+def test_duplicates_are_found_between_chunks_and_get_the_written_ids(
+    review, users, search, monkeypatch
+):
+    monkeypatch.setattr(svc, "BULK", 2)
+    data = ris(3) + ris(3)  # the same three records twice: merged across chunks
+    batch = do_import(users["reviewer"], review, search, data)
+    assert (batch.parsed_count, batch.duplicate_count) == (6, 3)
+    for loser in Record.objects.filter(duplicate_of__isnull=False):
+        assert loser.duplicate_of.title == loser.title
+        assert loser.duplicate_of.position < loser.position
+
+
+def test_an_error_while_writing_rolls_back_everything(review, users, search, monkeypatch):
+    monkeypatch.setattr(svc, "BULK", 2)
+    name = "_copy" if _is_pg() else "_insert"  # the thread's COPY, or SQLite's inline INSERT
+    real = getattr(RecordWriter, name)
+    calls = []
+
+    def failing(self, *args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")
+        return real(self, *args)
+
+    monkeypatch.setattr(RecordWriter, name, failing)
+    with pytest.raises(RuntimeError, match="disk full"):
+        do_import(users["reviewer"], review, search, ris(9))
+    assert Record.objects.count() == 0 and RecordSource.objects.count() == 0
+    batch = ImportBatch.objects.get()
+    assert batch.status == ImportBatch.Status.FAILED and "disk full" in batch.error
+    monkeypatch.setattr(RecordWriter, name, real)
+    assert do_import(users["reviewer"], review, search, ris(9)).parsed_count == 9
+
+
+def _is_pg():
+    from django.db import connection
+
+    return connection.vendor == "postgresql"
+
+
+def test_progress_is_visible_while_the_import_runs(review, users, search, monkeypatch):
+    """The import's transaction hides its row updates until it commits: the pages read the
+    job's live progress instead."""
+    monkeypatch.setattr(svc, "BULK", 2)
+    user = users["reviewer"]
+    batch = svc.import_batch_create(user=user, review=review, search=search, data=ris(6),
+                                    filename="big.ris")  # fmt: skip
+    job = Job.objects.create(review=review, kind="import", func="studies.services."
+                             "identification.import_job", params={"batch_id": batch.pk,
+                             "user_id": user.pk}, created_by=user)  # fmt: skip
+    seen = []
+    real = RecordWriter.put
+
+    def put(self, rows):
+        real(self, rows)
+        # What another process sees now: a fresh instance, no database read (the writer
+        # thread owns the connection here).
+        seen.append((Job(pk=job.pk, status=Job.Status.RUNNING).live_message,
+                     Job(pk=job.pk, status=Job.Status.RUNNING).percent))  # fmt: skip
+
+    monkeypatch.setattr(RecordWriter, "put", put)
+    job_run(job.pk)
+    assert seen == [("Reading the file", 0), ("Writing records: 2 so far", 25),
+                    ("Writing records: 4 so far", 25)]  # fmt: skip
+    job.refresh_from_db()
+    assert job.status == Job.Status.DONE and job.percent == 100
+    assert not job._live_path().exists()  # cleaned up once the row tells the end
+    assert Record.objects.filter(review=review).count() == 6
+
+
+def test_live_progress_falls_back_to_the_row(review, users):
+    job = Job.objects.create(review=review, kind="x", func="x.y", status=Job.Status.RUNNING)
+    job_progress(job, progress=1, total=4, message="Reading", store=False)
+    fresh = Job.objects.get(pk=job.pk)
+    assert (fresh.progress, fresh.live_message, fresh.percent) == (0, "Reading", 25)
+    job_progress(job, progress=3, total=4, message="Saving")
+    fresh = Job.objects.get(pk=job.pk)
+    assert (fresh.progress, fresh.live_message, fresh.percent) == (3, "Saving", 75)
+    job._live_path().unlink()
+    assert Job.objects.get(pk=job.pk).live_message == "Saving"
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.DONE)
+    assert Job.objects.get(pk=job.pk).percent == 100
