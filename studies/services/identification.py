@@ -242,14 +242,25 @@ def import_run(*, user, batch: ImportBatch, data: bytes | None = None, job=None)
         )
         raise
     if summary.parsed >= ANALYZE_AFTER:
-        # Now if the import committed above; else when the caller's transaction commits.
-        transaction.on_commit(functools.partial(_statistics_refresh, added=summary.parsed))
+        # Queued once the import is committed (now, or when the caller's transaction commits):
+        # the import is done for the reviewer without waiting for it (1–3 s on PostgreSQL).
+        transaction.on_commit(functools.partial(_statistics_refresh_enqueue, summary.parsed))
     batch.refresh_from_db()
     batch.candidate_count = summary.candidates
     return batch
 
 
 ANALYZE_AFTER = 5000  # records: below this the planner's statistics are not far off
+
+
+def _statistics_refresh_enqueue(added: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task(
+        "studies.services.identification._statistics_refresh",
+        added=added,
+        task_name="planner-statistics",
+    )
 
 
 def _statistics_refresh(*, added: int) -> None:
@@ -548,6 +559,7 @@ def _duplicate_of_set(pairs: list[tuple[int, int]]) -> None:
     records (SQLite ≥ 3.33 and PostgreSQL both name VALUES columns column1, column2). Django's
     bulk_update took most of the merge time on a 100k import (a CASE per row)."""
     table = connection.ops.quote_name(Record._meta.db_table)
+    pairs = sorted(pairs)  # in id order: neighbouring rows share pages
     with connection.cursor() as cursor:
         for at in range(0, len(pairs), 400):
             part = pairs[at : at + 400]

@@ -349,7 +349,8 @@ def test_special_characters_survive_the_bulk_insert(review, users, search):
 def test_large_import_refreshes_planner_statistics_after_commit(
     review, users, search, monkeypatch, django_capture_on_commit_callbacks
 ):
-    """Statistics are refreshed once the import is committed, and only for large imports."""
+    """Statistics are refreshed once the import is committed (a queued task, run inline
+    here), and only for large imports."""
     from django.db import connection
 
     calls = []
