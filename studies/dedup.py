@@ -71,7 +71,34 @@ _ANY_BRACKETS = re.compile(r"\[[^\]]*\]")  # "[careers]", "[Editorial]", "[Revie
 _NOTICE = re.compile(
     r"^(?:erratum|errata|corrigendum|corrigenda|correction|retraction|retracted|expression of "
     r"concern|withdrawn|comment|commentary|reply|response|author s reply|authors reply|"
-    r"in reply|letter to the editor)\b|\b(?:erratum|corrigendum|retraction notice)\b"
+    r"in reply|letter to the editor)\b|\b(?:erratum|corrigendum|retraction notice|"
+    r"author s reply|authors reply)\b|\breply$"
+)
+# How citation indexes title a correction: "Title (vol 142, pg 310, 2003)" (Web of Science),
+# "Title (Journal (2009) 360 (542-544))" (Embase). Matched on the raw title.
+_ERRATUM_REF = re.compile(
+    r"\(vol\.? \w+,? pg\.? \w+,? (?:19|20)\d\d\)\s*$|\([^()]+\((?:19|20)\d\d\)[^()]*\([^()]*\)\)\s*$",
+    re.I,
+)
+_NOTICE_PREFIX = re.compile(
+    r"^(?:erratum|errata|corrigendum|corrigenda|correction|retraction|expression of concern)"
+    r"(?: (?:to|for|on|of|in|notice))?\s+"
+)
+# Notes that MEDLINE (Ovid) appends to a title: "….[Erratum appears in J Pediatr. 2003 Jun…",
+# "[Comment in: …]", often cut off by the export: they point to other records and say nothing
+# about this one. "[Erratum]" or "[Comment on: …]" (this record IS a notice) are kept.
+_APPENDED_NOTE = re.compile(
+    r"\s*\[(?:(?:erratum appears|erratum|comment|retraction|retracted|update|updated|"
+    r"corrected and republished|summary for patients|republished|expression of concern) in\b|"
+    r"note:).*$",
+    re.I | re.S,
+)
+# Annotations databases add to a title: DARE's "(Provisional abstract)", Embase's "(multiple
+# letters)", old MEDLINE's "(author's transl)", and "LA: Chi" language codes after a title.
+_ANNOTATION = re.compile(
+    r"\s*\((?:provisional abstract|structured abstract|abstract|multiple letters|"
+    r"author'?s transl|see comments?|letter|editorial|review)\)|\s+LA:\s*\w+\s*$",
+    re.I,
 )
 _DIGITS = re.compile(r"\d+")
 _NAME_SPLIT = re.compile(r"[\s,.;]+")
@@ -163,17 +190,46 @@ def norm_pmid(pmid: str) -> str:
     return pmid.lstrip("0") if pmid.isdigit() else ""
 
 
+def clean_title(title: str) -> str:
+    """The title without notes and annotations added by the database it came from."""
+    if "[" in title:
+        title = _APPENDED_NOTE.sub("", title)
+    if "(" in title or "LA:" in title:
+        title = _ANNOTATION.sub(" ", title)
+    return title
+
+
 def title_variants(title: str, folded: str | None = None) -> list[str]:
-    """The folded title, plus the bracketed original of a translated title
-    ("English title [Original title]") and the title without it. `folded` is fold(title)
-    when the caller has it."""
-    out = [fold(title) if folded is None else folded]
-    if "[" in (title or ""):
+    """The folded title (first: the one used as "the" title), plus the bracketed original of a
+    translated title ("English title [Original title]") and the title without it. Database
+    notes ("[Erratum appears in …]", "(Provisional abstract)") are dropped first. `folded` is
+    fold(title) when the caller has it."""
+    title = title or ""
+    cleaned = clean_title(title) if ("[" in title or "(" in title or "LA:" in title) else title
+    if cleaned != title:
+        out = [fold(cleaned)]
+        title = cleaned
+    else:
+        out = [fold(title) if folded is None else folded]
+    if "[" in title:
         m = _BRACKETED.search(title)
         if m:
             out.append(fold(m.group(1)))
         out.append(fold(_ANY_BRACKETS.sub(" ", title)))
     return [t for t in dict.fromkeys(out) if t]
+
+
+def notice_variants(title: str, folded: str) -> list[str]:
+    """Titles of a notice (erratum, correction) without the words that make it one, so that two
+    databases' records of the same notice can still be matched with each other."""
+    out = []
+    bare = _ERRATUM_REF.sub("", title)
+    if bare != title:
+        out.append(fold(bare))
+    stripped = _NOTICE_PREFIX.sub("", fold(bare) if bare != title else folded)
+    if stripped:
+        out.append(stripped)
+    return out
 
 
 def author_tokens(authors: list[str], limit: int = 6) -> frozenset[str]:
@@ -245,6 +301,20 @@ def norm_volume(volume: str) -> str:
     return "" if len(value) == 4 and value[:2] in ("19", "20") else value
 
 
+_JOURNAL_NOISE = re.compile(r"\[electronic resource\]|\.?\s*conference\s*:.*$", re.I | re.S)
+
+
+@lru_cache(maxsize=1 << 14)
+def journal_key(journal: str) -> str:
+    """The journal name to compare: without Embase's appended conference ("Pediatric
+    Nephrology.Conference: 44th Annual …"), MEDLINE's "[Electronic Resource]" or a leading
+    "The"."""
+    if "[" in journal or ":" in journal:
+        journal = _JOURNAL_NOISE.sub("", journal)
+    folded = fold(journal)
+    return folded[4:] if folded.startswith("the ") else folded
+
+
 def venue_kind(item: DedupItem) -> str:
     """ "conference", "journal" or "other" (book chapters, reports: never vetoed on)."""
     return _venue_kind(item.type, item.journal)
@@ -279,10 +349,25 @@ class _Prep:
     venue: str
     notice: bool
     foreign: int
+    numbers: frozenset[str]
+
+
+def _title_numbers(title: str) -> frozenset[str]:
+    """Numbers in the title proper ("Part 2", "Phase 3", "2019"), not in database notes."""
+    if not title or not _DIGITS.search(title):
+        return frozenset()
+    if "[" in title or "(" in title:
+        title = _ANY_BRACKETS.sub(" ", clean_title(title))
+    return frozenset(n.lstrip("0") for n in _DIGITS.findall(title))
 
 
 def _prepare(item: DedupItem) -> _Prep:
     titles = title_variants(item.title, item.folded_title)
+    notice = bool(titles) and bool(
+        _NOTICE.search(titles[0]) or (item.title[-1:] == ")" and _ERRATUM_REF.search(item.title))
+    )
+    if notice:
+        titles += [t for t in notice_variants(item.title, titles[0]) if t not in titles]
     return _Prep(
         item=item,
         titles=titles,
@@ -291,13 +376,14 @@ def _prepare(item: DedupItem) -> _Prep:
         pmid=norm_pmid(item.pmid),
         authors=author_tokens(item.authors),
         surname=first_surname(item.authors),
-        journal=fold_cached(item.journal),
+        journal=journal_key(item.journal),
         volume=norm_volume(item.volume),
         issue=norm_volume(item.issue),
         page=first_page(item.pages),
         last_page=page_range(item.pages)[1],
         venue=venue_kind(item),
-        notice=bool(titles and _NOTICE.search(titles[0])),
+        notice=notice,
+        numbers=_title_numbers(item.title),
         foreign=sum(1 for w in (titles[0] if titles else "").split() if w in _FOREIGN),
     )
 
@@ -314,7 +400,21 @@ def _title_sim(a: _Prep, b: _Prep) -> tuple[float, bool]:
                 return 1.0, False
             best = max(best, fuzz.ratio(ta, tb, score_cutoff=80) / 100)
             short, long_ = (ta, tb) if len(ta) < len(tb) else (tb, ta)
-            if len(short) >= 15 and short.count(" ") >= 1 and long_.startswith(short + " "):
+            if (
+                len(short) >= 15
+                and short.count(" ") >= 1
+                and (
+                    long_.startswith(short + " ")
+                    # a section heading before the title ("MEDICAL PROGRESS Atypical …")
+                    or long_.endswith(" " + short)
+                    # the subtitle glued to the title ("… inflammatory statesthe examples of …"),
+                    # or hyphens written differently ("sub-group", "subgroup")
+                    or (
+                        len(short) >= 40
+                        and long_.replace(" ", "").startswith(short.replace(" ", ""))
+                    )
+                )
+            ):
                 prefix = True
     return best, prefix
 
@@ -380,7 +480,19 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
             return 1.0, f"same {key}"
         # A DOI shared by different titles: a book DOI on chapters, or an export error.
         return (0.85 if t >= 0.5 or prefix else 0.0), f"same {key}, different titles"
-    if issue_clash and not (a.doi and a.doi == b.doi):
+    if issue_clash and not (a.doi and b.doi and a.doi != b.doi) and (
+        (same_place and a.last_page == b.last_page)
+        or (
+            max(len(a.issue), len(b.issue)) >= 3 and t == 1.0 and len(a.title) >= 30
+            and (au or 0) >= 0.8 and year_diff == 0 and a.volume and a.volume == b.volume
+        )
+    ):  # fmt: skip
+        # Same volume and page range, or an "issue" of three digits or more on a record that
+        # otherwise agrees: not an issue (EndNote exports put their record number there) or a
+        # database's error. Small issue numbers still part recurring columns ("Editor's
+        # Comments" in issues 1-4 of one volume; journals paginating each issue from 1).
+        issue_clash = False
+    if issue_clash:
         return 0.0, "different issues"
     if t < 0.85:
         if prefix and (same_place or same_pages):
@@ -398,6 +510,10 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
         return 0.0, "different titles"
     if year_diff is not None and year_diff > 1:
         return 0.0, "years differ"
+    if prefix and same_place and a.last_page == b.last_page and not (a.doi and b.doi):
+        # One title is the other plus a subtitle or a database's note (erratum notices cut off
+        # by the export), at the same page range of the same volume, year and journal.
+        return 0.97, "title without its subtitle, same authors, journal, volume, page range"
     # Two different DOIs: different records unless everything else agrees.
     if (a.doi and b.doi) and (t < 0.98 or vol_clash or page_clash or (au is not None and au < 0.8)):
         return min(t, 0.84), "different DOIs"
@@ -425,6 +541,15 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
     if evidence < 2 or len(a.title) < 25:
         score = min(score, 0.9)
         reason = "similar title, little other evidence"
+    if (
+        a.numbers
+        and b.numbers
+        and a.numbers != b.numbers
+        and not (same_place and a.last_page == b.last_page)
+    ):
+        # "… (part 1)" / "… (part 2)", "… 2019" / "… 2020": near-identical titles, other papers.
+        score = min(score, 0.9)
+        reason = "similar title, different numbers in it"
     if vol_clash or page_clash:
         score = min(score, 0.85)
         reason = "similar title, different volume/pages"
@@ -446,6 +571,14 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
         same_page = bool(a.page and a.page == b.page)
         if year_diff == 0 and (same_vol or same_page):
             return max(round(score, 4), 0.98), "same title, authors, year and volume/pages"
+        # A long title, its authors and year, in the same journal (or two names of one
+        # conference: "AMCIS 2017 Proceedings"), one record lacking volume or pages.
+        if (
+            year_diff == 0
+            and len(a.title) >= 50
+            and ((js or 0) >= 0.9 or a.venue == b.venue == "conference")
+        ):
+            return max(round(score, 4), 0.97), "same long title, authors, year and venue"
         # Online-first and print years differ by one; so do conference records.
         if year_diff == 1 and len(a.title) >= 40 and ((same_vol and same_page) or (js or 0) >= 0.9):
             return max(round(score, 4), 0.97), "same title, authors and venue; years one apart"

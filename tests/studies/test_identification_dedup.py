@@ -114,3 +114,103 @@ def test_erratum_and_comment_are_not_their_paper():
     for title in ("Erratum to: " + BASE["title"], "Correction: " + BASE["title"],
                   "Comment on: " + BASE["title"], BASE["title"] + " [Erratum]"):  # fmt: skip
         assert merged(paper, item(2, title=title), threshold=0.8) == [], title
+
+
+# --- patterns of medical database exports (held-out sets from the bib-dedupe benchmark) -------
+
+AHUS = dict(
+    title="Complement and the atypical hemolytic uremic syndrome in children",
+    authors=["Loirat, C.", "Noris, M.", "Fremeaux-Bacchi, V."],
+    year=2008, journal="Pediatric Nephrology", volume="23", issue="11", pages="1957-1972",
+)  # fmt: skip
+
+
+def med(id, **kw):
+    return DedupItem(id=id, **{**AHUS, **kw})
+
+
+def test_medline_appended_erratum_note_is_not_a_notice():
+    """Ovid appends "[Erratum appears in …]" (often cut off) to the corrected article's title:
+    the record is still the article."""
+    note = AHUS["title"] + ".[Erratum appears in Pediatr Nephrol. 2009 Jan;24(1):227 Note: Lo"
+    assert merged(med(1), med(2, title=note, journal="Pediatr Nephrol")) == [[1, 2]]
+    nested = AHUS["title"] + ".[Erratum appears in X. 2009;9(9):2205 Note: Y [added]].[Erratum"
+    assert merged(med(1), med(2, title=nested)) == [[1, 2]]
+
+
+def test_erratum_notices_merge_with_each_other_not_with_the_article():
+    wos = med(2, title=AHUS["title"] + " (vol 23, pg 1957, 2008)", pages="2301", issue="12",
+              authors=["Loirat, C."])  # fmt: skip
+    embase = med(3, title="Erratum: " + AHUS["title"] + " (Pediatric Nephrology (2008) 23 (1957",
+                 pages="2301-2301", issue="12", authors=["Loirat, C."])  # fmt: skip
+    assert merged(med(1), wos, embase, threshold=0.8) == [[2, 3]]
+    # the Embase form with its closing brackets is a notice too
+    full = med(4, title=AHUS["title"] + " (Pediatric Nephrology (2008) 23 (1957-1972))",
+               pages="2301", issue="12")  # fmt: skip
+    assert merged(med(1), full, threshold=0.8) == []
+
+
+def test_reply_is_not_the_letter():
+    letter = med(1, title="Atypical hemolytic uremic syndrome associated with group A beta "
+                 "hemolytic streptococcus", pages="943-944")  # fmt: skip
+    reply = med(2, title=letter.title + " - Reply", pages="945-945",
+                authors=["Shepherd, A. B.", "Palmer, A. L.", "Baliga, R."])  # fmt: skip
+    assert merged(letter, reply, threshold=0.8) == []
+
+
+def test_database_annotations_are_ignored():
+    dare = med(2, title=AHUS["title"] + " (Provisional abstract)")
+    letters = med(3, title=AHUS["title"] + " (multiple letters) [1]")
+    medline_review = med(4, title=AHUS["title"] + ". [Review] [45 refs]")
+    lang = med(5, title="[" + AHUS["title"] + "] LA: Chi")
+    assert merged(med(1), dare, letters, medline_review, lang) == [[1, 2, 3, 4, 5]]
+    # other words in brackets are part of the title, not an annotation
+    part1 = med(6, title=AHUS["title"] + " (part 1)", pages="", volume="", issue="")
+    part2 = med(7, title=AHUS["title"] + " (part 2)", pages="", volume="", issue="")
+    assert merged(part1, part2) == []
+
+
+def test_section_heading_glued_subtitle_and_hyphenation_at_same_place():
+    heading = med(2, title="MEDICAL PROGRESS " + AHUS["title"])
+    glued = med(3, title=AHUS["title"] + "the examples of vascular damage in")
+    hyphen = med(4, title=AHUS["title"].replace("hemolytic uremic", "hemolytic-uremic"))
+    assert merged(med(1), heading, glued, hyphen) == [[1, 2, 3, 4]]
+    # the same heading at another page range is another article
+    assert merged(med(1), med(5, title=heading.title, pages="2001-2010")) == []
+
+
+def test_endnote_record_number_in_issue_does_not_veto():
+    """EndNote exports put their record number where the issue goes ("1112" vs "1113")."""
+    a = med(1, issue="1112", pages="")
+    b = med(2, issue="1113", authors=["Loirat, Chantal", "Noris, Marina", "Fremeaux-Bacchi, V"])
+    assert merged(a, b) == [[1, 2]]
+    # small issue numbers still keep a recurring column apart
+    column = dict(title="Remarks from MIS Quarterly Editor - Editor's Comments",
+                  authors=["Lee, Allen S."], year=2000, journal="MIS Quarterly", volume="24")  # fmt: skip
+    assert merged(*[DedupItem(id=i, issue=str(i), **column) for i in range(1, 5)]) == []
+    # …as do different DOIs on the same first page (journals paginating each issue from 1)
+    ed = dict(title="Editorial Introduction", authors=["Zwass, Vladimir"], year=2006,
+              journal="Journal of Management Information Systems", volume="23")  # fmt: skip
+    e1 = DedupItem(id=1, issue="1", pages="5-12", doi="10.2753/MIS0742-1222230100", **ed)
+    e2 = DedupItem(id=2, issue="2", pages="5-6", doi="10.2753/MIS0742-1222230200", **ed)
+    assert merged(e1, e2, threshold=0.8) == []
+
+
+def test_same_long_title_authors_year_and_venue_without_pages():
+    conf = dict(title="How Consumers Perceive Trustworthiness of Providers in Sharing Economy: "
+                "Effects of Photos and Comments on Demand at Airbnb", year=2017,
+                type="inproceedings", authors=["Deng, Chaoqun", "Ravichandran, Thiagarajan"])  # fmt: skip
+    a = DedupItem(id=1, journal="Americas Conference on Information Systems", **conf)
+    b = DedupItem(id=2, journal="AMCIS 2017 Proceedings", **{**conf, "authors": ["Deng, C.", "Ravichandran, T."]})  # fmt: skip
+    assert merged(a, b) == [[1, 2]]
+    # the same minitrack introduction a year later is another record
+    c = DedupItem(id=3, journal="AMCIS 2018 Proceedings", **{**conf, "year": 2018})
+    assert merged(a, c) == []
+    # an abstract with no pages and its journal record, conference name appended by Embase
+    abstract = med(4, pages="", volume="", issue="", type="article",
+                   journal="Pediatric Nephrology.Conference: 44th Annual Meeting of the ESPN")  # fmt: skip
+    assert merged(med(5, journal="Pediatr Nephrol", type="article"), abstract) == [[4, 5]]
+    # the same long title and authors in two unrelated journals, one record without pages:
+    # not enough (a journal's name is the evidence here)
+    other_journal = med(6, journal="Seminars in Thrombosis and Hemostasis", pages="", volume="")
+    assert merged(med(7), other_journal) == []
