@@ -368,6 +368,9 @@ def _prepare(item: DedupItem) -> _Prep:
     )
     if notice:
         titles += [t for t in notice_variants(item.title, titles[0]) if t not in titles]
+    page, last_page = page_range(item.pages)
+    if page and last_page and int(last_page) < int(page):
+        page = ""  # "2297-2108" for 2097-2108: a typo in the first page; trust the last only
     return _Prep(
         item=item,
         titles=titles,
@@ -379,8 +382,8 @@ def _prepare(item: DedupItem) -> _Prep:
         journal=journal_key(item.journal),
         volume=norm_volume(item.volume),
         issue=norm_volume(item.issue),
-        page=first_page(item.pages),
-        last_page=page_range(item.pages)[1],
+        page=page,
+        last_page=last_page,
         venue=venue_kind(item),
         notice=notice,
         numbers=_title_numbers(item.title),
@@ -538,7 +541,9 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
         + bool(a.volume and b.volume)
         + bool(a.page and b.page)
     )
-    if evidence < 2 or len(a.title) < 25:
+    if evidence < 2 or len(a.title) < 25 or (evidence < 3 and t < 0.98):
+        # Only authors and year besides an inexact title (registry entries, reports): one word
+        # apart ("adult" / "adolescent" patients) is another study by the same sponsor.
         score = min(score, 0.9)
         reason = "similar title, little other evidence"
     if (

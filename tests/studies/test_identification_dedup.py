@@ -214,3 +214,20 @@ def test_same_long_title_authors_year_and_venue_without_pages():
     # not enough (a journal's name is the evidence here)
     other_journal = med(6, journal="Seminars in Thrombosis and Hemostasis", pages="", volume="")
     assert merged(med(7), other_journal) == []
+
+
+def test_typo_in_first_page_falls_back_to_last_page():
+    typo = med(2, pages="2957-1972")  # last page before the first: the first is mistyped
+    assert merged(med(1), typo) == [[1, 2]]
+    # a well-formed other range is another article
+    assert merged(med(1), med(3, pages="1937-1942")) == []
+
+
+def test_registry_entries_one_word_apart_are_not_merged():
+    """Only a sponsor and a year besides the title: "adult" vs "adolescent" is another trial."""
+    reg = dict(authors=["Alexion Pharmaceuticals, Inc"], year=2011)
+    adult = DedupItem(id=1, title="Open Label Controlled Trial of Eculizumab in Adult Patients "
+                      "With Plasma Therapy-Resistant aHUS", **reg)  # fmt: skip
+    teen = DedupItem(id=2, title=adult.title.replace("Adult", "Adolescent"), **reg)
+    assert merged(adult, teen) == []
+    assert merged(adult, DedupItem(id=3, title=adult.title, **reg)) == [[1, 3]]
