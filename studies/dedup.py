@@ -387,7 +387,9 @@ def _prepare(item: DedupItem) -> _Prep:
         venue=venue_kind(item),
         notice=notice,
         numbers=_title_numbers(item.title),
-        foreign=sum(1 for w in (titles[0] if titles else "").split() if w in _FOREIGN),
+        foreign=sum(1 for w in (titles[0] if titles else "").split() if w in _FOREIGN)
+        # MEDLINE puts the English translation of a non-English title in brackets
+        + (2 if item.title.lstrip().startswith("[") else 0),
     )
 
 
@@ -430,13 +432,28 @@ def _journal_sim(a: str, b: str) -> float | None:
     # abbreviations ("J Health Serv Res Policy") vs full names
     wa = [w for w in a.split() if w not in _STOP]
     wb = [w for w in b.split() if w not in _STOP]
-    if (
-        wa
-        and len(wa) == len(wb)
-        and all(x.startswith(y) or y.startswith(x) for x, y in zip(wa, wb, strict=True))
-    ):
+    if wa and wb and _abbreviates(wa, wb):
         return 0.95
     return fuzz.token_set_ratio(a, b) / 100
+
+
+def _abbreviates(wa: list[str], wb: list[str]) -> bool:
+    """Whether two word lists name the same journal word by word, each word a prefix of the
+    other's ("J Thromb Haemost" / "Journal of Thrombosis and Haemostasis"). A single letter
+    with no counterpart is an elided article ("Annales Francaises d'Anesthesie")."""
+    i = j = 0
+    while i < len(wa) and j < len(wb):
+        x, y = wa[i], wb[j]
+        if x.startswith(y) or y.startswith(x):
+            i += 1
+            j += 1
+        elif len(x) == 1:
+            i += 1
+        elif len(y) == 1:
+            j += 1
+        else:
+            return False
+    return all(len(w) == 1 for w in wa[i:]) and all(len(w) == 1 for w in wb[j:])
 
 
 def _author_sim(a: frozenset, b: frozenset) -> float | None:
@@ -487,7 +504,9 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
         (same_place and a.last_page == b.last_page)
         or (
             max(len(a.issue), len(b.issue)) >= 3 and t == 1.0 and len(a.title) >= 30
-            and (au or 0) >= 0.8 and year_diff == 0 and a.volume and a.volume == b.volume
+            and (au or 0) >= 0.8 and year_diff == 0
+            and ((a.volume and a.volume == b.volume)
+                 or (a.page and a.page == b.page and a.last_page == b.last_page))
         )
     ):  # fmt: skip
         # Same volume and page range, or an "issue" of three digits or more on a record that

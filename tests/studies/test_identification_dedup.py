@@ -184,6 +184,9 @@ def test_endnote_record_number_in_issue_does_not_veto():
     a = med(1, issue="1112", pages="")
     b = med(2, issue="1113", authors=["Loirat, Chantal", "Noris, Marina", "Fremeaux-Bacchi, V"])
     assert merged(a, b) == [[1, 2]]
+    # without a volume, the same page range stands in for it
+    c, d = med(3, issue="109", volume=""), med(4, issue="108", volume="")
+    assert merged(c, d) == [[3, 4]]
     # small issue numbers still keep a recurring column apart
     column = dict(title="Remarks from MIS Quarterly Editor - Editor's Comments",
                   authors=["Lee, Allen S."], year=2000, journal="MIS Quarterly", volume="24")  # fmt: skip
@@ -231,3 +234,37 @@ def test_registry_entries_one_word_apart_are_not_merged():
     teen = DedupItem(id=2, title=adult.title.replace("Adult", "Adolescent"), **reg)
     assert merged(adult, teen) == []
     assert merged(adult, DedupItem(id=3, title=adult.title, **reg)) == [[1, 3]]
+
+
+def test_medline_bracketed_translation_at_same_place_merges():
+    """MEDLINE gives a non-English article's title in English brackets; another database gives
+    the author's own English title. Same authors, journal, volume and page range: one article."""
+    fr = dict(authors=["Train, M.", "Soulard, D.", "Bouyer, L.", "Bizouarn, P."], year=1994,
+              volume="13", pages="280-284")  # fmt: skip
+    own = DedupItem(id=1, title="Antibiotic prophylaxis in pulmonary surgery. A controlled "
+                    "double-blind study of amoxicillin versus cefamandole",
+                    journal="Ann Fr Anesth Reanim", issue="65", **fr)  # fmt: skip
+    medline = DedupItem(id=2, title="[Comparison of amoxicillin and cefamandole in the prevention "
+                        "of bronchopulmonary infections in pulmonary surgery]",
+                        journal="Annales Francaises d'Anesthesie et de Reanimation", issue="266",
+                        **fr)  # fmt: skip
+    assert merged(own, medline) == [[1, 2]]
+    # another page range in the same volume is another article
+    other = DedupItem(**{**medline.__dict__, "id": 3, "pages": "285-290"})
+    assert merged(own, other, threshold=0.8) == []
+
+
+def test_journal_abbreviations_word_by_word():
+    from studies.dedup import _journal_sim, journal_key
+
+    def sim(a, b):
+        return _journal_sim(journal_key(a), journal_key(b))
+
+    assert sim("J Thromb Haemost", "Journal of Thrombosis and Haemostasis") == 0.95
+    assert sim("Ann Fr Anesth Reanim", "Annales Francaises d'Anesthesie et de Reanimation") == 0.95
+    assert sim("Pediatr Nephrol.", "Pediatric Nephrology") == 0.95
+    assert (
+        sim("Infectious Agents & Cancer [Electronic Resource]", "Infectious Agents and Cancer") == 1
+    )
+    assert sim("J Am Soc Nephrol", "Journal of the American Society of Hypertension") < 0.9
+    assert sim("Ann Surg", "Annals of Surgical Oncology") < 0.9
