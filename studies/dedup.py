@@ -349,16 +349,6 @@ class _Prep:
     venue: str
     notice: bool
     foreign: int
-    numbers: frozenset[str]
-
-
-def _title_numbers(title: str) -> frozenset[str]:
-    """Numbers in the title proper ("Part 2", "Phase 3", "2019"), not in database notes."""
-    if not title or not _DIGITS.search(title):
-        return frozenset()
-    if "[" in title or "(" in title:
-        title = _ANY_BRACKETS.sub(" ", clean_title(title))
-    return frozenset(n.lstrip("0") for n in _DIGITS.findall(title))
 
 
 def _prepare(item: DedupItem) -> _Prep:
@@ -386,10 +376,9 @@ def _prepare(item: DedupItem) -> _Prep:
         last_page=last_page,
         venue=venue_kind(item),
         notice=notice,
-        numbers=_title_numbers(item.title),
         foreign=sum(1 for w in (titles[0] if titles else "").split() if w in _FOREIGN)
         # MEDLINE puts the English translation of a non-English title in brackets
-        + (2 if item.title.lstrip().startswith("[") else 0),
+        + (2 if item.title[:1] == "[" else 0),
     )
 
 
@@ -407,7 +396,7 @@ def _title_sim(a: _Prep, b: _Prep) -> tuple[float, bool]:
             short, long_ = (ta, tb) if len(ta) < len(tb) else (tb, ta)
             if (
                 len(short) >= 15
-                and short.count(" ") >= 1
+                and " " in short
                 and (
                     long_.startswith(short + " ")
                     # a section heading before the title ("MEDICAL PROGRESS Atypical …")
@@ -416,6 +405,7 @@ def _title_sim(a: _Prep, b: _Prep) -> tuple[float, bool]:
                     # or hyphens written differently ("sub-group", "subgroup")
                     or (
                         len(short) >= 40
+                        and long_[:4] == short[:4]
                         and long_.replace(" ", "").startswith(short.replace(" ", ""))
                     )
                 )
@@ -466,6 +456,15 @@ def _author_sim(a: frozenset, b: frozenset) -> float | None:
         if tok in big or (len(tok) > 4 and any(fuzz.ratio(tok, o, score_cutoff=85) for o in big)):
             hits += 1
     return hits / len(small)
+
+
+def _numbers_differ(a: _Prep, b: _Prep) -> bool:
+    """Whether both titles carry numbers ("part 2", "phase 3", "CD46") and they differ. Read
+    from each title's last variant: the one without bracketed notes ("[45 refs]") if it had
+    any. Computed here, for the few pairs that get this far, not for every record."""
+    na = _DIGITS.findall(a.titles[-1]) if a.titles else None
+    nb = _DIGITS.findall(b.titles[-1]) if na and b.titles else None
+    return bool(na and nb) and {n.lstrip("0") for n in na} != {n.lstrip("0") for n in nb}
 
 
 def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
@@ -565,12 +564,7 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
         # apart ("adult" / "adolescent" patients) is another study by the same sponsor.
         score = min(score, 0.9)
         reason = "similar title, little other evidence"
-    if (
-        a.numbers
-        and b.numbers
-        and a.numbers != b.numbers
-        and not (same_place and a.last_page == b.last_page)
-    ):
+    if _numbers_differ(a, b) and not (same_place and a.last_page == b.last_page):
         # "… (part 1)" / "… (part 2)", "… 2019" / "… 2020": near-identical titles, other papers.
         score = min(score, 0.9)
         reason = "similar title, different numbers in it"
