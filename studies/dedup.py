@@ -500,7 +500,8 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
         # A DOI shared by different titles: a book DOI on chapters, or an export error.
         return (0.85 if t >= 0.5 or prefix else 0.0), f"same {key}, different titles"
     if issue_clash and not (a.doi and b.doi and a.doi != b.doi) and (
-        (same_place and a.last_page == b.last_page)
+        (same_place and a.last_page == b.last_page
+         and (t >= 0.85 or max(len(a.issue), len(b.issue)) >= 3))
         or (
             max(len(a.issue), len(b.issue)) >= 3 and t == 1.0 and len(a.title) >= 30
             and (au or 0) >= 0.8 and year_diff == 0
@@ -508,10 +509,11 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
                  or (a.page and a.page == b.page and a.last_page == b.last_page))
         )
     ):  # fmt: skip
-        # Same volume and page range, or an "issue" of three digits or more on a record that
-        # otherwise agrees: not an issue (EndNote exports put their record number there) or a
-        # database's error. Small issue numbers still part recurring columns ("Editor's
-        # Comments" in issues 1-4 of one volume; journals paginating each issue from 1).
+        # Same volume and page range with a similar title, or an "issue" of three digits or
+        # more on a record that otherwise agrees: not an issue (EndNote exports put their record
+        # number there) or a database's error. Small issue numbers still part recurring columns
+        # ("Editor's Comments" in issues 1-4 of one volume) and different papers at the same
+        # pages of journals that paginate each issue from 1.
         issue_clash = False
     if issue_clash:
         return 0.0, "different issues"

@@ -191,6 +191,16 @@ def test_endnote_record_number_in_issue_does_not_veto():
     column = dict(title="Remarks from MIS Quarterly Editor - Editor's Comments",
                   authors=["Lee, Allen S."], year=2000, journal="MIS Quarterly", volume="24")  # fmt: skip
     assert merged(*[DedupItem(id=i, issue=str(i), **column) for i in range(1, 5)]) == []
+    # …and different titles at the same pages of two issues (journals paginating each issue
+    # from 1), while the same title there is one paper whose issue one database got wrong
+    one = dict(authors=["Durlauf, Maria"], year=2019, volume="7", pages="54-59",
+               journal="Psychosociological Issues in Human Resource Management")  # fmt: skip
+    p1 = DedupItem(id=1, issue="1", title="The Commodification of Digital Labor in the Gig "
+                   "Economy: Online Outsourcing and Insecure Employment", **one)  # fmt: skip
+    p2 = DedupItem(id=2, issue="2", title="Big Data Analytics in Human Resource Management: "
+                   "Automated Decision-Making Processes", **one)  # fmt: skip
+    assert merged(p1, p2, threshold=0.8) == []
+    assert merged(p1, DedupItem(**{**p1.__dict__, "id": 3, "issue": "2"})) == [[1, 3]]
     # …as do different DOIs on the same first page (journals paginating each issue from 1)
     ed = dict(title="Editorial Introduction", authors=["Zwass, Vladimir"], year=2006,
               journal="Journal of Management Information Systems", volume="23")  # fmt: skip
