@@ -1,5 +1,8 @@
 """studies.dedup: exact identifiers, fuzzy matching, conservative vetoes, clustering."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from studies.dedup import DedupItem, clusters, find_duplicates, fold, norm_doi
 
 BASE = dict(
@@ -278,3 +281,53 @@ def test_journal_abbreviations_word_by_word():
     )
     assert sim("J Am Soc Nephrol", "Journal of the American Society of Hypertension") < 0.9
     assert sim("Ann Surg", "Annals of Surgical Oncology") < 0.9
+
+
+_WORDS = st.sampled_from(
+    [
+        "complement",
+        "factor",
+        "renal",
+        "transplant",
+        "outcome",
+        "children",
+        "trial",
+        "randomized",
+        "pleural",
+        "effusion",
+        "cervical",
+        "cytology",
+        "screening",
+        "human",
+        "papillomavirus",
+        "eculizumab",
+        "syndrome",
+        "atypical",
+    ]
+)
+_TITLES = st.lists(_WORDS, min_size=4, max_size=12).map(lambda w: " ".join(w).capitalize())
+
+
+@settings(max_examples=60, deadline=None)
+@given(title=_TITLES, note=st.sampled_from([
+    ".[Erratum appears in J Pediatr. 2003 Jun;142(6):616",
+    ". [Comment in: Lancet. 2001;357:1800]",
+    " (Provisional abstract)",
+    " (multiple letters)",
+    ". [Review] [45 refs]",
+]))  # fmt: skip
+def test_database_notes_never_change_the_title_or_make_a_notice(title, note):
+    from studies.dedup import _prepare, fold
+
+    plain, noted = _prepare(med(1, title=title)), _prepare(med(2, title=title + note))
+    assert fold(title) in noted.titles and not noted.notice
+    assert merged(med(1, title=title), med(2, title=title + note)) == [[1, 2]]
+    assert plain.notice is False
+
+
+@settings(max_examples=60, deadline=None)
+@given(title=_TITLES, prefix=st.sampled_from(["Erratum: ", "Correction to: ", "Retraction: "]))
+def test_a_notice_never_merges_with_its_paper(title, prefix):
+    paper = med(1, title=title)
+    for notice in (prefix + title, title + " (vol 23, pg 1957, 2008)"):
+        assert merged(paper, med(2, title=notice), threshold=0.8) == [], notice
