@@ -137,10 +137,10 @@ json.dump({"groups": [sorted(g) for g in groups], "maybe": maybe}, open(sys.argv
 """
 
 
-def run_bib_dedupe(path: Path) -> tuple[list, float, str]:
+def run_bib_dedupe(path: Path) -> tuple[list | None, float, str]:
     python = os.environ.get("BIB_DEDUPE_PYTHON", "/tmp/bibdedupe-venv/bin/python")
     if not Path(python).exists():
-        return [], 0.0, f"bib-dedupe not run: {python} missing (pip install bib-dedupe there)"
+        return None, 0.0, f"bib-dedupe not run: {python} missing (pip install bib-dedupe there)"
     with tempfile.TemporaryDirectory() as tmp:
         script = Path(tmp) / "run.py"
         script.write_text(BIB_DEDUPE_SCRIPT)
@@ -154,7 +154,7 @@ def run_bib_dedupe(path: Path) -> tuple[list, float, str]:
         )
         elapsed = time.perf_counter() - t0
         if proc.returncode != 0:
-            return [], elapsed, "bib-dedupe failed: " + proc.stderr.strip()[-800:]
+            return None, elapsed, "bib-dedupe failed: " + proc.stderr.strip()[-800:]
         result = json.loads(out.read_text())
     return result["groups"], elapsed, f"maybe pairs left for manual review: {result['maybe']}"
 
@@ -200,7 +200,7 @@ def run(path: Path) -> None:
         print()
         return
     groups, elapsed, note = run_bib_dedupe(path)
-    if groups:
+    if groups is not None:
         s = score(groups, true_pairs, len(items))
         print(f"\nbib-dedupe: {elapsed:.1f} s (incl. start-up); {note}")
         print(f"{'':>10} {s['precision']:>10.4f} {s['recall']:>8.4f} {s['fpr']:>10.2e} "

@@ -401,17 +401,22 @@ def _title_sim(a: _Prep, b: _Prep) -> tuple[float, bool]:
                     long_.startswith(short + " ")
                     # a section heading before the title ("MEDICAL PROGRESS Atypical …")
                     or long_.endswith(" " + short)
-                    # the subtitle glued to the title ("… inflammatory statesthe examples of …"),
-                    # or hyphens written differently ("sub-group", "subgroup")
-                    or (
-                        len(short) >= 40
-                        and long_[:4] == short[:4]
-                        and long_.replace(" ", "").startswith(short.replace(" ", ""))
-                    )
                 )
             ):
                 prefix = True
     return best, prefix
+
+
+def _glued_prefix(a: _Prep, b: _Prep) -> bool:
+    """One title is the start of the other once spaces are ignored: the subtitle glued on
+    ("… inflammatory statesthe examples of …") or hyphens written differently ("sub-group",
+    "subgroup"). Only asked of pairs already at the same place (it builds new strings)."""
+    for ta in a.titles:
+        for tb in b.titles:
+            short, long_ = (ta, tb) if len(ta) < len(tb) else (tb, ta)
+            if len(short) >= 40 and long_.replace(" ", "").startswith(short.replace(" ", "")):
+                return True
+    return False
 
 
 def _journal_sim(a: str, b: str) -> float | None:
@@ -493,6 +498,8 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
     same_pages = bool(
         a.page and a.page == b.page and year_diff == 0 and (js or 0) >= 0.9 and (au or 0) >= 0.5
     )
+    if not prefix and t < 1.0 and (same_place or same_pages):
+        prefix = _glued_prefix(a, b)
     if same_doi or same_pmid:
         key = "DOI" if same_doi else "PMID"
         if t >= 0.9 or ((t >= 0.6 or prefix or same_place) and (au or 0) >= 0.5):

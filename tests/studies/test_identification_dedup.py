@@ -305,7 +305,12 @@ _WORDS = st.sampled_from(
         "atypical",
     ]
 )
-_TITLES = st.lists(_WORDS, min_size=4, max_size=12).map(lambda w: " ".join(w).capitalize())
+# at least 30 characters: shorter titles never auto-merge on the title alone, by design
+_TITLES = (
+    st.lists(_WORDS, min_size=4, max_size=12)
+    .map(lambda w: " ".join(w).capitalize())
+    .filter(lambda t: len(t) >= 30)
+)
 
 
 @settings(max_examples=60, deadline=None)
