@@ -351,6 +351,9 @@ class _Prep:
     foreign: int
 
 
+_SUPPLEMENT = re.compile(r"suppl\w*\.?\s*[-:]?\s*\d*\s*:?", re.I)
+
+
 def _prepare(item: DedupItem) -> _Prep:
     titles = title_variants(item.title, item.folded_title)
     notice = bool(titles) and bool(
@@ -358,7 +361,10 @@ def _prepare(item: DedupItem) -> _Prep:
     )
     if notice:
         titles += [t for t in notice_variants(item.title, titles[0]) if t not in titles]
-    page, last_page = page_range(item.pages)
+    pages = item.pages
+    if pages and ("uppl" in pages or "UPPL" in pages):
+        pages = _SUPPLEMENT.sub(" ", pages)  # "Suppl 3:S417-29": 3 numbers the supplement
+    page, last_page = page_range(pages)
     if page and last_page and int(last_page) < int(page):
         page = ""  # "2297-2108" for 2097-2108: a typo in the first page; trust the last only
     return _Prep(

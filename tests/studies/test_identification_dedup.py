@@ -336,3 +336,15 @@ def test_a_notice_never_merges_with_its_paper(title, prefix):
     paper = med(1, title=title)
     for notice in (prefix + title, title + " (vol 23, pg 1957, 2008)"):
         assert merged(paper, med(2, title=notice), threshold=0.8) == [], notice
+
+
+def test_supplement_number_in_pages_is_not_a_page():
+    wright = dict(title="Cervical squamous and glandular intraepithelial neoplasia: "
+                  "identification and current management approaches", authors=["Wright, V C"],
+                  year=2003, journal="Salud Publica de Mexico", volume="45")  # fmt: skip
+    a = DedupItem(id=1, pages="S417-S429", **wright)
+    b = DedupItem(id=2, pages="Suppl-29", **wright)
+    c = DedupItem(id=3, pages="Suppl 3:S417-29", **wright)
+    assert merged(a, b, c) == [[1, 2, 3]]
+    # a real other page range still parts them
+    assert merged(a, DedupItem(id=4, pages="S501-S510", **wright)) == []
