@@ -9,12 +9,17 @@ Steps: (1) exact match on normalised DOI or PMID, checked against the title so a
 the wrong record cannot merge two papers; (2) blocking on several cheap keys (title prefix,
 title suffix, first-author surname + year, a sorted "rare words" key) so that only records
 sharing a block are compared and cost grows near-linearly; (3) rapidfuzz scoring on title, year,
-authors, journal, volume and pages, with vetoes.
+authors, journal, volume and pages, with vetoes. Before scoring, what databases add to a record
+is set aside: MEDLINE's appended "[Erratum appears in …]" notes and bracketed translations,
+DARE's "(Provisional abstract)", Embase's "Conference: …" after a journal name, EndNote record
+numbers in the issue field, supplement numbers in the pages (see bench/dedup.py and
+BENCHMARKS.md for the labelled sets these rules were checked on).
 
 Conservative by design: a false merge loses evidence, a missed duplicate costs a reviewer a
 click. Hence the vetoes: a conference paper and its journal version are different records;
 different volumes, first pages, or years more than one apart mean different records; different
-DOIs need near-identical everything else.
+DOIs need near-identical everything else; an erratum, correction or reply is never merged with
+the paper it is about.
 """
 
 from __future__ import annotations
