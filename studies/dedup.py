@@ -314,6 +314,8 @@ def journal_key(journal: str) -> str:
     """The journal name to compare: without Embase's appended conference ("Pediatric
     Nephrology.Conference: 44th Annual …"), MEDLINE's "[Electronic Resource]" or a leading
     "The"."""
+    if not journal:
+        return ""
     if "[" in journal or ":" in journal:
         journal = _JOURNAL_NOISE.sub("", journal)
     folded = fold(journal)
@@ -360,13 +362,14 @@ _SUPPLEMENT = re.compile(r"suppl\w*\.?\s*[-:]?\s*\d*\s*:?", re.I)
 
 
 def _prepare(item: DedupItem) -> _Prep:
-    titles = title_variants(item.title, item.folded_title)
+    raw = item.title or ""
+    titles = title_variants(raw, item.folded_title)
     notice = bool(titles) and bool(
-        _NOTICE.search(titles[0]) or (item.title[-1:] == ")" and _ERRATUM_REF.search(item.title))
+        _NOTICE.search(titles[0]) or (raw[-1:] == ")" and _ERRATUM_REF.search(raw))
     )
     if notice:
-        titles += [t for t in notice_variants(item.title, titles[0]) if t not in titles]
-    pages = item.pages
+        titles += [t for t in notice_variants(raw, titles[0]) if t not in titles]
+    pages = item.pages or ""
     if pages and ("uppl" in pages or "UPPL" in pages):
         pages = _SUPPLEMENT.sub(" ", pages)  # "Suppl 3:S417-29": 3 numbers the supplement
     page, last_page = page_range(pages)
@@ -389,7 +392,7 @@ def _prepare(item: DedupItem) -> _Prep:
         notice=notice,
         foreign=sum(1 for w in (titles[0] if titles else "").split() if w in _FOREIGN)
         # MEDLINE puts the English translation of a non-English title in brackets
-        + (2 if item.title[:1] == "[" else 0),
+        + (2 if raw[:1] == "[" else 0),
     )
 
 

@@ -348,3 +348,9 @@ def test_supplement_number_in_pages_is_not_a_page():
     assert merged(a, b, c) == [[1, 2, 3]]
     # a real other page range still parts them
     assert merged(a, DedupItem(id=4, pages="S501-S510", **wright)) == []
+
+
+def test_missing_fields_as_none_are_tolerated():
+    """Rows read back from the database may carry None for empty text fields."""
+    bare = DedupItem(id=1, title=None, journal=None, pages=None, volume=None, issue=None)  # type: ignore[arg-type]
+    assert find_duplicates([bare, med(2)]) == []
