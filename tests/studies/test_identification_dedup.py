@@ -1,5 +1,8 @@
 """studies.dedup: exact identifiers, fuzzy matching, conservative vetoes, clustering."""
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from studies.dedup import DedupItem, clusters, find_duplicates, fold, norm_doi
 
 BASE = dict(
@@ -114,3 +117,240 @@ def test_erratum_and_comment_are_not_their_paper():
     for title in ("Erratum to: " + BASE["title"], "Correction: " + BASE["title"],
                   "Comment on: " + BASE["title"], BASE["title"] + " [Erratum]"):  # fmt: skip
         assert merged(paper, item(2, title=title), threshold=0.8) == [], title
+
+
+# --- patterns of medical database exports (held-out sets from the bib-dedupe benchmark) -------
+
+AHUS = dict(
+    title="Complement and the atypical hemolytic uremic syndrome in children",
+    authors=["Loirat, C.", "Noris, M.", "Fremeaux-Bacchi, V."],
+    year=2008, journal="Pediatric Nephrology", volume="23", issue="11", pages="1957-1972",
+)  # fmt: skip
+
+
+def med(id, **kw):
+    return DedupItem(id=id, **{**AHUS, **kw})
+
+
+def test_medline_appended_erratum_note_is_not_a_notice():
+    """Ovid appends "[Erratum appears in …]" (often cut off) to the corrected article's title:
+    the record is still the article."""
+    note = AHUS["title"] + ".[Erratum appears in Pediatr Nephrol. 2009 Jan;24(1):227 Note: Lo"
+    assert merged(med(1), med(2, title=note, journal="Pediatr Nephrol")) == [[1, 2]]
+    nested = AHUS["title"] + ".[Erratum appears in X. 2009;9(9):2205 Note: Y [added]].[Erratum"
+    assert merged(med(1), med(2, title=nested)) == [[1, 2]]
+
+
+def test_erratum_notices_merge_with_each_other_not_with_the_article():
+    wos = med(2, title=AHUS["title"] + " (vol 23, pg 1957, 2008)", pages="2301", issue="12",
+              authors=["Loirat, C."])  # fmt: skip
+    embase = med(3, title="Erratum: " + AHUS["title"] + " (Pediatric Nephrology (2008) 23 (1957",
+                 pages="2301-2301", issue="12", authors=["Loirat, C."])  # fmt: skip
+    assert merged(med(1), wos, embase, threshold=0.8) == [[2, 3]]
+    # the Embase form with its closing brackets is a notice too
+    full = med(4, title=AHUS["title"] + " (Pediatric Nephrology (2008) 23 (1957-1972))",
+               pages="2301", issue="12")  # fmt: skip
+    assert merged(med(1), full, threshold=0.8) == []
+
+
+def test_reply_is_not_the_letter():
+    letter = med(1, title="Atypical hemolytic uremic syndrome associated with group A beta "
+                 "hemolytic streptococcus", pages="943-944")  # fmt: skip
+    reply = med(2, title=letter.title + " - Reply", pages="945-945",
+                authors=["Shepherd, A. B.", "Palmer, A. L.", "Baliga, R."])  # fmt: skip
+    assert merged(letter, reply, threshold=0.8) == []
+
+
+def test_database_annotations_are_ignored():
+    dare = med(2, title=AHUS["title"] + " (Provisional abstract)")
+    letters = med(3, title=AHUS["title"] + " (multiple letters) [1]")
+    medline_review = med(4, title=AHUS["title"] + ". [Review] [45 refs]")
+    lang = med(5, title="[" + AHUS["title"] + "] LA: Chi")
+    assert merged(med(1), dare, letters, medline_review, lang) == [[1, 2, 3, 4, 5]]
+    # other words in brackets are part of the title, not an annotation
+    part1 = med(6, title=AHUS["title"] + " (part 1)", pages="", volume="", issue="")
+    part2 = med(7, title=AHUS["title"] + " (part 2)", pages="", volume="", issue="")
+    assert merged(part1, part2) == []
+
+
+def test_section_heading_glued_subtitle_and_hyphenation_at_same_place():
+    heading = med(2, title="MEDICAL PROGRESS " + AHUS["title"])
+    glued = med(3, title=AHUS["title"] + "the examples of vascular damage in")
+    hyphen = med(4, title=AHUS["title"].replace("hemolytic uremic", "hemolytic-uremic"))
+    assert merged(med(1), heading, glued, hyphen) == [[1, 2, 3, 4]]
+    # the same heading at another page range is another article
+    assert merged(med(1), med(5, title=heading.title, pages="2001-2010")) == []
+
+
+def test_endnote_record_number_in_issue_does_not_veto():
+    """EndNote exports put their record number where the issue goes ("1112" vs "1113")."""
+    a = med(1, issue="1112", pages="")
+    b = med(2, issue="1113", authors=["Loirat, Chantal", "Noris, Marina", "Fremeaux-Bacchi, V"])
+    assert merged(a, b) == [[1, 2]]
+    # without a volume, the same page range stands in for it
+    c, d = med(3, issue="109", volume=""), med(4, issue="108", volume="")
+    assert merged(c, d) == [[3, 4]]
+    # small issue numbers still keep a recurring column apart
+    column = dict(title="Remarks from MIS Quarterly Editor - Editor's Comments",
+                  authors=["Lee, Allen S."], year=2000, journal="MIS Quarterly", volume="24")  # fmt: skip
+    assert merged(*[DedupItem(id=i, issue=str(i), **column) for i in range(1, 5)]) == []
+    # …and different titles at the same pages of two issues (journals paginating each issue
+    # from 1), while the same title there is one paper whose issue one database got wrong
+    one = dict(authors=["Durlauf, Maria"], year=2019, volume="7", pages="54-59",
+               journal="Psychosociological Issues in Human Resource Management")  # fmt: skip
+    p1 = DedupItem(id=1, issue="1", title="The Commodification of Digital Labor in the Gig "
+                   "Economy: Online Outsourcing and Insecure Employment", **one)  # fmt: skip
+    p2 = DedupItem(id=2, issue="2", title="Big Data Analytics in Human Resource Management: "
+                   "Automated Decision-Making Processes", **one)  # fmt: skip
+    assert merged(p1, p2, threshold=0.8) == []
+    assert merged(p1, DedupItem(**{**p1.__dict__, "id": 3, "issue": "2"})) == [[1, 3]]
+    # …as do different DOIs on the same first page (journals paginating each issue from 1)
+    ed = dict(title="Editorial Introduction", authors=["Zwass, Vladimir"], year=2006,
+              journal="Journal of Management Information Systems", volume="23")  # fmt: skip
+    e1 = DedupItem(id=1, issue="1", pages="5-12", doi="10.2753/MIS0742-1222230100", **ed)
+    e2 = DedupItem(id=2, issue="2", pages="5-6", doi="10.2753/MIS0742-1222230200", **ed)
+    assert merged(e1, e2, threshold=0.8) == []
+
+
+def test_same_long_title_authors_year_and_venue_without_pages():
+    conf = dict(title="How Consumers Perceive Trustworthiness of Providers in Sharing Economy: "
+                "Effects of Photos and Comments on Demand at Airbnb", year=2017,
+                type="inproceedings", authors=["Deng, Chaoqun", "Ravichandran, Thiagarajan"])  # fmt: skip
+    a = DedupItem(id=1, journal="Americas Conference on Information Systems", **conf)
+    b = DedupItem(id=2, journal="AMCIS 2017 Proceedings", **{**conf, "authors": ["Deng, C.", "Ravichandran, T."]})  # fmt: skip
+    assert merged(a, b) == [[1, 2]]
+    # the same minitrack introduction a year later is another record
+    c = DedupItem(id=3, journal="AMCIS 2018 Proceedings", **{**conf, "year": 2018})
+    assert merged(a, c) == []
+    # an abstract with no pages and its journal record, conference name appended by Embase
+    abstract = med(4, pages="", volume="", issue="", type="article",
+                   journal="Pediatric Nephrology.Conference: 44th Annual Meeting of the ESPN")  # fmt: skip
+    assert merged(med(5, journal="Pediatr Nephrol", type="article"), abstract) == [[4, 5]]
+    # the same long title and authors in two unrelated journals, one record without pages:
+    # not enough (a journal's name is the evidence here)
+    other_journal = med(6, journal="Seminars in Thrombosis and Hemostasis", pages="", volume="")
+    assert merged(med(7), other_journal) == []
+
+
+def test_typo_in_first_page_falls_back_to_last_page():
+    typo = med(2, pages="2957-1972")  # last page before the first: the first is mistyped
+    assert merged(med(1), typo) == [[1, 2]]
+    # a well-formed other range is another article
+    assert merged(med(1), med(3, pages="1937-1942")) == []
+
+
+def test_registry_entries_one_word_apart_are_not_merged():
+    """Only a sponsor and a year besides the title: "adult" vs "adolescent" is another trial."""
+    reg = dict(authors=["Alexion Pharmaceuticals, Inc"], year=2011)
+    adult = DedupItem(id=1, title="Open Label Controlled Trial of Eculizumab in Adult Patients "
+                      "With Plasma Therapy-Resistant aHUS", **reg)  # fmt: skip
+    teen = DedupItem(id=2, title=adult.title.replace("Adult", "Adolescent"), **reg)
+    assert merged(adult, teen) == []
+    assert merged(adult, DedupItem(id=3, title=adult.title, **reg)) == [[1, 3]]
+
+
+def test_medline_bracketed_translation_at_same_place_merges():
+    """MEDLINE gives a non-English article's title in English brackets; another database gives
+    the author's own English title. Same authors, journal, volume and page range: one article."""
+    fr = dict(authors=["Train, M.", "Soulard, D.", "Bouyer, L.", "Bizouarn, P."], year=1994,
+              volume="13", pages="280-284")  # fmt: skip
+    own = DedupItem(id=1, title="Antibiotic prophylaxis in pulmonary surgery. A controlled "
+                    "double-blind study of amoxicillin versus cefamandole",
+                    journal="Ann Fr Anesth Reanim", issue="65", **fr)  # fmt: skip
+    medline = DedupItem(id=2, title="[Comparison of amoxicillin and cefamandole in the prevention "
+                        "of bronchopulmonary infections in pulmonary surgery]",
+                        journal="Annales Francaises d'Anesthesie et de Reanimation", issue="266",
+                        **fr)  # fmt: skip
+    assert merged(own, medline) == [[1, 2]]
+    # another page range in the same volume is another article
+    other = DedupItem(**{**medline.__dict__, "id": 3, "pages": "285-290"})
+    assert merged(own, other, threshold=0.8) == []
+
+
+def test_journal_abbreviations_word_by_word():
+    from studies.dedup import _journal_sim, journal_key
+
+    def sim(a, b):
+        return _journal_sim(journal_key(a), journal_key(b))
+
+    assert sim("J Thromb Haemost", "Journal of Thrombosis and Haemostasis") == 0.95
+    assert sim("Ann Fr Anesth Reanim", "Annales Francaises d'Anesthesie et de Reanimation") == 0.95
+    assert sim("Pediatr Nephrol.", "Pediatric Nephrology") == 0.95
+    assert (
+        sim("Infectious Agents & Cancer [Electronic Resource]", "Infectious Agents and Cancer") == 1
+    )
+    assert sim("J Am Soc Nephrol", "Journal of the American Society of Hypertension") < 0.9
+    assert sim("Ann Surg", "Annals of Surgical Oncology") < 0.9
+
+
+_WORDS = st.sampled_from(
+    [
+        "complement",
+        "factor",
+        "renal",
+        "transplant",
+        "outcome",
+        "children",
+        "trial",
+        "randomized",
+        "pleural",
+        "effusion",
+        "cervical",
+        "cytology",
+        "screening",
+        "human",
+        "papillomavirus",
+        "eculizumab",
+        "syndrome",
+        "atypical",
+    ]
+)
+# at least 30 characters: shorter titles never auto-merge on the title alone, by design
+_TITLES = (
+    st.lists(_WORDS, min_size=4, max_size=12)
+    .map(lambda w: " ".join(w).capitalize())
+    .filter(lambda t: len(t) >= 30)
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(title=_TITLES, note=st.sampled_from([
+    ".[Erratum appears in J Pediatr. 2003 Jun;142(6):616",
+    ". [Comment in: Lancet. 2001;357:1800]",
+    " (Provisional abstract)",
+    " (multiple letters)",
+    ". [Review] [45 refs]",
+]))  # fmt: skip
+def test_database_notes_never_change_the_title_or_make_a_notice(title, note):
+    from studies.dedup import _prepare, fold
+
+    plain, noted = _prepare(med(1, title=title)), _prepare(med(2, title=title + note))
+    assert fold(title) in noted.titles and not noted.notice
+    assert merged(med(1, title=title), med(2, title=title + note)) == [[1, 2]]
+    assert plain.notice is False
+
+
+@settings(max_examples=60, deadline=None)
+@given(title=_TITLES, prefix=st.sampled_from(["Erratum: ", "Correction to: ", "Retraction: "]))
+def test_a_notice_never_merges_with_its_paper(title, prefix):
+    paper = med(1, title=title)
+    for notice in (prefix + title, title + " (vol 23, pg 1957, 2008)"):
+        assert merged(paper, med(2, title=notice), threshold=0.8) == [], notice
+
+
+def test_supplement_number_in_pages_is_not_a_page():
+    wright = dict(title="Cervical squamous and glandular intraepithelial neoplasia: "
+                  "identification and current management approaches", authors=["Wright, V C"],
+                  year=2003, journal="Salud Publica de Mexico", volume="45")  # fmt: skip
+    a = DedupItem(id=1, pages="S417-S429", **wright)
+    b = DedupItem(id=2, pages="Suppl-29", **wright)
+    c = DedupItem(id=3, pages="Suppl 3:S417-29", **wright)
+    assert merged(a, b, c) == [[1, 2, 3]]
+    # a real other page range still parts them
+    assert merged(a, DedupItem(id=4, pages="S501-S510", **wright)) == []
+
+
+def test_missing_fields_as_none_are_tolerated():
+    """Rows read back from the database may carry None for empty text fields."""
+    bare = DedupItem(id=1, title=None, journal=None, pages=None, volume=None, issue=None)  # type: ignore[arg-type]
+    assert find_duplicates([bare, med(2)]) == []
