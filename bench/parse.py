@@ -1,0 +1,92 @@
+"""Parse benchmark: our parser against a bare rispy parse of the same generated file.
+
+    .venv/bin/python bench/parse.py              # 100k records, RIS and MEDLINE, best of 3
+    .venv/bin/python bench/parse.py 10000 2      # records, repeats
+
+The files come from bench/import.py's generators (loaded by path: `import` is a keyword) and
+are cached under /tmp. Each timing runs in a fresh process (no warm caches, its own heap) and
+includes reading the file, decoding it and building every record: the floor is
+`rispy.loads(data.decode("utf-8"))`, ours `list(parse_stream(data))`. Wall and CPU seconds
+(process user+sys), best of the repeats; the load average is printed with each line.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+
+def _generators():
+    spec = importlib.util.spec_from_file_location("bench_import", REPO / "bench" / "import.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _file(n: int, fmt: str) -> Path:
+    path = Path(tempfile.gettempdir()) / f"retroduce-parse-bench-{n}.{fmt}"
+    if not path.exists():
+        gen = _generators()
+        records, _ = gen.make_records(n)
+        text = gen.to_ris(records) if fmt == "ris" else gen.to_medline(records)
+        path.write_text(text, encoding="utf-8")
+    return path
+
+
+def worker(kind: str, path: str) -> dict:
+    t0, c0 = time.perf_counter(), time.process_time()
+    data = Path(path).read_bytes()
+    if kind == "rispy":
+        import rispy
+
+        n = len(rispy.loads(data.decode("utf-8")))
+    else:
+        from studies.importers import parse_stream
+
+        n = len(list(parse_stream(data)))
+    return {"wall": time.perf_counter() - t0, "cpu": time.process_time() - c0, "n": n}
+
+
+def _run(kind: str, path: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--worker", kind, str(path)],
+        check=True, capture_output=True, text=True, cwd=REPO,
+    )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--worker"]:
+        print(json.dumps(worker(sys.argv[2], sys.argv[3])))
+        return
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    repeat = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    print(f"{'what':<16} {'records':>8} {'MB':>6} {'wall':>7} {'cpu':>7} {'× floor':>8}  load")
+    floor = None
+    for kind, fmt in (("rispy", "ris"), ("ours", "ris"), ("ours", "medline")):
+        path = _file(n, fmt)
+        runs = [_run(kind, path) for _ in range(repeat)]
+        wall = min(r["wall"] for r in runs)
+        cpu = min(r["cpu"] for r in runs)
+        if kind == "rispy":
+            floor = wall
+        ratio = f"{wall / floor:.2f}" if floor else "—"
+        label = f"{kind} {fmt}"
+        mb = path.stat().st_size / 1e6
+        load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+        print(
+            f"{label:<16} {runs[0]['n']:>8} {mb:>6.1f} {wall:>6.2f}s {cpu:>6.2f}s {ratio:>8}  {load}"
+        )
+
+
+if __name__ == "__main__":
+    main()
