@@ -32,7 +32,7 @@ from studies.importers.base import (
     clean_url,
     clean_year,
     finish,
-    iter_lines,
+    iter_line_chunks,
 )
 
 _TAG_LINE = re.compile(r"^\s{0,3}([A-Z][A-Z0-9])\s{0,3}-(?:\s(.*)|)$")
@@ -41,13 +41,14 @@ _PMID_IN_TEXT = re.compile(r"PMID:?\s*(\d{4,9})", re.I)
 
 _UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _UPPER_OR_DIGIT = _UPPER | frozenset("0123456789")
+_TAGS = frozenset(a + b for a in _UPPER for b in _UPPER_OR_DIGIT)  # every valid tag
 
 
 def _tag(line: str) -> tuple[str, str] | None:
     """(tag, value) of a tagged line, or None. Fast path for the canonical "XX  - value"."""
-    if line[2:6] == "  - " and line[0] in _UPPER and line[1] in _UPPER_OR_DIGIT:
+    if line[2:6] == "  - " and line[:2] in _TAGS:
         return line[:2], line[6:].strip()
-    if line[2:5] == "  -" and len(line) == 5 and line[0] in _UPPER and line[1] in _UPPER_OR_DIGIT:
+    if line[2:5] == "  -" and len(line) == 5 and line[:2] in _TAGS:
         return line[:2], ""
     m = _TAG_LINE.match(line)
     return (m.group(1), (m.group(2) or "").strip()) if m else None
@@ -61,10 +62,32 @@ def iter_raw(text: str, warnings: list[str]):
     start = 0
     in_record = False
     skipped_head = 0
-    for lineno, line in enumerate(iter_lines(text), start=1):
-        tagged = _tag(line)
-        if tagged:
-            tag, value = tagged
+    lineno = 0
+    tags = _TAGS
+    for lines in iter_line_chunks(text):
+        for line in lines:
+            lineno += 1
+            # The canonical "XX  - value" inline (most lines); the rest through _tag.
+            if line[2:6] == "  - " and (tag := line[:2]) in tags:
+                value = line[6:].strip()
+            else:
+                tagged = _tag(line)
+                if tagged is None:
+                    stripped = line.strip()
+                    if not stripped:
+                        continue
+                    if not in_record:
+                        if not _NUMBERING.match(line):
+                            skipped_head += 1
+                        continue
+                    # Continuation of the previous tag's (last) value.
+                    old = raw[last]
+                    if old.__class__ is list:
+                        old[-1] = f"{old[-1]} {stripped}" if old[-1] else stripped
+                    else:
+                        raw[last] = f"{old} {stripped}" if old else stripped
+                    continue
+                tag, value = tagged
             if tag == "TY":
                 if in_record:
                     warnings.append(
@@ -74,36 +97,22 @@ def iter_raw(text: str, warnings: list[str]):
                 start = lineno
                 in_record = True
                 raw, last = {"TY": value}, "TY"
-            elif not in_record:
-                if tag != "ER":
-                    skipped_head += 1
             elif tag == "ER":
-                in_record = False
-                yield start, raw
-                raw, last = {}, ""
-            else:
+                if in_record:
+                    in_record = False
+                    yield start, raw
+                    raw, last = {}, ""
+            elif in_record:
                 old = raw.get(tag)
                 if old is None:
                     raw[tag] = value
-                elif isinstance(old, list):
+                elif old.__class__ is list:
                     old.append(value)
                 else:
                     raw[tag] = [old, value]
                 last = tag
-            continue
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if not in_record:
-            if not _NUMBERING.match(line):
+            else:
                 skipped_head += 1
-            continue
-        # Continuation of the previous tag's (last) value.
-        old = raw[last]
-        if isinstance(old, list):
-            old[-1] = f"{old[-1]} {stripped}" if old[-1] else stripped
-        else:
-            raw[last] = f"{old} {stripped}" if old else stripped
     if in_record:
         yield start, raw
     if skipped_head:
@@ -130,14 +139,21 @@ def _all(raw: dict, *tags: str) -> list[str]:
     return out
 
 
+_JOURNAL_FIRST = ("T2", "JF", "JO", "JA", "J2")
+_JOURNAL_OTHER = ("JF", "JO", "JA", "T2", "J2")
+
+
 def to_record(raw: dict, line: int | None) -> ImportedRecord:
-    ty = clean_text(_first(raw, "TY"))
-    journal_tags = (
-        ("T2", "JF", "JO", "JA", "J2")
-        if ty in ("JOUR", "EJOUR", "MGZN", "NEWS", "")
-        else ("JF", "JO", "JA", "T2", "J2")
-    )
-    doi = clean_doi(_first(raw, "DO", "DI"))
+    get = raw.get
+
+    def first(*tags: str) -> str:
+        # The usual case, the first tag present once, answered here; _first otherwise.
+        value = get(tags[0])
+        return value if value and value.__class__ is str else _first(raw, *tags)
+
+    ty = clean_text(first("TY"))
+    journal_tags = _JOURNAL_FIRST if ty in ("JOUR", "EJOUR", "MGZN", "NEWS", "") else _JOURNAL_OTHER
+    doi = clean_doi(first("DO", "DI"))
     if not doi:
         for value in _all(raw, "UR", "L2", "L3", "M3", "N1", "AN", "ID", "C7"):
             if "10." in value and ("doi" in value.lower() or value.strip().startswith("10.")):
@@ -145,36 +161,35 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
                 if doi:
                     break
     pmid = ""
-    an = clean_text(_first(raw, "AN"))
-    db = clean_text(_first(raw, "DB", "DP")).lower()
-    if an.isdigit() and ("medline" in db or "pubmed" in db):
-        pmid = an
+    an = clean_text(first("AN"))
+    if an.isdigit():
+        db = clean_text(first("DB", "DP")).lower()
+        if "medline" in db or "pubmed" in db:
+            pmid = an
     if not pmid:
         for value in _all(raw, "C2", "N1", "M1", "AN", "U1", "ID"):
             m = _PMID_IN_TEXT.search(value)
             if m:
                 pmid = m.group(1)
                 break
-    keywords = (
-        clean_list(_all(raw, "KW"), split=";")
-        if any(";" in k for k in _all(raw, "KW"))
-        else clean_list(_all(raw, "KW"))
-    )
+    kw = _all(raw, "KW")
+    keywords = clean_list(kw, split=";" if any(";" in k for k in kw) else None) if kw else []
+    urls = _all(raw, "UR", "L2")
     rec = ImportedRecord(
-        title=clean_text(_first(raw, "TI", "T1", "CT", "BT")),
-        abstract=clean_abstract(_first(raw, "AB", "N2")),
+        title=clean_text(first("TI", "T1", "CT", "BT")),
+        abstract=clean_abstract(first("AB", "N2")),
         authors=clean_list(_all(raw, "AU", "A1")),
-        year=clean_year(_first(raw, "PY", "Y1", "DA")),
-        journal=clean_text(_first(raw, *journal_tags)),
-        volume=clean_text(_first(raw, "VL")),
-        issue=clean_text(_first(raw, "IS", "CP")),
-        pages=clean_pages(_first(raw, "SP"), _first(raw, "EP")),
+        year=clean_year(first("PY", "Y1", "DA")),
+        journal=clean_text(first(*journal_tags)),
+        volume=clean_text(first("VL")),
+        issue=clean_text(first("IS", "CP")),
+        pages=clean_pages(first("SP"), first("EP")),
         doi=doi,
-        pmid=clean_pmid(pmid),
-        url=clean_url(_all(raw, "UR", "L2")),
+        pmid=clean_pmid(pmid) if pmid else "",
+        url=clean_url(urls) if urls else "",
         keywords=keywords,
         type=ty,
-        language=clean_text(_first(raw, "LA")),
+        language=clean_text(first("LA")),
         raw=raw,  # str or list of str by construction (iter_raw): JSON-safe as is
         line=line,
     )
