@@ -39,9 +39,9 @@ def _scan(text: str, *, tag_re, width: int, start_tag: str, end_tags=(), list_ta
     tags whose continuation lines are separate items (authors, cited references). A record
     ends at a blank line (MEDLINE, no `end_tags`), an end tag (WoS), or a repeated start tag.
 
-    `width` is the length of a canonical tag prefix ("PMID- ", "TI  - "; "AU "): a line whose
-    first `width` characters were already seen to be one, with the value starting right
-    after them, is read from a dict instead of the regex (most lines of a large file)."""
+    `width` is the length of a canonical tag prefix ("PMID- ", "TI  - "; "AU "): a line
+    starting with a prefix already seen to be one is read with a dict lookup instead of the
+    regex (most lines of a large file)."""
     fields: dict[str, list[str]] = {}
     start = None
     last = None
@@ -76,9 +76,9 @@ def _scan(text: str, *, tag_re, width: int, start_tag: str, end_tags=(), list_ta
                         fields[last][-1] = f"{fields[last][-1]} {line.strip()}".strip()
                     continue
                 tag, value = m.group(1), (m.group(2) or "").strip()
-                # The value starts right after a prefix ending in the space the regex takes
-                # ("PMID- ", "TI  - ", "AU "): the prefix alone decides tag and value.
-                if m.start(2) == width and line[width - 1] == " " and len(known) < 500:
+                # The value starts right after the prefix ("PMID- ", "TI  - ", "AU "), or
+                # after one more space, which strip() drops: the prefix decides the tag.
+                if m.start(2) == width and len(known) < 500:
                     known[line[:width]] = tag
             if tag in end_tags:
                 if fields:
@@ -130,10 +130,8 @@ def medline_record(fields: dict, line: int | None) -> ImportedRecord:
         values = get(tags[0])
         return values[0] if values and values[0] else _one(fields, *tags)
 
-    authors = get("FAU") or get("AU") or []
-    if "CN" in fields:  # group authors after the people, unless listed among them already
-        people = set(authors)
-        authors = authors + [a for a in fields["CN"] if a not in people]
+    # Group authors after the people (clean_list drops one already listed among them).
+    authors = (get("FAU") or get("AU") or []) + get("CN", [])
     so = one("SO")
     keywords = get("OT", []) + get("MH", [])
     pmid = clean_pmid(one("PMID"))
