@@ -119,7 +119,11 @@ def iter_raw(text: str, warnings: list[str]):
         warnings.append(f"ignored {skipped_head} line(s) outside records (headers, notes)")
 
 
-def _first(raw: dict, *tags: str) -> str:
+def _first(raw: dict, tags: tuple[str, ...]) -> str:
+    """The first non-empty value of the first of `tags` that has one."""
+    value = raw.get(tags[0])
+    if value and value.__class__ is str:  # the usual case: the first tag, present once
+        return value
     for tag in tags:
         value = raw.get(tag)
         if isinstance(value, list):
@@ -129,13 +133,16 @@ def _first(raw: dict, *tags: str) -> str:
     return ""
 
 
-def _all(raw: dict, *tags: str) -> list[str]:
+def _all(raw: dict, tags: tuple[str, ...]) -> list[str]:
     out: list[str] = []
     for tag in tags:
         value = raw.get(tag)
         if value is None:
             continue
-        out.extend(value if isinstance(value, list) else [value])
+        if isinstance(value, list):
+            out.extend(value)
+        else:
+            out.append(value)
     return out
 
 
@@ -144,52 +151,45 @@ _JOURNAL_OTHER = ("JF", "JO", "JA", "T2", "J2")
 
 
 def to_record(raw: dict, line: int | None) -> ImportedRecord:
-    get = raw.get
-
-    def first(*tags: str) -> str:
-        # The usual case, the first tag present once, answered here; _first otherwise.
-        value = get(tags[0])
-        return value if value and value.__class__ is str else _first(raw, *tags)
-
-    ty = clean_text(first("TY"))
+    ty = clean_text(_first(raw, ("TY",)))
     journal_tags = _JOURNAL_FIRST if ty in ("JOUR", "EJOUR", "MGZN", "NEWS", "") else _JOURNAL_OTHER
-    doi = clean_doi(first("DO", "DI"))
+    doi = clean_doi(_first(raw, ("DO", "DI")))
     if not doi:
-        for value in _all(raw, "UR", "L2", "L3", "M3", "N1", "AN", "ID", "C7"):
+        for value in _all(raw, ("UR", "L2", "L3", "M3", "N1", "AN", "ID", "C7")):
             if "10." in value and ("doi" in value.lower() or value.strip().startswith("10.")):
                 doi = clean_doi(value)
                 if doi:
                     break
     pmid = ""
-    an = clean_text(first("AN"))
+    an = clean_text(_first(raw, ("AN",)))
     if an.isdigit():
-        db = clean_text(first("DB", "DP")).lower()
+        db = clean_text(_first(raw, ("DB", "DP"))).lower()
         if "medline" in db or "pubmed" in db:
             pmid = an
     if not pmid:
-        for value in _all(raw, "C2", "N1", "M1", "AN", "U1", "ID"):
+        for value in _all(raw, ("C2", "N1", "M1", "AN", "U1", "ID")):
             m = _PMID_IN_TEXT.search(value)
             if m:
                 pmid = m.group(1)
                 break
-    kw = _all(raw, "KW")
+    kw = _all(raw, ("KW",))
     keywords = clean_list(kw, split=";" if any(";" in k for k in kw) else None) if kw else []
-    urls = _all(raw, "UR", "L2")
+    urls = _all(raw, ("UR", "L2"))
     rec = ImportedRecord(
-        title=clean_text(first("TI", "T1", "CT", "BT")),
-        abstract=clean_abstract(first("AB", "N2")),
-        authors=clean_list(_all(raw, "AU", "A1")),
-        year=clean_year(first("PY", "Y1", "DA")),
-        journal=clean_text(first(*journal_tags)),
-        volume=clean_text(first("VL")),
-        issue=clean_text(first("IS", "CP")),
-        pages=clean_pages(first("SP"), first("EP")),
+        title=clean_text(_first(raw, ("TI", "T1", "CT", "BT"))),
+        abstract=clean_abstract(_first(raw, ("AB", "N2"))),
+        authors=clean_list(_all(raw, ("AU", "A1"))),
+        year=clean_year(_first(raw, ("PY", "Y1", "DA"))),
+        journal=clean_text(_first(raw, journal_tags)),
+        volume=clean_text(_first(raw, ("VL",))),
+        issue=clean_text(_first(raw, ("IS", "CP"))),
+        pages=clean_pages(_first(raw, ("SP",)), _first(raw, ("EP",))),
         doi=doi,
         pmid=clean_pmid(pmid) if pmid else "",
         url=clean_url(urls) if urls else "",
         keywords=keywords,
         type=ty,
-        language=clean_text(first("LA")),
+        language=clean_text(_first(raw, ("LA",))),
         raw=raw,  # str or list of str by construction (iter_raw): JSON-safe as is
         line=line,
     )

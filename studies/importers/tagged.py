@@ -44,7 +44,8 @@ def _scan(text: str, *, tag_re, width: int, start_tag: str, end_tags=(), list_ta
     regex (most lines of a large file)."""
     fields: dict[str, list[str]] = {}
     start = None
-    last = None
+    last = None  # the tag of the last value, which continuation lines extend
+    values: list[str] = []  # fields[last]
     lineno = 0
     known: dict[str, str] = {}  # canonical prefix -> tag
     for lines in iter_line_chunks(text):
@@ -58,9 +59,9 @@ def _scan(text: str, *, tag_re, width: int, start_tag: str, end_tags=(), list_ta
                     value = line.strip()
                     if value and last is not None:
                         if last in list_tags:
-                            fields[last].append(value)
-                        else:
-                            fields[last][-1] = f"{fields[last][-1]} {value}".strip()
+                            values.append(value)
+                        else:  # values are stripped, so is the joined one
+                            values[-1] = f"{values[-1]} {value}" if values[-1] else value
                         continue
                     # else a stray indented line outside a record (export header), or blank
                 if not line.strip():
@@ -73,7 +74,8 @@ def _scan(text: str, *, tag_re, width: int, start_tag: str, end_tags=(), list_ta
                 m = tag_re.match(line)
                 if not m:
                     if last is not None:  # untagged, unindented continuation: be liberal
-                        fields[last][-1] = f"{fields[last][-1]} {line.strip()}".strip()
+                        value = line.strip()
+                        values[-1] = f"{values[-1]} {value}" if values[-1] else value
                     continue
                 tag, value = m.group(1), (m.group(2) or "").strip()
                 # The value starts right after the prefix ("PMID- ", "TI  - ", "AU "), or
@@ -92,7 +94,7 @@ def _scan(text: str, *, tag_re, width: int, start_tag: str, end_tags=(), list_ta
                 start = lineno
             values = fields.get(tag)
             if values is None:
-                fields[tag] = [value]
+                values = fields[tag] = [value]
             else:
                 values.append(value)
             last = tag
@@ -101,6 +103,9 @@ def _scan(text: str, *, tag_re, width: int, start_tag: str, end_tags=(), list_ta
 
 
 def _one(fields: dict, *tags: str) -> str:
+    values = fields.get(tags[0])
+    if values and values[0]:  # the usual case: the first tag's first value
+        return values[0]
     for tag in tags:
         for v in fields.get(tag, []):
             if v:
@@ -123,33 +128,26 @@ def _medline_doi(fields: dict) -> str:
 
 
 def medline_record(fields: dict, line: int | None) -> ImportedRecord:
-    get = fields.get
-
-    def one(*tags: str) -> str:
-        # The usual case, the first tag's first value, answered here; _one otherwise.
-        values = get(tags[0])
-        return values[0] if values and values[0] else _one(fields, *tags)
-
     # Group authors after the people (clean_list drops one already listed among them).
-    authors = (get("FAU") or get("AU") or []) + get("CN", [])
-    so = one("SO")
-    keywords = get("OT", []) + get("MH", [])
-    pmid = clean_pmid(one("PMID"))
+    authors = (fields.get("FAU") or fields.get("AU") or []) + fields.get("CN", [])
+    so = _one(fields, "SO")
+    keywords = fields.get("OT", []) + fields.get("MH", [])
+    pmid = clean_pmid(_one(fields, "PMID"))
     rec = ImportedRecord(
-        title=clean_text(one("TI", "BTI")),
-        abstract=clean_abstract(one("AB")),
+        title=clean_text(_one(fields, "TI", "BTI")),
+        abstract=clean_abstract(_one(fields, "AB")),
         authors=clean_list(authors),
-        year=clean_year(one("DP", "DEP", "EDAT", "DA")),
-        journal=clean_text(one("JT", "TA")),
-        volume=clean_text(one("VI")),
-        issue=clean_text(one("IP")),
-        pages=clean_pages(one("PG")),
+        year=clean_year(_one(fields, "DP", "DEP", "EDAT", "DA")),
+        journal=clean_text(_one(fields, "JT", "TA")),
+        volume=clean_text(_one(fields, "VI")),
+        issue=clean_text(_one(fields, "IP")),
+        pages=clean_pages(_one(fields, "PG")),
         doi=_medline_doi(fields) or (clean_doi(so) if "doi:" in so else ""),
         pmid=pmid,
         url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else "",
         keywords=clean_list(keywords) if keywords else [],
-        type=clean_text(one("PT")),
-        language=clean_text(one("LA")),
+        type=clean_text(_one(fields, "PT")),
+        language=clean_text(_one(fields, "LA")),
         raw=_raw(fields),
         line=line,
     )
