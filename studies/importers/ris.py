@@ -150,10 +150,37 @@ _JOURNAL_FIRST = ("T2", "JF", "JO", "JA", "J2")
 _JOURNAL_OTHER = ("JF", "JO", "JA", "T2", "J2")
 
 
+_MAIN_TAGS = ("TY", "TI", "AB", "PY", "VL", "IS", "SP", "EP", "DO", "AN", "LA")
+
+
 def to_record(raw: dict, line: int | None) -> ImportedRecord:
-    ty = clean_text(_first(raw, ("TY",)))
+    ty, ti, ab, py, vl, is_, sp, ep, do, an, la = map(raw.get, _MAIN_TAGS)
+    # Usually each field is in the first of its tags, once: the rest only through _first.
+    if ty.__class__ is not str:
+        ty = _first(raw, ("TY",))
+    if not ti or ti.__class__ is not str:
+        ti = _first(raw, ("TI", "T1", "CT", "BT"))
+    if not ab or ab.__class__ is not str:
+        ab = _first(raw, ("AB", "N2"))
+    if not py or py.__class__ is not str:
+        py = _first(raw, ("PY", "Y1", "DA"))
+    if vl.__class__ is not str:
+        vl = _first(raw, ("VL",))
+    if not is_ or is_.__class__ is not str:
+        is_ = _first(raw, ("IS", "CP"))
+    if sp.__class__ is not str:
+        sp = _first(raw, ("SP",))
+    if ep.__class__ is not str:
+        ep = _first(raw, ("EP",))
+    if not do or do.__class__ is not str:
+        do = _first(raw, ("DO", "DI"))
+    if an.__class__ is not str:
+        an = _first(raw, ("AN",))
+    if la.__class__ is not str:
+        la = _first(raw, ("LA",))
+    ty = clean_text(ty)
     journal_tags = _JOURNAL_FIRST if ty in ("JOUR", "EJOUR", "MGZN", "NEWS", "") else _JOURNAL_OTHER
-    doi = clean_doi(_first(raw, ("DO", "DI")))
+    doi = clean_doi(do)
     if not doi:
         for value in _all(raw, ("UR", "L2", "L3", "M3", "N1", "AN", "ID", "C7")):
             if "10." in value and ("doi" in value.lower() or value.strip().startswith("10.")):
@@ -161,7 +188,7 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
                 if doi:
                     break
     pmid = ""
-    an = clean_text(_first(raw, ("AN",)))
+    an = clean_text(an)
     if an.isdigit():
         db = clean_text(_first(raw, ("DB", "DP"))).lower()
         if "medline" in db or "pubmed" in db:
@@ -176,20 +203,20 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
     keywords = clean_list(kw, split=";" if any(";" in k for k in kw) else None) if kw else []
     urls = _all(raw, ("UR", "L2"))
     rec = ImportedRecord(
-        title=clean_text(_first(raw, ("TI", "T1", "CT", "BT"))),
-        abstract=clean_abstract(_first(raw, ("AB", "N2"))),
+        title=clean_text(ti),
+        abstract=clean_abstract(ab),
         authors=clean_list(_all(raw, ("AU", "A1"))),
-        year=clean_year(_first(raw, ("PY", "Y1", "DA"))),
+        year=clean_year(py),
         journal=clean_text(_first(raw, journal_tags)),
-        volume=clean_text(_first(raw, ("VL",))),
-        issue=clean_text(_first(raw, ("IS", "CP"))),
-        pages=clean_pages(_first(raw, ("SP",)), _first(raw, ("EP",))),
+        volume=clean_text(vl),
+        issue=clean_text(is_),
+        pages=clean_pages(sp, ep),
         doi=doi,
         pmid=clean_pmid(pmid) if pmid else "",
         url=clean_url(urls) if urls else "",
         keywords=keywords,
         type=ty,
-        language=clean_text(_first(raw, ("LA",))),
+        language=clean_text(la),
         raw=raw,  # str or list of str by construction (iter_raw): JSON-safe as is
         line=line,
     )
