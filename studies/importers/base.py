@@ -145,8 +145,8 @@ def _unmark(text: str) -> str:
 
 
 def clean_abstract(value) -> str:
-    if value.__class__ is str and "\n" not in value:
-        return clean_text(value)
+    if value.__class__ is str and "\n" not in value and "&" not in value:
+        return clean_text(value)  # one paragraph (an entity could be "&#10;")
     if isinstance(value, list | tuple):
         value = "\n".join(str(v) for v in value if v)
     if value is None:

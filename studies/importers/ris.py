@@ -148,8 +148,6 @@ def _all(raw: dict, tags: tuple[str, ...]) -> list[str]:
 
 _JOURNAL_FIRST = ("T2", "JF", "JO", "JA", "J2")
 _JOURNAL_OTHER = ("JF", "JO", "JA", "T2", "J2")
-
-
 _MAIN_TAGS = ("TY", "TI", "AB", "PY", "VL", "IS", "SP", "EP", "DO", "AN", "LA")
 
 
