@@ -99,9 +99,11 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
 
 
 def normalise_newlines(text: str) -> str:
+    # `in` first: it runs at memchr speed, replace() scans far slower even when it finds
+    # nothing (a tenth of a second on a 160 MB export).
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return text.replace("\x00", "")
+    return text.replace("\x00", "") if "\x00" in text else text
 
 
 _RIS_TAG = re.compile(r"^\s*TY\s{1,2}-", re.M)
@@ -160,23 +162,37 @@ class ParseStream:
         self._options = options
 
     def _records(self):
-        from studies.importers import bibtex, endnote, ris, tabular, tagged
-
+        # Only the format's own module is imported: tabular pulls in pandas (a third of a
+        # second), which a RIS or MEDLINE import does not need.
         text, fmt = self._text, self.format
         if fmt == "ris":
+            from studies.importers import ris
+
             return ris.iter_records(text, self.warnings)
         if fmt == "medline":
+            from studies.importers import tagged
+
             return tagged.iter_medline(text, self.warnings)
         if fmt == "wos":
             first = text.lstrip().split("\n", 1)[0]
             if "\t" not in first:
+                from studies.importers import tagged
+
                 return tagged.iter_wos(text, self.warnings)
+            from studies.importers import tabular
+
             return tabular.iter_records(text, self.warnings, options=self._options)
         if fmt == "endnote-xml":
+            from studies.importers import endnote
+
             return endnote.iter_records(text, self.warnings)
         if fmt == "csv":
+            from studies.importers import tabular
+
             return tabular.iter_records(text, self.warnings, options=self._options)
         if fmt == "bibtex":
+            from studies.importers import bibtex
+
             # bibtexparser 2 parses the whole string into a Library before handing out any
             # entry (its splitter needs the full text to pair braces and resolve @string
             # macros used anywhere in the file), so BibTeX records are built as a list.

@@ -32,7 +32,7 @@ from studies.importers.base import (
     clean_url,
     clean_year,
     finish,
-    iter_lines,
+    iter_line_chunks,
 )
 
 _TAG_LINE = re.compile(r"^\s{0,3}([A-Z][A-Z0-9])\s{0,3}-(?:\s(.*)|)$")
@@ -41,13 +41,14 @@ _PMID_IN_TEXT = re.compile(r"PMID:?\s*(\d{4,9})", re.I)
 
 _UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _UPPER_OR_DIGIT = _UPPER | frozenset("0123456789")
+_TAGS = frozenset(a + b for a in _UPPER for b in _UPPER_OR_DIGIT)  # every valid tag
 
 
 def _tag(line: str) -> tuple[str, str] | None:
     """(tag, value) of a tagged line, or None. Fast path for the canonical "XX  - value"."""
-    if line[2:6] == "  - " and line[0] in _UPPER and line[1] in _UPPER_OR_DIGIT:
+    if line[2:6] == "  - " and line[:2] in _TAGS:
         return line[:2], line[6:].strip()
-    if line[2:5] == "  -" and len(line) == 5 and line[0] in _UPPER and line[1] in _UPPER_OR_DIGIT:
+    if line[2:5] == "  -" and len(line) == 5 and line[:2] in _TAGS:
         return line[:2], ""
     m = _TAG_LINE.match(line)
     return (m.group(1), (m.group(2) or "").strip()) if m else None
@@ -61,10 +62,32 @@ def iter_raw(text: str, warnings: list[str]):
     start = 0
     in_record = False
     skipped_head = 0
-    for lineno, line in enumerate(iter_lines(text), start=1):
-        tagged = _tag(line)
-        if tagged:
-            tag, value = tagged
+    lineno = 0
+    tags = _TAGS
+    for lines in iter_line_chunks(text):
+        for line in lines:
+            lineno += 1
+            # The canonical "XX  - value" inline (most lines); the rest through _tag.
+            if line[2:6] == "  - " and (tag := line[:2]) in tags:
+                value = line[6:].strip()
+            else:
+                tagged = _tag(line)
+                if tagged is None:
+                    stripped = line.strip()
+                    if not stripped:
+                        continue
+                    if not in_record:
+                        if not _NUMBERING.match(line):
+                            skipped_head += 1
+                        continue
+                    # Continuation of the previous tag's (last) value.
+                    old = raw[last]
+                    if old.__class__ is list:
+                        old[-1] = f"{old[-1]} {stripped}" if old[-1] else stripped
+                    else:
+                        raw[last] = f"{old} {stripped}" if old else stripped
+                    continue
+                tag, value = tagged
             if tag == "TY":
                 if in_record:
                     warnings.append(
@@ -74,43 +97,33 @@ def iter_raw(text: str, warnings: list[str]):
                 start = lineno
                 in_record = True
                 raw, last = {"TY": value}, "TY"
-            elif not in_record:
-                if tag != "ER":
-                    skipped_head += 1
             elif tag == "ER":
-                in_record = False
-                yield start, raw
-                raw, last = {}, ""
-            else:
+                if in_record:
+                    in_record = False
+                    yield start, raw
+                    raw, last = {}, ""
+            elif in_record:
                 old = raw.get(tag)
                 if old is None:
                     raw[tag] = value
-                elif isinstance(old, list):
+                elif old.__class__ is list:
                     old.append(value)
                 else:
                     raw[tag] = [old, value]
                 last = tag
-            continue
-        stripped = line.strip()
-        if not stripped:
-            continue
-        if not in_record:
-            if not _NUMBERING.match(line):
+            else:
                 skipped_head += 1
-            continue
-        # Continuation of the previous tag's (last) value.
-        old = raw[last]
-        if isinstance(old, list):
-            old[-1] = f"{old[-1]} {stripped}" if old[-1] else stripped
-        else:
-            raw[last] = f"{old} {stripped}" if old else stripped
     if in_record:
         yield start, raw
     if skipped_head:
         warnings.append(f"ignored {skipped_head} line(s) outside records (headers, notes)")
 
 
-def _first(raw: dict, *tags: str) -> str:
+def _first(raw: dict, tags: tuple[str, ...]) -> str:
+    """The first non-empty value of the first of `tags` that has one."""
+    value = raw.get(tags[0])
+    if value and value.__class__ is str:  # the usual case: the first tag, present once
+        return value
     for tag in tags:
         value = raw.get(tag)
         if isinstance(value, list):
@@ -120,61 +133,88 @@ def _first(raw: dict, *tags: str) -> str:
     return ""
 
 
-def _all(raw: dict, *tags: str) -> list[str]:
+def _all(raw: dict, tags: tuple[str, ...]) -> list[str]:
     out: list[str] = []
     for tag in tags:
         value = raw.get(tag)
         if value is None:
             continue
-        out.extend(value if isinstance(value, list) else [value])
+        if isinstance(value, list):
+            out.extend(value)
+        else:
+            out.append(value)
     return out
 
 
+_JOURNAL_FIRST = ("T2", "JF", "JO", "JA", "J2")
+_JOURNAL_OTHER = ("JF", "JO", "JA", "T2", "J2")
+_MAIN_TAGS = ("TY", "TI", "AB", "PY", "VL", "IS", "SP", "EP", "DO", "AN", "LA")
+
+
 def to_record(raw: dict, line: int | None) -> ImportedRecord:
-    ty = clean_text(_first(raw, "TY"))
-    journal_tags = (
-        ("T2", "JF", "JO", "JA", "J2")
-        if ty in ("JOUR", "EJOUR", "MGZN", "NEWS", "")
-        else ("JF", "JO", "JA", "T2", "J2")
-    )
-    doi = clean_doi(_first(raw, "DO", "DI"))
+    ty, ti, ab, py, vl, is_, sp, ep, do, an, la = map(raw.get, _MAIN_TAGS)
+    # Usually each field is in the first of its tags, once: the rest only through _first.
+    if ty.__class__ is not str:
+        ty = _first(raw, ("TY",))
+    if not ti or ti.__class__ is not str:
+        ti = _first(raw, ("TI", "T1", "CT", "BT"))
+    if not ab or ab.__class__ is not str:
+        ab = _first(raw, ("AB", "N2"))
+    if not py or py.__class__ is not str:
+        py = _first(raw, ("PY", "Y1", "DA"))
+    if vl.__class__ is not str:
+        vl = _first(raw, ("VL",))
+    if not is_ or is_.__class__ is not str:
+        is_ = _first(raw, ("IS", "CP"))
+    if sp.__class__ is not str:
+        sp = _first(raw, ("SP",))
+    if ep.__class__ is not str:
+        ep = _first(raw, ("EP",))
+    if not do or do.__class__ is not str:
+        do = _first(raw, ("DO", "DI"))
+    if an.__class__ is not str:
+        an = _first(raw, ("AN",))
+    if la.__class__ is not str:
+        la = _first(raw, ("LA",))
+    ty = clean_text(ty)
+    journal_tags = _JOURNAL_FIRST if ty in ("JOUR", "EJOUR", "MGZN", "NEWS", "") else _JOURNAL_OTHER
+    doi = clean_doi(do)
     if not doi:
-        for value in _all(raw, "UR", "L2", "L3", "M3", "N1", "AN", "ID", "C7"):
+        for value in _all(raw, ("UR", "L2", "L3", "M3", "N1", "AN", "ID", "C7")):
             if "10." in value and ("doi" in value.lower() or value.strip().startswith("10.")):
                 doi = clean_doi(value)
                 if doi:
                     break
     pmid = ""
-    an = clean_text(_first(raw, "AN"))
-    db = clean_text(_first(raw, "DB", "DP")).lower()
-    if an.isdigit() and ("medline" in db or "pubmed" in db):
-        pmid = an
+    an = clean_text(an)
+    if an.isdigit():
+        db = clean_text(_first(raw, ("DB", "DP"))).lower()
+        if "medline" in db or "pubmed" in db:
+            pmid = an
     if not pmid:
-        for value in _all(raw, "C2", "N1", "M1", "AN", "U1", "ID"):
+        for value in _all(raw, ("C2", "N1", "M1", "AN", "U1", "ID")):
             m = _PMID_IN_TEXT.search(value)
             if m:
                 pmid = m.group(1)
                 break
-    keywords = (
-        clean_list(_all(raw, "KW"), split=";")
-        if any(";" in k for k in _all(raw, "KW"))
-        else clean_list(_all(raw, "KW"))
-    )
+    kw = _all(raw, ("KW",))
+    keywords = clean_list(kw, split=";" if any(";" in k for k in kw) else None) if kw else []
+    urls = _all(raw, ("UR", "L2"))
     rec = ImportedRecord(
-        title=clean_text(_first(raw, "TI", "T1", "CT", "BT")),
-        abstract=clean_abstract(_first(raw, "AB", "N2")),
-        authors=clean_list(_all(raw, "AU", "A1")),
-        year=clean_year(_first(raw, "PY", "Y1", "DA")),
-        journal=clean_text(_first(raw, *journal_tags)),
-        volume=clean_text(_first(raw, "VL")),
-        issue=clean_text(_first(raw, "IS", "CP")),
-        pages=clean_pages(_first(raw, "SP"), _first(raw, "EP")),
+        title=clean_text(ti),
+        abstract=clean_abstract(ab),
+        authors=clean_list(_all(raw, ("AU", "A1"))),
+        year=clean_year(py),
+        journal=clean_text(_first(raw, journal_tags)),
+        volume=clean_text(vl),
+        issue=clean_text(is_),
+        pages=clean_pages(sp, ep),
         doi=doi,
-        pmid=clean_pmid(pmid),
-        url=clean_url(_all(raw, "UR", "L2")),
+        pmid=clean_pmid(pmid) if pmid else "",
+        url=clean_url(urls) if urls else "",
         keywords=keywords,
         type=ty,
-        language=clean_text(_first(raw, "LA")),
+        language=clean_text(la),
         raw=raw,  # str or list of str by construction (iter_raw): JSON-safe as is
         line=line,
     )

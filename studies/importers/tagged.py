@@ -25,59 +25,87 @@ from studies.importers.base import (
     clean_url,
     clean_year,
     finish,
-    iter_lines,
+    iter_line_chunks,
 )
 
 _MEDLINE_TAG = re.compile(r"^([A-Z][A-Z0-9]{0,3})\s*- ?(.*)$")
 _WOS_TAG = re.compile(r"^([A-Z][A-Z0-9])(?: (.*))?$")
 
 
-def _scan(text: str, *, tag_re, is_start, is_end, list_tags: set[str]):
+def _scan(text: str, *, tag_re, width: int, start_tag: str, end_tags=(), list_tags=()):
     """Yield (first line number, {tag: [values]}) per record.
 
     A continuation line (indented) extends the last value, or adds a new value for
-    tags whose continuation lines are separate items (authors, cited references)."""
+    tags whose continuation lines are separate items (authors, cited references). A record
+    ends at a blank line (MEDLINE, no `end_tags`), an end tag (WoS), or a repeated start tag.
+
+    `width` is the length of a canonical tag prefix ("PMID- ", "TI  - "; "AU "): a line
+    starting with a prefix already seen to be one is read with a dict lookup instead of the
+    regex (most lines of a large file)."""
     fields: dict[str, list[str]] = {}
     start = None
-    last = None
-    for lineno, line in enumerate(iter_lines(text), start=1):
-        if not line.strip():
-            if is_end is None and fields:  # MEDLINE: blank line ends a record
-                yield start, fields
-                fields, start, last = {}, None, None
-            continue
-        if line[:1] in (" ", "\t"):
-            if last is None:
-                continue  # stray indented text outside a record (export header)
-            value = line.strip()
-            if last in list_tags:
-                fields[last].append(value)
+    last = None  # the tag of the last value, which continuation lines extend
+    values: list[str] = []  # fields[last]
+    lineno = 0
+    known: dict[str, str] = {}  # canonical prefix -> tag
+    for lines in iter_line_chunks(text):
+        for line in lines:
+            lineno += 1
+            tag = known.get(line[:width])
+            if tag is not None:
+                value = line[width:].strip()
             else:
-                fields[last][-1] = f"{fields[last][-1]} {value}".strip()
-            continue
-        m = tag_re.match(line)
-        if not m:
-            if last is not None:  # untagged, unindented continuation: be liberal
-                fields[last][-1] = f"{fields[last][-1]} {line.strip()}".strip()
-            continue
-        tag, value = m.group(1), (m.group(2) or "").strip()
-        if is_end is not None and is_end(tag):
-            if fields:
+                if line[:1] in (" ", "\t"):
+                    value = line.strip()
+                    if value and last is not None:
+                        if last in list_tags:
+                            values.append(value)
+                        else:  # values are stripped, so is the joined one
+                            values[-1] = f"{values[-1]} {value}" if values[-1] else value
+                        continue
+                    # else a stray indented line outside a record (export header), or blank
+                if not line.strip():
+                    if not end_tags and fields:  # MEDLINE: blank line ends a record
+                        yield start, fields
+                        fields, start, last = {}, None, None
+                    continue
+                if line[:1] in (" ", "\t"):
+                    continue
+                m = tag_re.match(line)
+                if not m:
+                    if last is not None:  # untagged, unindented continuation: be liberal
+                        value = line.strip()
+                        values[-1] = f"{values[-1]} {value}" if values[-1] else value
+                    continue
+                tag, value = m.group(1), (m.group(2) or "").strip()
+                # The value starts right after the prefix ("PMID- ", "TI  - ", "AU "), or
+                # after one more space, which strip() drops: the prefix decides the tag.
+                if m.start(2) == width and len(known) < 500:
+                    known[line[:width]] = tag
+            if tag in end_tags:
+                if fields:
+                    yield start, fields
+                fields, start, last = {}, None, None
+                continue
+            if tag == start_tag and tag in fields:
                 yield start, fields
-            fields, start, last = {}, None, None
-            continue
-        if is_start(tag) and fields and tag in fields:
-            yield start, fields
-            fields, start = {}, None
-        if start is None:
-            start = lineno
-        fields.setdefault(tag, []).append(value)
-        last = tag
+                fields, start = {}, None
+            if start is None:
+                start = lineno
+            values = fields.get(tag)
+            if values is None:
+                values = fields[tag] = [value]
+            else:
+                values.append(value)
+            last = tag
     if fields:
         yield start, fields
 
 
 def _one(fields: dict, *tags: str) -> str:
+    values = fields.get(tags[0])
+    if values and values[0]:  # the usual case: the first tag's first value
+        return values[0]
     for tag in tags:
         for v in fields.get(tag, []):
             if v:
@@ -100,10 +128,11 @@ def _medline_doi(fields: dict) -> str:
 
 
 def medline_record(fields: dict, line: int | None) -> ImportedRecord:
-    authors = fields.get("FAU") or fields.get("AU") or []
-    authors = authors + [a for a in fields.get("CN", []) if a not in authors]
+    # Group authors after the people (clean_list drops one already listed among them).
+    authors = (fields.get("FAU") or fields.get("AU") or []) + fields.get("CN", [])
     so = _one(fields, "SO")
-    pages = _one(fields, "PG")
+    keywords = fields.get("OT", []) + fields.get("MH", [])
+    pmid = clean_pmid(_one(fields, "PMID"))
     rec = ImportedRecord(
         title=clean_text(_one(fields, "TI", "BTI")),
         abstract=clean_abstract(_one(fields, "AB")),
@@ -112,26 +141,22 @@ def medline_record(fields: dict, line: int | None) -> ImportedRecord:
         journal=clean_text(_one(fields, "JT", "TA")),
         volume=clean_text(_one(fields, "VI")),
         issue=clean_text(_one(fields, "IP")),
-        pages=clean_pages(pages),
+        pages=clean_pages(_one(fields, "PG")),
         doi=_medline_doi(fields) or (clean_doi(so) if "doi:" in so else ""),
-        pmid=clean_pmid(_one(fields, "PMID")),
-        url="",
-        keywords=clean_list(fields.get("OT", []) + fields.get("MH", [])),
+        pmid=pmid,
+        url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else "",
+        keywords=clean_list(keywords) if keywords else [],
         type=clean_text(_one(fields, "PT")),
         language=clean_text(_one(fields, "LA")),
         raw=_raw(fields),
         line=line,
     )
-    if rec.pmid:
-        rec.url = f"https://pubmed.ncbi.nlm.nih.gov/{rec.pmid}/"
     return finish(rec)
 
 
 def iter_medline(text: str, warnings: list[str]):
     found = False
-    for line, fields in _scan(
-        text, tag_re=_MEDLINE_TAG, is_start=lambda t: t == "PMID", is_end=None, list_tags=set()
-    ):
+    for line, fields in _scan(text, tag_re=_MEDLINE_TAG, width=6, start_tag="PMID"):
         if len(fields) > 1 or "PMID" in fields:
             found = True
             yield medline_record(fields, line)
@@ -179,7 +204,7 @@ def wos_record(fields: dict, line: int | None) -> ImportedRecord:
 def iter_wos(text: str, warnings: list[str]):
     found = False
     for line, fields in _scan(
-        text, tag_re=_WOS_TAG, is_start=lambda t: t == "PT", is_end=lambda t: t in ("ER", "EF"),
+        text, tag_re=_WOS_TAG, width=3, start_tag="PT", end_tags=("ER", "EF"),
         list_tags=WOS_LIST_TAGS,
     ):  # fmt: skip
         if set(fields) <= {"FN", "VR"}:
