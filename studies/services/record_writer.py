@@ -48,6 +48,7 @@ class RecordWriter:
         self._first = first_position
         # ids[position - first_position]: appended as rows are written, complete after close().
         self.ids: list[int] = []
+        self._queued = 0  # rows handed to put() so far
         self._queue: queue.Queue = queue.Queue(maxsize=16)  # ≤ ~50 MB of rows waiting
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -93,7 +94,6 @@ class RecordWriter:
         # GIL as little as possible (only the id and the key are added there).
         self._queue.put(["\t".join(map(copy_text, row)) for row in rows])
 
-    _queued = 0
 
     def close(self) -> list[int]:
         """Wait for every queued row to be written; returns the ids by position."""
