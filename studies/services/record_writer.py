@@ -94,7 +94,6 @@ class RecordWriter:
         # GIL as little as possible (only the id and the key are added there).
         self._queue.put(["\t".join(map(copy_text, row)) for row in rows])
 
-
     def close(self) -> list[int]:
         """Wait for every queued row to be written; returns the ids by position."""
         if self._thread is not None:
