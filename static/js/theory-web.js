@@ -93,13 +93,28 @@
       container.dataset.ready = "1";
     }
 
+    // Filters changed quickly fire requests that may answer out of order: only the latest
+    // one may draw the web (an earlier, slower answer would show the wrong filters).
+    let pending = null;
     async function load() {
       const p = params();
+      if (pending) pending.abort();
+      const mine = (pending = new AbortController());
       container.dataset.ready = "";
       stats.textContent = "loading…";
-      const r = await fetch(container.dataset.dataUrl + "?" + p, { headers: { Accept: "application/json" } });
+      let r, data;
+      try {
+        r = await fetch(container.dataset.dataUrl + "?" + p,
+          { headers: { Accept: "application/json" }, signal: mine.signal });
+        data = r.ok ? await r.json() : null;
+      } catch (err) {
+        if (mine.signal.aborted) return;
+        throw err;
+      }
+      if (mine !== pending) return;
+      pending = null;
       if (!r.ok) { stats.textContent = `could not load the web (${r.status})`; return; }
-      render(await r.json());
+      render(data);
       updateExports(p);
       history.replaceState(null, "", "?" + p);
     }

@@ -19,6 +19,15 @@ CLICK_NODE = """(label) => {
 }"""
 
 
+# Answers to requests without a version arrive 800 ms late (counted in window.heldBack).
+HOLD_BACK_UNVERSIONED = """() => {
+  const fetch = window.fetch;
+  window.heldBack = 0;
+  window.fetch = (url, opts) => fetch(url, opts).then((r) => String(url).includes("version=")
+    ? r : new Promise((ok) => setTimeout(() => { window.heldBack += 1; ok(r); }, 800)));
+}"""
+
+
 def _wait_ready(page):
     page.wait_for_selector("#cy[data-ready='1']")
 
@@ -73,9 +82,15 @@ def test_filter_the_web_click_faith_find_paths_and_compare_versions(
     href = page.locator(".export-link[data-format=svg]").get_attribute("href")
     assert re.search(r"/theory/web/export/svg/\?phase=Theory\+gleaning", href)
 
-    # A version's web comes from its snapshot.
+    # A version's web comes from its snapshot. Filters changed in quick succession: the
+    # answer for the first change (no phase, no version) is held back so that it arrives
+    # last, and must not replace the web of the latest choice.
+    page.evaluate(HOLD_BACK_UNVERSIONED)
     page.get_by_label("Theory gleaning").uncheck()
     page.select_option("select[name=version]", label="v1 Gleaned programme theory (Box 1)")
+    expect(stats).to_contain_text("3 CMOCs")
+    page.wait_for_function("() => window.heldBack === 1")  # the stale answer has come
+    page.wait_for_timeout(100)
     expect(stats).to_contain_text("3 CMOCs")
 
     page.goto(f"{live_server.url}/reviews/{review.pk}/theory/versions/")
