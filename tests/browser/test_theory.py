@@ -19,12 +19,18 @@ CLICK_NODE = """(label) => {
 }"""
 
 
-# Answers to requests without a version arrive 800 ms late (counted in window.heldBack).
+# Answers to requests without a version arrive 800 ms late; window.heldBack counts those
+# requests once settled (answered late, or aborted by the page before any answer).
 HOLD_BACK_UNVERSIONED = """() => {
   const fetch = window.fetch;
   window.heldBack = 0;
-  window.fetch = (url, opts) => fetch(url, opts).then((r) => String(url).includes("version=")
-    ? r : new Promise((ok) => setTimeout(() => { window.heldBack += 1; ok(r); }, 800)));
+  window.fetch = (url, opts) => {
+    const answer = fetch(url, opts);
+    if (String(url).includes("version=")) return answer;
+    return answer.then(
+      (r) => new Promise((ok) => setTimeout(() => { window.heldBack += 1; ok(r); }, 800)),
+      (err) => { window.heldBack += 1; throw err; });
+  };
 }"""
 
 
@@ -89,7 +95,7 @@ def test_filter_the_web_click_faith_find_paths_and_compare_versions(
     page.get_by_label("Theory gleaning").uncheck()
     page.select_option("select[name=version]", label="v1 Gleaned programme theory (Box 1)")
     expect(stats).to_contain_text("3 CMOCs")
-    page.wait_for_function("() => window.heldBack === 1")  # the stale answer has come
+    page.wait_for_function("() => window.heldBack === 1")  # the stale request has settled
     page.wait_for_timeout(100)
     expect(stats).to_contain_text("3 CMOCs")
 
