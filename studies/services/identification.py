@@ -7,6 +7,7 @@ read, or a failure half-way, leaves no record behind (the batch keeps the error 
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from studies.importers import ImportFormatError, decode_bytes, detect_format, pa
 from studies.importers.tabular import FIELDS as TABULAR_FIELDS
 from studies.importers.tabular import describe_columns, sniff_separator
 from studies.models import DuplicateCandidate, ImportBatch, Record, RecordSource, Search
-from studies.services.record_writer import RecordWriter
+from studies.services.record_writer import RecordWriter, copy_text
 from studies.services.screening import record_keys_assign
 from synthesis.audit import event_record
 from synthesis.jobs import job_enqueue, job_progress
@@ -410,13 +411,15 @@ def _parse_and_write(stream, writer: RecordWriter, *, review, batch, first: int,
     dumps = json.JSONEncoder(ensure_ascii=False).encode
     fold, item = dedup.fold, dedup.DedupItem
     review_id, batch_id = review.pk, batch.pk
+    null = writer.null
     items: list[dedup.DedupItem] = []
     rows: list[tuple] = []
     position = first
     for r in stream:
         folded = fold(r.title)  # the title key, and dedup's normalised title
         rows.append((
-            review_id, batch_id, position, r.title, r.abstract, dumps(r.authors), r.year,
+            review_id, batch_id, position, r.title, r.abstract, dumps(r.authors),
+            null if r.year is None else r.year,
             r.journal, r.volume, r.issue, r.pages, r.doi, r.pmid, r.url, dumps(r.keywords),
             r.type, r.language, dumps(lean_raw(r)), folded[:255], "", now,
         ))  # fmt: skip
@@ -536,6 +539,15 @@ def _candidates_insert(rows: list[tuple]) -> None:
         return
     table = connection.ops.quote_name(DuplicateCandidate._meta.db_table)
     cols = ", ".join(connection.ops.quote_name(c) for c in _CANDIDATE_COLUMNS)
+    if connection.vendor == "postgresql":
+        # COPY: no conflict is possible here, since every pair has a record of this import
+        # (dedup never pairs two library records). Half the time of the INSERTs on 17k merges.
+        text = "".join("\t".join(map(copy_text, row)) + "\n" for row in rows)
+        with connection.cursor() as cursor:
+            cursor.cursor.copy_expert(
+                f"COPY {table} ({cols}) FROM STDIN", io.StringIO(text), size=len(text) + 1
+            )
+        return
     one = "(" + ", ".join(["%s"] * len(_CANDIDATE_COLUMNS)) + ")"
     per = max(
         1, min(BULK, (connection.features.max_query_params or 999) // len(_CANDIDATE_COLUMNS))

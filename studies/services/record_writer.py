@@ -33,6 +33,10 @@ ROW_COLUMNS = ("review_id", "batch_id", "position", "title", "abstract", "author
                "language", "raw", "title_key", "fulltext_status", "created_at")  # fmt: skip
 _COLUMNS = ("id", *ROW_COLUMNS, "screen_key")
 _POSITION = ROW_COLUMNS.index("position")
+_YEAR = ROW_COLUMNS.index("year")  # the one column whose value may be missing (NULL)
+# Markers while a chunk is one string (see `copy_lines`): the parsers drop NUL, so it never
+# occurs in a value; \x01 and \x02 might, and are counted before they are trusted.
+_FIELD, _ROW, _NULL = "\x00", "\x01", "\x02"
 
 
 class RecordWriter:
@@ -58,6 +62,8 @@ class RecordWriter:
         self._cols = ", ".join(connection.ops.quote_name(c) for c in _COLUMNS)
         self._per = max(1, (connection.features.max_query_params or 999) // len(_COLUMNS))
         self._next_id = 0
+        # What the caller puts for a missing year: COPY rows are all text (see copy_lines).
+        self.null = _NULL if self._vendor == "postgresql" else None
         with connection.cursor() as cursor:
             if self._vendor == "postgresql":
                 cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Record._meta.db_table])
@@ -82,7 +88,8 @@ class RecordWriter:
         return self
 
     def put(self, rows: list[tuple]) -> None:
-        """Queue rows (ROW_COLUMNS, positions consecutive from the last ones)."""
+        """Queue rows (ROW_COLUMNS, positions consecutive from the last ones; a missing year
+        is `self.null`)."""
         if self._error is not None:
             raise self._error
         assert rows[0][_POSITION] == self._first + self._queued  # noqa: S101 (caller's contract)
@@ -92,7 +99,7 @@ class RecordWriter:
             return
         # The COPY text is built here, in the parsing thread: the writer thread should hold the
         # GIL as little as possible (only the id and the key are added there).
-        self._queue.put(["\t".join(map(copy_text, row)) for row in rows])
+        self._queue.put(copy_lines(rows))
 
     def close(self) -> list[int]:
         """Wait for every queued row to be written; returns the ids by position."""
@@ -169,6 +176,27 @@ class RecordWriter:
                 [*self._source_params, ids.start, ids.stop],
             )
         self.ids.extend(ids)
+
+
+def copy_lines(rows: list[tuple]) -> list[str]:
+    """The rows as lines of PostgreSQL's COPY text format (without the line ends).
+
+    The whole chunk is escaped at once, a handful of str.replace calls over a few MB, instead
+    of a Python call per value (2.1 million on a 100k import, about a second). Values are
+    str(), ints, or a datetime; a missing year is _NULL."""
+    body = _ROW.join([_FIELD.join(map(str, row)) for row in rows])
+    nulls = sum(1 for row in rows if row[_YEAR] is _NULL)
+    if body.count(_ROW) != len(rows) - 1 or body.count(_NULL) != nulls:
+        # A value holds a marker character itself (a control character in the file): value
+        # by value for this chunk.
+        return [
+            "\t".join(copy_text(None if i == _YEAR and v is _NULL else v) for i, v in enumerate(r))
+            for r in rows
+        ]
+    if "\\" in body:
+        body = body.replace("\\", "\\\\")
+    body = body.replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return body.replace(_FIELD, "\t").replace(_NULL, "\\N").split(_ROW)
 
 
 def copy_text(value) -> str:

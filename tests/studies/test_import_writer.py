@@ -2,6 +2,8 @@
 from the writer thread roll the import back, live progress visible while the import runs."""
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from studies.models import ImportBatch, Record, RecordSource, Search
 from studies.screening_rules import order_seed, screen_hash
@@ -137,3 +139,36 @@ def test_live_progress_falls_back_to_the_row(review, users):
     assert Job.objects.get(pk=job.pk).live_message == "Saving"
     Job.objects.filter(pk=job.pk).update(status=Job.Status.DONE)
     assert Job.objects.get(pk=job.pk).percent == 100
+
+
+# -- COPY text of a chunk (pure: no database) ----------------------------------------------
+
+_text = st.text(alphabet=st.sampled_from("ab \\\t\n\r\x01\x02é\u2028"), max_size=8)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 10**6), _text, st.one_of(st.none(), st.integers(1500, 2100)), _text), min_size=1, max_size=5))  # fmt: skip
+def test_a_chunk_escaped_at_once_equals_escaping_value_by_value(rows):
+    """copy_lines escapes the whole chunk with a few replaces; the reference is copy_text on
+    each value. Values holding the marker characters themselves must still come out right."""
+    import studies.services.record_writer as rw
+
+    width = len(rw.ROW_COLUMNS)
+    full = []
+    for pk, text, year, other in rows:
+        row = [pk, text, "x", other] + [""] * (width - 4)
+        row[rw._YEAR] = rw._NULL if year is None else year
+        full.append(tuple(row))
+    expected = [
+        "\t".join(rw.copy_text(None if i == rw._YEAR and v is rw._NULL else v) for i, v in enumerate(r))
+        for r in full
+    ]  # fmt: skip
+    assert rw.copy_lines(full) == expected
+
+
+def test_titles_with_copy_special_characters_are_stored_exactly(review, users, search):
+    title = "Back\\slash \\N and \x01 control \x02 marks"
+    data = f"TY  - JOUR\nTI  - {title}\nPY  - 2020\nER  - \nTY  - JOUR\nTI  - Plain\nER  - \n"
+    do_import(users["reviewer"], review, search, data.encode())
+    stored = dict(Record.objects.values_list("title", "year"))
+    assert stored == {title: 2020, "Plain": None}
