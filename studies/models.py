@@ -140,12 +140,16 @@ class Record(models.Model):
         ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="records"
     )
     searches = models.ManyToManyField(Search, through="RecordSource", related_name="records")
+    # Both indexed only where set (see Meta): most records have neither, and an import would
+    # otherwise add 100k NULL entries to each index.
     study = models.ForeignKey(
-        Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="records"
-    )
+        Study, null=True, blank=True, on_delete=models.SET_NULL, related_name="records",
+        db_index=False,
+    )  # fmt: skip
     duplicate_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates"
-    )
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="duplicates",
+        db_index=False,
+    )  # fmt: skip
     title = models.TextField(blank=True)
     abstract = models.TextField(blank=True)
     authors = models.JSONField(default=list, blank=True)
@@ -192,6 +196,13 @@ class Record(models.Model):
             models.Index(fields=["review", "year"]),
             # Reports sought / retrieved: the full-text screening queue.
             models.Index(fields=["review", "fulltext_status", "position"]),
+            # `duplicate_of = x` / `study = x` imply NOT NULL: both engines use these.
+            models.Index(
+                fields=["duplicate_of"],
+                condition=Q(duplicate_of__isnull=False),
+                name="record_duplicate_of",
+            ),
+            models.Index(fields=["study"], condition=Q(study__isnull=False), name="record_study"),
         ]
         constraints = [
             models.CheckConstraint(
@@ -220,7 +231,10 @@ class RecordSource(models.Model):
     """Which search (and import) found a record: a record found by three databases counts for
     each search, once in screening."""
 
-    record = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="sources")
+    # No index of its own: the unique constraint's index starts with it.
+    record = models.ForeignKey(
+        Record, on_delete=models.CASCADE, related_name="sources", db_index=False
+    )
     search = models.ForeignKey(Search, on_delete=models.CASCADE, related_name="record_sources")
     batch = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="record_sources"
