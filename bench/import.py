@@ -20,6 +20,7 @@ as its own task once committed (not part of the end-to-end time).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import random
@@ -300,13 +301,17 @@ def main() -> None:
             result = worker_import(args[0], args[1], int(args[2]), args[3])
         print(json.dumps(result))
         return
-    argv = sys.argv[1:]
-    if "--database" in argv:
-        i = argv.index("--database")
-        os.environ["DATABASE_URL"] = argv[i + 1]
-        del argv[i : i + 2]
-    sizes = [int(argv[0])] if argv else [10_000, 100_000]
-    formats = [argv[1]] if len(argv) > 1 else ["ris", "medline"]
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument("size", nargs="?", type=int, help="records (default: 10000 and 100000)")
+    parser.add_argument("format", nargs="?", choices=["ris", "medline"],
+                        help="export format (default: both)")  # fmt: skip
+    parser.add_argument("--database", help="DATABASE_URL to measure (default: a temporary "
+                        "SQLite file); the database must exist")  # fmt: skip
+    args = parser.parse_args()
+    if args.database:
+        os.environ["DATABASE_URL"] = args.database
+    sizes = [args.size] if args.size else [10_000, 100_000]
+    formats = [args.format] if args.format else ["ris", "medline"]
     engine = os.environ.get("DATABASE_URL", "sqlite (temporary file)").split("@")[-1]
     print(f"database: {engine}")
     print(f"{'records':>8} {'fmt':>8} {'MB':>5} {'rispy':>7} {'parse':>7} {'dedup':>7} "
