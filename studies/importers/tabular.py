@@ -33,6 +33,7 @@ from studies.importers.base import (
 FIELDS = [
     "title", "abstract", "authors", "year", "journal", "volume", "issue", "pages",
     "page_start", "page_end", "doi", "pmid", "url", "keywords", "type", "language",
+    "book_title",
 ]  # fmt: skip
 
 # Folded header → field, in order of preference per field (first present header wins).
@@ -51,9 +52,14 @@ KNOWN_HEADERS: dict[str, list[str]] = {
     "pmid": ["pubmed id", "pmid", "medline pmid", "pm", "pubmed"],
     "url": ["link", "url", "ur", "links", "full text link"],
     "keywords": ["author keywords", "keywords", "de", "index keywords", "id", "manual tags", "mesh terms", "emtree medical index terms"],
-    "type": ["document type", "publication type", "dt", "type", "item type", "reference type"],
+    "type": ["document type", "publication type", "dt", "type", "item type", "reference type", "entrytype"],
     "language": ["language of original document", "language", "la", "language of article"],
+    # The venue of a conference paper or chapter, in tables written from BibTeX (CoLRev,
+    # bib-dedupe, JabRef): used as the journal when a row has none.
+    "book_title": ["booktitle", "book title", "proceedings title", "conference name"],
 }  # fmt: skip
+# Written into empty cells by some tools (CoLRev's "UNKNOWN"): not a value to store.
+_PLACEHOLDERS = {"UNKNOWN", "unknown", "N/A", "n/a", "NA"}
 _MULTI = {"keywords"}
 _SHORT_AUTHORS = re.compile(
     r"^[^,]+ (?:[A-Z][-A-Z.]*\.?)(?:, [^,]+ (?:[A-Z][-A-Z.]*\.?))+$"
@@ -255,6 +261,7 @@ def _records(df: pd.DataFrame, mapping: dict, offset: int):
     for i in range(n):
         raw = {k: v for k, v in raw_rows[i].items() if v != ""}
         pages = cols["pages"][i] or clean_pages(cols["page_start"][i], cols["page_end"][i])
+        volume, issue = cols["volume"][i], cols["issue"][i]
         kws: list[str] = []
         for c in kw_cols:
             kws.extend(clean_list(c[i], split=";"))
@@ -264,10 +271,10 @@ def _records(df: pd.DataFrame, mapping: dict, offset: int):
                 abstract=clean_abstract(cols["abstract"][i]),
                 authors=_split_authors(cols["authors"][i]),
                 year=clean_year(cols["year"][i]),
-                journal=clean_text(cols["journal"][i]),
-                volume=clean_text(cols["volume"][i]),
-                issue=clean_text(cols["issue"][i]),
-                pages=clean_pages(pages),
+                journal=clean_text(cols["journal"][i] or cols["book_title"][i]),
+                volume="" if volume in _PLACEHOLDERS else clean_text(volume),
+                issue="" if issue in _PLACEHOLDERS else clean_text(issue),
+                pages="" if pages in _PLACEHOLDERS else clean_pages(pages),
                 doi=clean_doi(cols["doi"][i]),
                 pmid=clean_pmid(cols["pmid"][i]),
                 url=clean_url(cols["url"][i]),
