@@ -568,6 +568,7 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
         and _same_first_author(a, b) and not _numbers_differ(a, b)
         and a.volume and a.volume == b.volume and (js or 0) >= 0.9 and not (a.doi and b.doi)
         and a.page and b.page and (a.page == a.last_page) != (b.page == b.last_page)
+        and (page_clash or issue_clash)
     ):  # fmt: skip
         # The same long title by the same authors in the same volume of the same journal, one
         # record a single page: the meeting abstract printed earlier in the volume, an erratum
@@ -579,6 +580,7 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
         t == 1.0 and len(a.title) >= 50 and year_diff == 0 and (au or 0) >= 0.8
         and len(a.authors) >= 2 and len(b.authors) >= 2 and _same_first_author(a, b)
         and _short_item(a) and _short_item(b) and not (a.doi and b.doi)
+        and (vol_clash or page_clash or issue_clash)
     ):  # fmt: skip
         # The same abstract printed in two journals' meeting supplements the same year: one or
         # two pages each (volume, issue and pages are then the other journal's). Full papers of
@@ -618,6 +620,18 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
         return 0.0, "different titles"
     if year_diff is not None and year_diff > 1:
         return 0.0, "years differ"
+    if (
+        t == 1.0 and year_diff == 1 and len(a.title) >= 40 and vol_clash and page_clash
+        and len(a.item.authors) == len(b.item.authors) >= 2 and au == 1.0
+        and (js or 0) >= 0.9 and abs(int(a.volume) - int(b.volume)) == 1
+        and a.last_page and b.last_page
+        and int(a.last_page) - int(a.page) == int(b.last_page) - int(b.page) >= 4
+        and not _numbers_differ(a, b)
+    ):  # fmt: skip
+        # The same paper printed again in the next volume (a publisher's reprint, with a DOI
+        # of its own): same title, the same authors, journal and length. A correction or a
+        # comment of the same title is shorter; a series carries numbers.
+        return 0.97, "same title, authors, journal and length in consecutive volumes"
     if prefix and same_place and a.last_page == b.last_page and not (a.doi and b.doi):
         # One title is the other plus a subtitle or a database's note (erratum notices cut off
         # by the export), at the same page range of the same volume, year and journal.

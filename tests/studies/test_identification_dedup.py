@@ -496,3 +496,24 @@ def test_conference_acronym_and_a_title_inside_another():
     assert merged(plain, DedupItem(**{**prefixed.__dict__, "id": 3, "year": 2017})) == []
     other = DedupItem(**{**prefixed.__dict__, "id": 4, "authors": ["Smith, John"]})
     assert merged(plain, other) == []
+
+
+def test_paper_printed_again_in_the_next_volume_merges_a_shorter_item_does_not():
+    """Journal of Information Technology printed one paper in 2009 and again in 2010, each
+    with a DOI: same title, authors, journal and length. A same-titled correction or section
+    introduction in the next volume is of another length, and stays apart (as labelled)."""
+    jit = dict(title="Sponsorship and IT vendor management of projects",
+               authors=["Liu, Li", "Yetton, Philip"], journal="Journal of Information Technology")  # fmt: skip
+    a = DedupItem(id=1, year=2009, volume="24", pages="46--54", doi="10.1057/JIT.2009.2", **jit)
+    b = DedupItem(id=2, year=2010, volume="25", pages="56--64", doi="10.1057/JIT.2008.23", **jit)
+    assert merged(a, b) == [[1, 2]]
+    shorter = DedupItem(**{**b.__dict__, "id": 3, "pages": "56--60"})
+    two_apart = DedupItem(**{**b.__dict__, "id": 4, "volume": "26", "year": 2011})
+    one_author = DedupItem(**{**b.__dict__, "id": 5, "authors": ["Liu, Li"]})
+    assert merged(a, shorter) == merged(a, two_apart) == merged(a, one_author) == []
+    section = dict(title="Special Section: Competitive Strategy, Economics, and Information "
+                   "Systems", authors=["Kauffman, Robert J.", "Walden, Eric"],
+                   journal="Journal of Management Information Systems")  # fmt: skip
+    s1 = DedupItem(id=6, year=2009, volume="26", pages="7-13", **section)
+    s2 = DedupItem(id=7, year=2010, volume="27", pages="7-10", **section)
+    assert merged(s1, s2) == []
