@@ -91,11 +91,12 @@ _NOTICE_PREFIX = re.compile(
 )
 # Notes that MEDLINE (Ovid) appends to a title: "….[Erratum appears in J Pediatr. 2003 Jun…",
 # "[Comment in: …]", often cut off by the export: they point to other records and say nothing
-# about this one. "[Erratum]" or "[Comment on: …]" (this record IS a notice) are kept.
+# about this one. "[Erratum]" or "[Comment on: …]" (this record IS a notice) are kept. So is
+# a "[abstract" tag the export cut before its closing bracket (a closed one is a bracket variant).
 _APPENDED_NOTE = re.compile(
     r"\s*\[(?:(?:erratum appears|erratum|comment|retraction|retracted|update|updated|"
     r"corrected and republished|summary for patients|republished|expression of concern) in\b|"
-    r"note:).*$",
+    r"note:|abstract(?![^\]]*\])).*$",
     re.I | re.S,
 )
 # Annotations databases add to a title: DARE's "(Provisional abstract)", Embase's "(multiple

@@ -517,3 +517,13 @@ def test_paper_printed_again_in_the_next_volume_merges_a_shorter_item_does_not()
     s1 = DedupItem(id=6, year=2009, volume="26", pages="7-13", **section)
     s2 = DedupItem(id=7, year=2010, volume="27", pages="7-10", **section)
     assert merged(s1, s2) == []
+
+
+def test_abstract_tag_cut_before_its_bracket_is_dropped():
+    from studies.dedup import clean_title
+
+    cut = AHUS["title"] + " [abstract"
+    assert clean_title(cut) == AHUS["title"]
+    assert clean_title("A [abstract] B") == "A [abstract] B"  # closed: a bracket variant
+    # EndNote record numbers in the issue field would otherwise veto the inexact title
+    assert merged(med(1, issue="1687"), med(2, title=cut, issue="1689")) == [[1, 2]]
