@@ -587,6 +587,14 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
         # two pages each (volume, issue and pages are then the other journal's). Full papers of
         # one title in two journals stay apart.
         return 0.97, "same long title and authors the same year; two abstracts"
+    if (
+        t == 1.0 and len(a.title) >= 50 and (au or 0) >= 0.8 and year_diff is not None
+        and year_diff <= 1 and (js or 0) >= 0.9 and not (a.doi and b.doi)
+        and bool(a.volume) != bool(b.volume) and (b.page if a.volume else a.page) == "1"
+    ):  # fmt: skip
+        # An online-first record (paged from 1, no volume yet) and the issue's record of the
+        # same long title, authors and journal: its pages and issue number are not the issue's.
+        return 0.97, "online-first record and the issue's record"
     if issue_clash and not (a.doi and b.doi and a.doi != b.doi) and (
         (same_place and a.last_page == b.last_page
          and (t >= 0.85 or max(len(a.issue), len(b.issue)) >= 3))

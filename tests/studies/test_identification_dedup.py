@@ -527,3 +527,17 @@ def test_abstract_tag_cut_before_its_bracket_is_dropped():
     assert clean_title("A [abstract] B") == "A [abstract] B"  # closed: a bracket variant
     # EndNote record numbers in the issue field would otherwise veto the inexact title
     assert merged(med(1, issue="1687"), med(2, title=cut, issue="1689")) == [[1, 2]]
+
+
+def test_online_first_record_paged_from_one_merges_with_the_issue_record():
+    early = med(1, volume="", issue="937", pages="1-6", year=2007)
+    final = med(2, issue="938")
+    assert merged(early, final) == [[1, 2]]
+    # not with a volume on both (a journal paginating each issue from 1), not in another
+    # journal, not two years apart
+    assert merged(med(3, volume="22", pages="1-6"), final) == []
+    assert (
+        merged(DedupItem(**{**early.__dict__, "id": 4, "journal": "Kidney International"}), final)
+        == []
+    )
+    assert merged(DedupItem(**{**early.__dict__, "id": 5, "year": 2006}), final) == []
