@@ -18,8 +18,11 @@ BENCHMARKS.md for the labelled sets these rules were checked on).
 Conservative by design: a false merge loses evidence, a missed duplicate costs a reviewer a
 click. Hence the vetoes: a conference paper and its journal version are different records;
 different volumes, first pages, or years more than one apart mean different records; different
-DOIs need near-identical everything else; an erratum, correction or reply is never merged with
-the paper it is about.
+DOIs need near-identical everything else; an erratum, correction or reply is not merged with the
+paper it is about (save a reply inside a record that prints letter and reply together). The
+exceptions follow the labelled sets where their labels agree and several fields corroborate:
+a single-page record of a paper in its volume, one abstract in two journals' supplements, a
+paper printed again in the next volume, an online-first record (BENCHMARKS.md counts them).
 """
 
 from __future__ import annotations
