@@ -456,7 +456,7 @@ def _acronym_of(short: str, full: str) -> bool:
     """Whether `short` starts with the initials of `full`'s words (articles and prepositions
     left out) written as one word of three letters or more."""
     head = short.split(" ", 1)[0]
-    if not 3 <= len(head) <= 8 or len(full) <= len(head) * 2:
+    if short[0] != full[0] or not 3 <= len(head) <= 8 or len(full) <= len(head) * 2:
         return False
     initials = "".join(w[0] for w in full.split() if w not in _STOP)
     return initials == head
@@ -568,11 +568,11 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
         # A DOI shared by different titles: a book DOI on chapters, or an export error.
         return (0.85 if t >= 0.5 or prefix else 0.0), f"same {key}, different titles"
     if (
-        t >= 0.98 and len(a.title) >= 50 and year_diff == 0 and (au or 0) >= 0.6
-        and _same_first_author(a, b) and not _numbers_differ(a, b)
-        and a.volume and a.volume == b.volume and (js or 0) >= 0.9 and not (a.doi and b.doi)
+        (page_clash or issue_clash) and t >= 0.98 and len(a.title) >= 50 and year_diff == 0
+        and (au or 0) >= 0.6 and a.volume and a.volume == b.volume and (js or 0) >= 0.9
+        and not (a.doi and b.doi)
         and a.page and b.page and (a.page == a.last_page) != (b.page == b.last_page)
-        and (page_clash or issue_clash)
+        and _same_first_author(a, b) and not _numbers_differ(a, b)
     ):  # fmt: skip
         # The same long title by the same authors in the same volume of the same journal, one
         # record a single page: the meeting abstract printed earlier in the volume, an erratum
@@ -581,19 +581,19 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
         # distinct papers cannot share all of it.
         return 0.97, "same long title, authors, journal and volume; one record a single page"
     if (
-        t == 1.0 and len(a.title) >= 50 and year_diff == 0 and (au or 0) >= 0.8
-        and len(a.authors) >= 2 and len(b.authors) >= 2 and _same_first_author(a, b)
-        and _short_item(a) and _short_item(b) and not (a.doi and b.doi)
-        and (vol_clash or page_clash or issue_clash)
+        (vol_clash or page_clash or issue_clash) and t == 1.0 and len(a.title) >= 50
+        and year_diff == 0 and (au or 0) >= 0.8 and len(a.authors) >= 2 and len(b.authors) >= 2
+        and not (a.doi and b.doi) and _short_item(a) and _short_item(b)
+        and _same_first_author(a, b)
     ):  # fmt: skip
         # The same abstract printed in two journals' meeting supplements the same year: one or
         # two pages each (volume, issue and pages are then the other journal's). Full papers of
         # one title in two journals stay apart.
         return 0.97, "same long title and authors the same year; two abstracts"
     if (
-        t == 1.0 and len(a.title) >= 50 and (au or 0) >= 0.8 and year_diff is not None
+        bool(a.volume) != bool(b.volume) and (b.page if a.volume else a.page) == "1"
+        and t == 1.0 and len(a.title) >= 50 and (au or 0) >= 0.8 and year_diff is not None
         and year_diff <= 1 and (js or 0) >= 0.9 and not (a.doi and b.doi)
-        and bool(a.volume) != bool(b.volume) and (b.page if a.volume else a.page) == "1"
     ):  # fmt: skip
         # An online-first record (paged from 1, no volume yet) and the issue's record of the
         # same long title, authors and journal: its pages and issue number are not the issue's.
@@ -633,7 +633,7 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
     if year_diff is not None and year_diff > 1:
         return 0.0, "years differ"
     if (
-        t == 1.0 and year_diff == 1 and len(a.title) >= 40 and vol_clash and page_clash
+        vol_clash and page_clash and year_diff == 1 and t == 1.0 and len(a.title) >= 40
         and len(a.item.authors) == len(b.item.authors) >= 2 and au == 1.0
         and (js or 0) >= 0.9 and abs(int(a.volume) - int(b.volume)) == 1
         and a.last_page and b.last_page
@@ -714,7 +714,7 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
         if year_diff == 1 and len(a.title) >= 40 and ((same_vol and same_page) or (js or 0) >= 0.9):
             return max(round(score, 4), 0.97), "same title, authors and venue; years one apart"
     if (
-        t == 1.0 and year_diff == 1 and (au or 0) >= 0.8 and a.volume and a.volume == b.volume
+        year_diff == 1 and t == 1.0 and (au or 0) >= 0.8 and a.volume and a.volume == b.volume
         and a.page and a.page == b.page and a.last_page == b.last_page and a.page != a.last_page
         and (js or 0) >= 0.9 and not (issue_clash or (a.doi and b.doi))
     ):  # fmt: skip
@@ -722,7 +722,7 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
         # year apart ("Nephron" 2011 c37-c42 / "Nephron - Clinical Practice" 2010 37-42).
         return max(round(score, 4), 0.97), "same title, authors, volume and page range"
     if (
-        t >= 0.97 and year_diff == 1 and len(a.title) >= 40 and (au or 0) >= 0.8
+        year_diff == 1 and t >= 0.97 and len(a.title) >= 40 and (au or 0) >= 0.8
         and a.volume and a.volume == b.volume and (js or 0) >= 0.9
         and not (page_clash or issue_clash or (a.doi and b.doi) or _numbers_differ(a, b))
     ):  # fmt: skip
