@@ -225,6 +225,8 @@ def title_variants(title: str, folded: str | None = None) -> list[str]:
         if m:
             out.append(fold(m.group(1)))
         out.append(fold(_ANY_BRACKETS.sub(" ", title)))
+    if len(out) == 1:  # most titles
+        return out if out[0] else []
     return [t for t in dict.fromkeys(out) if t]
 
 
@@ -258,7 +260,8 @@ def _name_tokens(name: str) -> tuple[str, ...]:
     for raw in _NAME_SPLIT.split(name):
         if raw.isupper() and len(raw) <= 3:  # "DK" in "Allen DK": initials
             continue
-        tok = fold(raw).replace(" ", "")
+        # fold() of a plain ASCII word is its lower case (most name parts): skip its regex.
+        tok = raw.lower() if raw.isalpha() and raw.isascii() else fold(raw).replace(" ", "")
         if len(tok) > 1:
             out.append(tok)
     return tuple(out)
