@@ -94,6 +94,7 @@ _DOI = re.compile(r"10\.\d{3,9}/\S+")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
 _PMID = re.compile(r"^(?:pmid:?\s*)?(\d{1,9})\b", re.I)
 _URL = re.compile(r"^https?://\S+$", re.I)
+_PAGE_DASH = re.compile(r"(?<=\w) *- *(?=\w)")
 
 
 def clean_text(value) -> str:
@@ -196,6 +197,8 @@ def clean_year(value) -> int | None:
 def clean_url(value) -> str:
     for candidate in value if isinstance(value, list | tuple) else [value]:
         text = clean_text(candidate)
+        if ",http" in text:  # Mendeley joins a record's URLs with commas: keep the first
+            text = text[: text.index(",http")]
         if text and _URL.match(text) and len(text) <= 1000:
             return text
     return ""
@@ -219,6 +222,8 @@ def clean_list(values, *, split: str | None = None) -> list[str]:
 def clean_pages(start, end=None) -> str:
     start, end = clean_text(start), clean_text(end)
     start = start.replace("--", "-").replace("–", "-").replace("—", "-")
+    if " -" in start or "- " in start:  # EBSCO's BibTeX "725 - 736"
+        start = _PAGE_DASH.sub("-", start)
     if end and end != start:
         return f"{start}-{end}" if start else end
     return start
