@@ -87,12 +87,14 @@ def iter_raw(text: str, warnings: list[str]):
                         if not _NUMBERING.match(line):
                             skipped_head += 1
                         continue
-                    # Continuation of the previous tag's (last) value.
+                    # Continuation of the previous tag's (last) value; a keyword's continuation
+                    # line is the next keyword (EndNote writes them all under one KW).
                     old = raw[last]
+                    sep = "\n" if last == "KW" else " "
                     if old.__class__ is list:
-                        old[-1] = f"{old[-1]} {stripped}" if old[-1] else stripped
+                        old[-1] = f"{old[-1]}{sep}{stripped}" if old[-1] else stripped
                     else:
-                        raw[last] = f"{old} {stripped}" if old else stripped
+                        raw[last] = f"{old}{sep}{stripped}" if old else stripped
                     continue
                 tag, value = tagged
             if tag == "TY":
@@ -222,6 +224,8 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
         c7 = clean_text(_first(raw, ("C7",)))
         pages = c7 if len(c7) <= 20 and " " not in c7 else ""
     kw = _all(raw, ("KW",))
+    if kw and any("\n" in k for k in kw):
+        kw = [part for k in kw for part in k.split("\n")]
     keywords = clean_list(kw, split=";" if any(";" in k for k in kw) else None) if kw else []
     urls = _all(raw, ("UR", "L2"))
     rec = ImportedRecord(

@@ -182,12 +182,13 @@ def iter_raw(text: str, warnings: list[str]):
             if not _NUMBERING.match(line):
                 skipped_head += 1
             continue
-        # Continuation of the previous tag's (last) value.
+        # Continuation of the previous tag's (last) value; for KW, the next keyword.
+        sep = "\n" if last == "KW" else " "
         old = raw[last]
         if isinstance(old, list):
-            old[-1] = f"{old[-1]} {stripped}" if old[-1] else stripped
+            old[-1] = f"{old[-1]}{sep}{stripped}" if old[-1] else stripped
         else:
-            raw[last] = f"{old} {stripped}" if old else stripped
+            raw[last] = f"{old}{sep}{stripped}" if old else stripped
     if in_record and raw:
         if "TY" in raw:
             warnings.append(
@@ -250,11 +251,8 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
     c7 = clean_text(_first(raw, "C7"))
     if not pages and len(c7) <= 20 and " " not in c7:
         pages = c7
-    keywords = (
-        clean_list(_all(raw, "KW"), split=";")
-        if any(";" in k for k in _all(raw, "KW"))
-        else clean_list(_all(raw, "KW"))
-    )
+    kw = [part for k in _all(raw, "KW") for part in k.split("\n")]
+    keywords = clean_list(kw, split=";") if any(";" in k for k in kw) else clean_list(kw)
     rec = ImportedRecord(
         title=clean_text(_first(raw, "TI", "T1", "CT", "BT")),
         abstract=clean_abstract(_first(raw, "AB", "N2")),
