@@ -32,7 +32,8 @@ from studies.importers.base import (
 
 FIELDS = [
     "title", "abstract", "authors", "year", "journal", "volume", "issue", "pages",
-    "page_start", "page_end", "doi", "pmid", "url", "keywords", "type", "language",
+    "page_start", "page_end", "article_number", "doi", "pmid", "url", "keywords", "type",
+    "language",
 ]  # fmt: skip
 
 # Folded header → field, in order of preference per field (first present header wins).
@@ -45,12 +46,15 @@ KNOWN_HEADERS: dict[str, list[str]] = {
     "volume": ["volume", "vl", "vol"],
     "issue": ["issue", "is", "number", "issue number"],
     "pages": ["pages", "page", "page numbers", "pagination", "pg"],
-    "page_start": ["page start", "first page", "bp", "start page", "art. no.", "article number", "ar"],
+    "page_start": ["page start", "first page", "bp", "start page"],
+    # Online-only articles have an article number instead of pages (Scopus, WoS): the
+    # record's pages when its page columns are empty.
+    "article_number": ["art. no.", "article number", "ar"],
     "page_end": ["page end", "last page", "ep", "end page"],
     "doi": ["doi", "di", "digital object identifier"],
     "pmid": ["pubmed id", "pmid", "medline pmid", "pm", "pubmed"],
     "url": ["link", "url", "ur", "links", "full text link"],
-    "keywords": ["author keywords", "keywords", "de", "index keywords", "id", "manual tags", "mesh terms", "emtree medical index terms"],
+    "keywords": ["author keywords", "keywords", "de", "index keywords", "id", "keywords plus", "manual tags", "mesh terms", "emtree medical index terms", "emtree drug index terms"],
     "type": ["document type", "publication type", "dt", "type", "item type", "reference type"],
     "language": ["language of original document", "language", "la", "language of article"],
 }  # fmt: skip
@@ -141,6 +145,50 @@ def describe_columns(text: str, options: dict | None = None) -> dict:
             for h in headers
         ],
     }
+
+
+def xlsx_to_csv(data: bytes) -> str:
+    """The first sheet of an Excel workbook as CSV text (an export opened in Excel and saved
+    as .xlsx, or a database's own Excel export): cells as Excel shows them, whole numbers
+    without ".0", dates as ISO dates."""
+    import datetime
+
+    try:
+        import openpyxl
+    except ImportError:  # pragma: no cover - openpyxl is a dependency
+        raise ImportFormatError(
+            "an Excel workbook: save it as CSV (UTF-8) and import that", line=1
+        ) from None
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # zipfile, XML and openpyxl errors alike: a broken workbook
+        raise ImportFormatError(f"an Excel workbook that cannot be read ({exc})", line=1) from None
+
+    def cell(v) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        if isinstance(v, datetime.datetime | datetime.date):
+            return v.date().isoformat() if isinstance(v, datetime.datetime) else v.isoformat()
+        return str(v)
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    try:
+        sheet = book.worksheets[0]
+        for row in sheet.iter_rows(values_only=True):
+            cells = [cell(v) for v in row]
+            if any(cells):  # formatted but empty rows below the table
+                writer.writerow(cells)
+    finally:
+        book.close()
+    return out.getvalue()
+
+
+def _abstract(value: str) -> str:
+    # Scopus fills the column of a record without an abstract with a placeholder.
+    return "" if value == "[No abstract available]" else clean_abstract(value)
 
 
 def _split_authors(value: str) -> list[str]:
@@ -254,14 +302,20 @@ def _records(df: pd.DataFrame, mapping: dict, offset: int):
     raw_rows = df.to_dict("records")
     for i in range(n):
         raw = {k: v for k, v in raw_rows[i].items() if v != ""}
-        pages = cols["pages"][i] or clean_pages(cols["page_start"][i], cols["page_end"][i])
+        pages = (
+            cols["pages"][i]
+            or clean_pages(cols["page_start"][i], cols["page_end"][i])
+            or cols["article_number"][i]
+        )
         kws: list[str] = []
         for c in kw_cols:
-            kws.extend(clean_list(c[i], split=";"))
+            # "; " (Scopus, WoS) or, in Embase's Emtree columns, ", "
+            kw = c[i]
+            kws.extend(clean_list(kw, split=";" if ";" in kw or "," not in kw else ","))
         yield finish(
             ImportedRecord(
                 title=clean_text(cols["title"][i]),
-                abstract=clean_abstract(cols["abstract"][i]),
+                abstract=_abstract(cols["abstract"][i]),
                 authors=_split_authors(cols["authors"][i]),
                 year=clean_year(cols["year"][i]),
                 journal=clean_text(cols["journal"][i]),
