@@ -92,7 +92,12 @@ def to_record(rec, line: int | None) -> ImportedRecord:
     out = ImportedRecord(
         title=clean_text(_find(rec, "titles/title")),
         abstract=clean_abstract(_find(rec, "abstract")),
-        authors=clean_list(_findall(rec, "contributors/authors/author")),
+        # An edited book has only editors (secondary-authors): they stand for its authors,
+        # as BibTeX's editor does.
+        authors=clean_list(
+            _findall(rec, "contributors/authors/author")
+            or _findall(rec, "contributors/secondary-authors/author")
+        ),
         year=clean_year(_find(rec, "dates/year") or _find(rec, "dates/pub-dates/date")),
         journal=clean_text(
             _find(rec, "titles/secondary-title")

@@ -529,3 +529,81 @@ def test_mixed_line_endings():
     assert result.records[1].abstract == "First line continued"
     assert [r.line for r in result.records] == [1, 5, 10]
     assert not result.warnings
+
+
+def test_endnote_xml_pretty_printed_with_editors_only():
+    """Older EndNote/Zotero-style XML: indented, plain text values (no <style>), empty
+    <periodical/> and <keywords/>, an edited book whose only names are its editors, a web
+    page with web-urls (as in zotero/translators "Endnote XML.js" test cases)."""
+    data = b"""<?xml version="1.0" encoding="UTF-8"?>
+<xml>
+  <records>
+    <record>
+      <ref-type name="Book">1</ref-type>
+      <contributors>
+        <secondary-authors>
+          <author>Emmel, Nick</author>
+          <author>Greenhalgh, Joanne</author>
+        </secondary-authors>
+      </contributors>
+      <titles>
+        <title>Doing Realist Research</title>
+      </titles>
+      <periodical/>
+      <keywords/>
+      <dates>
+        <year>2018</year>
+      </dates>
+      <publisher>SAGE &amp; Co</publisher>
+      <urls/>
+    </record>
+    <record>
+      <ref-type name="Web Page">16</ref-type>
+      <titles>
+        <title>RAMESES II reporting standards</title>
+        <secondary-title>The RAMESES Projects</secondary-title>
+      </titles>
+      <urls>
+        <web-urls>
+          <url>https://www.ramesesproject.org/</url>
+        </web-urls>
+      </urls>
+    </record>
+  </records>
+</xml>
+"""
+    book, page = parse(data, filename="lib.xml").records
+    _check(book, authors=["Emmel, Nick", "Greenhalgh, Joanne"], year=2018, journal="",
+           raw={"publisher": "SAGE & Co", "periodical": ""}, line=4)  # fmt: skip
+    _check(page, type="Web Page", url="https://www.ramesesproject.org/", authors=[],
+           journal="The RAMESES Projects")  # fmt: skip
+
+
+def test_scopus_csv_every_value_quoted_with_references():
+    """Scopus' current CSV quotes every header and value, and the References column holds
+    a whole reference list (commas, semicolons, quotes); as in NLeSC/litstudy
+    tests/resources/scopus_v2.csv."""
+    header = ("Authors", "Author full names", "Title", "Year", "Source title", "Volume", "Issue",
+              "Art. No.", "Page start", "Page end", "DOI", "Abstract", "References",
+              "PubMed ID", "Document Type", "EID")  # fmt: skip
+    row = ("Hao J.; High R.; Siu K.-C.",
+           "Hao, Jie (57221302630); High, Robin (6701683718); Siu, Ka-Chun (57192938181)",
+           "Visual perturbation during incline treadmill walking: a virtual reality study",
+           "2023", "Ergonomics", "66", "5", "", "704", "715", "10.1080/00140139.2022.2113152",
+           "This study investigated the effects of visual rotation (10°/s, 20°/s).",
+           'Adkin A.L., Campbell A.D., The "Influence", Neuroscience Letters, 435, 2, pp. 120-125,'
+           " (2008); Bloomberg J.J., Enhancing Astronaut Performance, 9, (2015)",
+           "35965444", "Article", "2-s2.0-85136453267")  # fmt: skip
+    quote = lambda cells: ",".join('"' + c.replace('"', '""') + '"' for c in cells)  # noqa: E731
+    data = (quote(header) + "\n" + quote(row) + "\n").encode()
+    result = parse(data, filename="scopus.csv")
+    assert result.format == "csv"
+    (rec,) = result.records
+    _check(
+        rec,
+        authors=["Hao, Jie", "High, Robin", "Siu, Ka-Chun"], year=2023, journal="Ergonomics",
+        volume="66", issue="5", pages="704-715", pmid="35965444",
+        doi="10.1080/00140139.2022.2113152",
+        raw={"EID": "2-s2.0-85136453267"},
+    )  # fmt: skip
+    assert rec.raw["References"].startswith('Adkin A.L., Campbell A.D., The "Influence"')
