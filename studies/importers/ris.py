@@ -115,11 +115,11 @@ def iter_raw(text: str, warnings: list[str]):
                 old = raw.get(tag)
                 if old is None:
                     raw[tag] = value
+                elif old.__class__ is list:
+                    old.append(value)
                 elif tag == "VN" and "TY" not in raw:  # Ovid tagged, no "<n. >" line
                     yield start, raw
                     start, raw = lineno, {"VN": value}
-                elif old.__class__ is list:
-                    old.append(value)
                 else:
                     raw[tag] = [old, value]
                 last = tag
