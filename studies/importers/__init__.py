@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 FORMATS = {
-    "ris": "RIS",
+    "ris": "RIS (and Ovid's own tagged export)",
     "medline": "PubMed / MEDLINE (nbib)",
     "bibtex": "BibTeX",
     "endnote-xml": "EndNote XML",

@@ -32,9 +32,10 @@ from studies.importers.base import (
 
 FIELDS = [
     "title", "abstract", "authors", "year", "journal", "volume", "issue", "pages",
-    "page_start", "page_end", "article_number", "doi", "pmid", "url", "keywords", "type",
-    "language",
+    "page_start", "page_end", "article_number", "citation", "doi", "pmid", "url", "keywords",
+    "type", "language",
 ]  # fmt: skip
+_CITATION = re.compile(r";\s*([^;:()\s]+)?(?:\(([^)]+)\))?(?::\s*([^.;\s]+))?\.")
 
 # Folded header → field, in order of preference per field (first present header wins).
 KNOWN_HEADERS: dict[str, list[str]] = {
@@ -50,6 +51,9 @@ KNOWN_HEADERS: dict[str, list[str]] = {
     # Online-only articles have an article number instead of pages (Scopus, WoS): the
     # record's pages when its page columns are empty.
     "article_number": ["art. no.", "article number", "ar"],
+    # PubMed's CSV has volume, issue and pages only inside its "Citation":
+    # "Cyberpsychol Behav Soc Netw. 2022 Mar;25(3):181-188. doi: ..."
+    "citation": ["citation"],
     "page_end": ["page end", "last page", "ep", "end page"],
     "doi": ["doi", "di", "digital object identifier"],
     "pmid": ["pubmed id", "pmid", "medline pmid", "pm", "pubmed"],
@@ -211,6 +215,8 @@ def _split_authors(value: str) -> list[str]:
         if p.endswith(")") and "(" in p and p[p.rfind("(") + 1 : -1].strip().isdigit():
             p = p[: p.rfind("(")].strip()
         out.append(p)
+    if len(out) > 1 and out[-1].endswith(".") and not any(p.endswith(".") for p in out[:-1]):
+        out[-1] = out[-1][:-1]  # PubMed's "Wang C, Lizardo O, Hachen DS.": the list's full stop
     return clean_list(out)
 
 
@@ -307,6 +313,10 @@ def _records(df: pd.DataFrame, mapping: dict, offset: int):
             or clean_pages(cols["page_start"][i], cols["page_end"][i])
             or cols["article_number"][i]
         )
+        volume, issue = cols["volume"][i], cols["issue"][i]
+        citation = cols["citation"][i]
+        if citation and not (volume or issue or pages) and (m := _CITATION.search(citation)):
+            volume, issue, pages = m.group(1) or "", m.group(2) or "", m.group(3) or ""
         kws: list[str] = []
         for c in kw_cols:
             # "; " (Scopus, WoS) or, in Embase's Emtree columns, ", "
@@ -319,8 +329,8 @@ def _records(df: pd.DataFrame, mapping: dict, offset: int):
                 authors=_split_authors(cols["authors"][i]),
                 year=clean_year(cols["year"][i]),
                 journal=clean_text(cols["journal"][i]),
-                volume=clean_text(cols["volume"][i]),
-                issue=clean_text(cols["issue"][i]),
+                volume=clean_text(volume),
+                issue=clean_text(issue),
                 pages=clean_pages(pages),
                 doi=clean_doi(cols["doi"][i]),
                 pmid=clean_pmid(cols["pmid"][i]),

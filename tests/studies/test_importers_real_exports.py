@@ -607,3 +607,45 @@ def test_scopus_csv_every_value_quoted_with_references():
         raw={"EID": "2-s2.0-85136453267"},
     )  # fmt: skip
     assert rec.raw["References"].startswith('Adkin A.L., Campbell A.D., The "Influence"')
+
+
+def test_wos_plain_text_cut_off_warns():
+    data = (VARIANTS / "wos_plain.txt").read_bytes()
+    whole = parse(data, filename="savedrecs.txt")
+    assert not whole.warnings
+    cut = parse(data[: data.index(b"PM 29377890")], filename="savedrecs.txt")
+    assert [r.doi for r in cut.records] == ["10.1371/journal.pntd.0006219"]
+    assert cut.warnings == ["the file does not end with 'EF' (it may be cut off)"]
+
+
+def test_pubmed_csv():
+    result = _parse("pubmed.csv")
+    assert (result.format, len(result.records)) == ("csv", 2)
+    first, ahead = result.records
+    _check(
+        first,
+        title="Researcher-practitioner partnerships in health services: a realist review.",
+        authors=["Mervyn K", "Simon A", "Allen DK"],  # the list's final full stop dropped
+        year=2019, journal="Health Res Policy Syst",
+        volume="17", issue="1", pages="23",  # from the Citation column
+        doi="10.1186/s12961-019-0423-9", pmid="31010000",
+        raw={"PMCID": "PMC6477729", "Create Date": "2019/04/24"},
+    )  # fmt: skip
+    _check(ahead, authors=["Smith J."], volume="", issue="", pages="", year=2022)
+
+
+def test_jstor_ris_headers_between_records():
+    """JSTOR's RIS is one file per record concatenated, each with a "Provider:" header (as in
+    CoLRev-Environment/colrev tests/data/built_in_search_sources/jstor.ris)."""
+    block = (
+        "Provider: JSTOR http://www.jstor.org\nDatabase: JSTOR\n"
+        'Content: text/plain; charset="UTF-8"\n\n\nTY  - JOUR\nTI  - {t}\nAU  - Pawson, Ray\n'
+        "DB  - JSTOR\nEP  - 33\nIS  - 4\nPY  - 2016\nSP  - 30\nT2  - Evaluation\n"
+        "UR  - http://www.jstor.org/stable/44443331\nVL  - 56\nY2  - 2023/04/17/\nER  - \n\n\n\n\n"
+    )
+    data = (block.format(t="First") + block.format(t="Second")).encode()
+    result = parse(data, filename="jstor.ris")
+    assert [(r.title, r.pages, r.journal, r.year) for r in result.records] == [
+        ("First", "30-33", "Evaluation", 2016), ("Second", "30-33", "Evaluation", 2016),
+    ]  # fmt: skip
+    assert result.warnings == ["ignored 6 line(s) outside records (headers, notes)"]
