@@ -71,7 +71,8 @@ def clean_year(value) -> int | None:
 
 def clean_url(value) -> str:
     for candidate in value if isinstance(value, list | tuple) else [value]:
-        text = clean_text(candidate).split(",http")[0]
+        pattern = r"\s*[,;]\s*(?=https?://)|\s+(?=https?://)"
+        text = re.split(pattern, clean_text(candidate), maxsplit=1)[0]
         if text and _URL.match(text) and len(text) <= 1000:
             return text
     return ""

@@ -649,3 +649,37 @@ def test_jstor_ris_headers_between_records():
         ("First", "30-33", "Evaluation", 2016), ("Second", "30-33", "Evaluation", 2016),
     ]  # fmt: skip
     assert result.warnings == ["ignored 6 line(s) outside records (headers, notes)"]
+
+
+def test_ris_several_urls_in_one_tag():
+    """UR holding several URLs, separated by "; ", ";" or "," (as in MrTango/rispy
+    tests/data/example_urls.ris and Mendeley's exports); a proxy URL carrying another URL in
+    its query string stays whole."""
+    values = [
+        "http://example.com; http://www.example.com",
+        "http://example.com;http://www.example.com",
+        "http://example.com,https://www.example.com",
+        "http://example.com http://www.example.com",
+    ]
+    for value in values:
+        text = f"TY  - JOUR\nTI  - T\nUR  - {value}\nER  - \n"
+        rec = parse(text.encode()).records[0]
+        assert (rec.url, rec.raw["UR"]) == ("http://example.com", value)
+    proxy = "https://login.ezproxy.example.edu/login?url=https://search.ebscohost.com/x?AN=1"
+    rec = parse(f"TY  - JOUR\nTI  - T\nUR  - {proxy}\nER  - \n".encode()).records[0]
+    assert rec.url == proxy
+
+
+def test_endnote_ris_multiline_fields():
+    """EndNote's RIS writes several values of KW, AD, SN and N1 as untagged lines under one
+    tag (as in MrTango/rispy tests/data/example_endnote.ris)."""
+    text = (
+        "TY  - JOUR\nAD  - Dept A, University X\nJ. Doe, Dept B, University Y\n"
+        "AU  - Smith, A.\nAU  - Doe, J.\nKW  - citation\nreference\nlibrary\n"
+        "N1  - L0000000000\n2024-04-01\nPY  - 2024\nSN  - 0000-0000\n9999-9999\n"
+        "SP  - 1-2\nT2  - Journal of Reference Management\nTI  - A title\nER  -\n"
+    )
+    (rec,) = parse(text.encode()).records
+    assert rec.keywords == ["citation", "reference", "library"]
+    assert rec.raw["AD"] == "Dept A, University X J. Doe, Dept B, University Y"
+    assert (rec.pages, rec.year, rec.journal) == ("1-2", 2024, "Journal of Reference Management")
