@@ -43,10 +43,11 @@ KNOWN_HEADERS: dict[str, list[str]] = {
     "abstract": ["abstract", "ab", "abstracts", "abstract note", "notes abstract"],
     "authors": ["author full names", "authors", "author", "author names", "af", "au", "author(s)", "creators", "contributors"],
     "year": ["year", "publication year", "py", "pubyear", "year of publication", "publication date", "date", "pd"],
-    "journal": ["source title", "journal", "so", "journal title", "publication title", "source", "secondary title", "journal/book", "journal name", "full journal title"],
+    "journal": ["source title", "journal", "so", "journal title", "publication title", "source", "secondary title", "journal/book", "journal name", "full journal title", "pubtitle"],
     "volume": ["volume", "vl", "vol"],
     "issue": ["issue", "is", "number", "issue number"],
-    "pages": ["pages", "page", "page numbers", "pagination", "pg"],
+    # Not "PG": in Web of Science's tab-delimited file it is the page count.
+    "pages": ["pages", "page", "page numbers", "pagination"],
     "page_start": ["page start", "first page", "bp", "start page"],
     # Online-only articles have an article number instead of pages (Scopus, WoS): the
     # record's pages when its page columns are empty.
@@ -55,11 +56,11 @@ KNOWN_HEADERS: dict[str, list[str]] = {
     # "Cyberpsychol Behav Soc Netw. 2022 Mar;25(3):181-188. doi: ..."
     "citation": ["citation"],
     "page_end": ["page end", "last page", "ep", "end page"],
-    "doi": ["doi", "di", "digital object identifier"],
+    "doi": ["doi", "di", "digital object identifier", "digitalobjectidentifier"],
     "pmid": ["pubmed id", "pmid", "medline pmid", "pm", "pubmed"],
-    "url": ["link", "url", "ur", "links", "full text link"],
-    "keywords": ["author keywords", "keywords", "de", "index keywords", "id", "keywords plus", "manual tags", "mesh terms", "emtree medical index terms", "emtree drug index terms"],
-    "type": ["document type", "publication type", "dt", "type", "item type", "reference type"],
+    "url": ["link", "url", "ur", "links", "full text link", "documenturl"],
+    "keywords": ["author keywords", "keywords", "de", "index keywords", "id", "keywords plus", "manual tags", "mesh terms", "emtree medical index terms", "emtree drug index terms", "subjects", "subject terms", "subjectterms", "identifierkeywords"],
+    "type": ["document type", "publication type", "dt", "type", "item type", "reference type", "documenttype"],
     "language": ["language of original document", "language", "la", "language of article"],
 }  # fmt: skip
 _MULTI = {"keywords"}
@@ -103,12 +104,17 @@ def column_mapping(headers: list[str], user: dict | None = None) -> dict[str, li
     taken = set(user) | ignored
     for header, field in user.items():
         mapping.setdefault(field, []).append(header)
+    wos = "ut" in folded or "ut (unique wos id)" in folded
     for field, names in KNOWN_HEADERS.items():
         if field in mapping and field not in _MULTI:
             continue
         for name in names:
             header = folded.get(name)
             if header is None or header in taken:
+                continue
+            if (
+                name == "id" and not wos
+            ):  # a record number, except in Web of Science (Keywords Plus)
                 continue
             mapping.setdefault(field, []).append(header)
             taken.add(header)

@@ -683,3 +683,34 @@ def test_endnote_ris_multiline_fields():
     assert rec.keywords == ["citation", "reference", "library"]
     assert rec.raw["AD"] == "Dept A, University X J. Doe, Dept B, University Y"
     assert (rec.pages, rec.year, rec.journal) == ("1-2", 2024, "Journal of Reference Management")
+
+
+def test_generic_csv_id_column_is_not_keywords():
+    """ "ID" is Keywords Plus only in a Web of Science table; elsewhere it numbers records
+    (Rayyan, ASReview and spreadsheet exports)."""
+    text = 'ID,Title,Authors,Year\n17,Partnerships in health research,"Doe, J; Roe, R",2020\n'
+    (rec,) = parse(text.encode(), filename="x.csv").records
+    assert (rec.keywords, rec.raw["ID"]) == ([], "17")
+
+
+def test_proquest_spreadsheet_headers():
+    """ProQuest's spreadsheet export (its own column names; converted to CSV or read from
+    .xlsx). Not checked against a public sample: the names are ProQuest's documented ones."""
+    text = (
+        "Title,Authors,pubtitle,year,volume,issue,pages,Abstract,digitalObjectIdentifier,"
+        "DocumentURL,subjectTerms,identifierKeywords,documentType,language,StoreId\n"
+        '"Co-production in health research","Rycroft-Malone, Jo;Burton, Christopher R",'
+        '"Journal of Health Services Research & Policy",2016,21,1_suppl,35-43,"Background.",'
+        "10.1177/1355819616639068,https://www.proquest.com/docview/1774558999,"
+        '"Co-production;Knowledge","Realist",Journal Article,English,1774558999\n'
+    )
+    (rec,) = parse(text.encode("utf-8"), filename="ProQuestDocuments.csv").records
+    _check(
+        rec,
+        authors=["Rycroft-Malone, Jo", "Burton, Christopher R"],
+        journal="Journal of Health Services Research & Policy", year=2016, volume="21",
+        issue="1_suppl", pages="35-43", doi="10.1177/1355819616639068",
+        url="https://www.proquest.com/docview/1774558999",
+        keywords=["Co-production", "Knowledge", "Realist"], type="Journal Article",
+        raw={"StoreId": "1774558999"},
+    )  # fmt: skip
