@@ -211,6 +211,11 @@ GARBAGE_PREFIXES = [
     b"<?xml version='1.0'?><xml><records>",
     b"PT J\n",
     b"Title,Authors\n",
+    b"<1. >\nVN  - Ovid Technologies\n",  # Ovid's tagged export
+    b"FN Clarivate Analytics Web of Science\nVR 1.0\n",
+    b"Publication Type\tAuthors\tArticle Title\n",
+    b"<html><body>",
+    b"PK\x03\x04",  # a ZIP (or a workbook) uploaded as the export
 ]
 
 
