@@ -296,9 +296,10 @@ def ovid_record(raw: dict, line: int | None) -> ImportedRecord:
     if tail and not pages and (m := _SO_PAGES.search(tail)):
         pages = clean_pages(m.group(1))
     ui = clean_text(_first(raw, ("UI", "AN")))
-    keywords = clean_list(_all(raw, ("KW",)), split=";") + clean_list(
-        [k.lstrip("*") for k in _all(raw, ("MH",))]
-    )
+    # Ovid's KW is one "; "-separated value, wrapped over lines (unlike EndNote's RIS, whose
+    # KW continuation lines are keywords): a line break there is a space.
+    kw = [k.replace("\n", " ") for k in _all(raw, ("KW",))]
+    keywords = clean_list(kw, split=";") + clean_list([k.lstrip("*") for k in _all(raw, ("MH",))])
     rec = ImportedRecord(
         title=_OVID_TITLE_LABEL.sub("", clean_text(_first(raw, ("TI", "T1")))),
         abstract=clean_abstract(_first(raw, ("AB",))),

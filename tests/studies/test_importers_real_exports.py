@@ -714,3 +714,13 @@ def test_proquest_spreadsheet_headers():
         keywords=["Co-production", "Knowledge", "Realist"], type="Journal Article",
         raw={"StoreId": "1774558999"},
     )  # fmt: skip
+
+
+def test_ovid_tagged_keywords_wrapped_over_lines():
+    text = (
+        "<1. >\nVN  - Ovid Technologies\nDB  - Ovid MEDLINE(R)\nUI  - 123\nTI  - T\n"
+        "KW  - Community-based participatory research; Realist\n      evaluation; Trust\n"
+    )
+    rec = parse(text.encode()).records[0]
+    assert rec.keywords == ["Community-based participatory research", "Realist evaluation", "Trust"]
+    assert rec.pmid == "123"
