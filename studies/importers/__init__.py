@@ -175,7 +175,9 @@ def detect_format(text: str) -> str:
         "\tTI\t" in first_line and "\tAU\t" in first_line
     ):
         return "wos"
-    if _RIS_TAG.search(head) or _OVID_TAGGED.search(head):
+    if _RIS_TAG.search(head) or (
+        ("VN" in head or ". >" in head) and _OVID_TAGGED.search(head)
+    ):  # the substring tests first: the regex would scan every MEDLINE or WoS head
         return "ris"
     if _MEDLINE.search(head):
         return "medline"
