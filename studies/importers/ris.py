@@ -219,6 +219,8 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
             c2 = clean_text(_first(raw, ("C2",)))  # Scopus writes the bare PubMed ID in C2
             pmid = c2 if c2.isdigit() else ""
     pages = clean_pages(sp, ep)
+    if pages == "No-Specified":  # Ovid's "No Pagination Specified", cut into SP and EP
+        pages = ""
     if not pages and "C7" in raw:
         # Online-only articles: the article number (RIS C7; Scopus, EndNote) stands for pages.
         c7 = clean_text(_first(raw, ("C7",)))
@@ -227,6 +229,8 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
     if kw and any("\n" in k for k in kw):
         kw = [part for k in kw for part in k.split("\n")]
     keywords = clean_list(kw, split=";" if any(";" in k for k in kw) else None) if kw else []
+    if any(k[0] == "*" for k in keywords):  # Ovid marks major-focus headings "*Body Image"
+        keywords = clean_list([k.lstrip("*") for k in keywords])
     urls = _all(raw, ("UR", "L2"))
     rec = ImportedRecord(
         title=clean_text(ti),

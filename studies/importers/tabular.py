@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from urllib.parse import unquote
 
 import pandas as pd
 
@@ -35,6 +36,14 @@ FIELDS = [
     "page_start", "page_end", "article_number", "citation", "doi", "pmid", "url", "keywords",
     "type", "language",
 ]  # fmt: skip
+# Embase's older CSV has no year/volume columns, only "Source":
+# "Endoscopic Ultrasound (2014) 3:3 (152-160). Date of Publication: 2014"
+_EMBASE_SOURCE = re.compile(
+    r"^(?P<journal>.+?) \((?P<year>\d{4})\)(?: (?P<volume>[^\s:(]+)(?::(?P<issue>[^\s(]+))?)?"
+    r"(?: \((?P<pages>[^)]*)\))?\.?(?: Date of Publication:.*)?$"
+)
+_COMMA_OUTSIDE_BRACKETS = re.compile(r",(?![^(]*\))")
+_DOI_IN_LINK = re.compile(r"doi[:/=](10\.\d{4,9}/[^&\s]+)", re.I)
 _CITATION = re.compile(r";\s*([^;:()\s]+)?(?:\(([^)]+)\))?(?::\s*([^.;\s]+))?\.")
 
 # Folded header → field, in order of preference per field (first present header wins).
@@ -59,7 +68,7 @@ KNOWN_HEADERS: dict[str, list[str]] = {
     "doi": ["doi", "di", "digital object identifier", "digitalobjectidentifier"],
     "pmid": ["pubmed id", "pmid", "medline pmid", "pm", "pubmed"],
     "url": ["link", "url", "ur", "links", "full text link", "documenturl"],
-    "keywords": ["author keywords", "keywords", "de", "index keywords", "id", "keywords plus", "manual tags", "mesh terms", "emtree medical index terms", "emtree drug index terms", "subjects", "subject terms", "subjectterms", "identifierkeywords"],
+    "keywords": ["author keywords", "keywords", "de", "index keywords", "id", "keywords plus", "manual tags", "mesh terms", "emtree medical index terms (major focus)", "emtree medical index terms", "emtree drug index terms (major focus)", "emtree drug index terms", "subjects", "subject terms", "subjectterms", "identifierkeywords"],
     "type": ["document type", "publication type", "dt", "type", "item type", "reference type", "documenttype"],
     "language": ["language of original document", "language", "la", "language of article"],
 }  # fmt: skip
@@ -311,6 +320,9 @@ def _records(df: pd.DataFrame, mapping: dict, offset: int):
     empty = [""] * n
     cols = {f: col(f) or empty for f in FIELDS}
     kw_cols = [df[h].tolist() for h in mapping.get("keywords", [])]
+    # Link columns that may carry the DOI when no DOI column does (Embase's "Open URL Link":
+    # "...&id=doi:10.4103%2F2303-9027.138783&...").
+    link_cols = [df[h].tolist() for h in df.columns if "url" in fold(h) or "link" in fold(h)]
     raw_rows = df.to_dict("records")
     for i in range(n):
         raw = {k: v for k, v in raw_rows[i].items() if v != ""}
@@ -319,26 +331,44 @@ def _records(df: pd.DataFrame, mapping: dict, offset: int):
             or clean_pages(cols["page_start"][i], cols["page_end"][i])
             or cols["article_number"][i]
         )
-        volume, issue = cols["volume"][i], cols["issue"][i]
+        volume, issue, year, journal = (
+            cols["volume"][i], cols["issue"][i], cols["year"][i], cols["journal"][i]
+        )  # fmt: skip
         citation = cols["citation"][i]
         if citation and not (volume or issue or pages) and (m := _CITATION.search(citation)):
             volume, issue, pages = m.group(1) or "", m.group(2) or "", m.group(3) or ""
+        if not (year or volume) and "(" in journal and (m := _EMBASE_SOURCE.match(journal)):
+            journal, year = m.group("journal"), m.group("year")
+            volume, issue, pages = (
+                m.group("volume") or "",
+                m.group("issue") or "",
+                m.group("pages") or "",
+            )
+        doi = clean_doi(cols["doi"][i])
+        if not doi:
+            for c in link_cols:
+                if "doi" in c[i] and (m := _DOI_IN_LINK.search(unquote(c[i]))):
+                    doi = clean_doi(m.group(1))
+                    break
         kws: list[str] = []
         for c in kw_cols:
             # "; " (Scopus, WoS) or, in Embase's Emtree columns, ", "
             kw = c[i]
-            kws.extend(clean_list(kw, split=";" if ";" in kw or "," not in kw else ","))
+            if ";" in kw or "," not in kw:
+                kws.extend(clean_list(kw, split=";"))
+            else:  # Emtree: "cyst (diagnosis, surgery), colonoscopy": not inside brackets
+                kws.extend(clean_list(_COMMA_OUTSIDE_BRACKETS.split(kw)))
         yield finish(
             ImportedRecord(
                 title=clean_text(cols["title"][i]),
                 abstract=_abstract(cols["abstract"][i]),
                 authors=_split_authors(cols["authors"][i]),
-                year=clean_year(cols["year"][i]),
-                journal=clean_text(cols["journal"][i]),
+                year=clean_year(year),
+                journal=clean_text(journal),
                 volume=clean_text(volume),
                 issue=clean_text(issue),
                 pages=clean_pages(pages),
-                doi=clean_doi(cols["doi"][i]),
+                doi=doi,
                 pmid=clean_pmid(cols["pmid"][i]),
                 url=clean_url(cols["url"][i]),
                 keywords=list(dict.fromkeys(kws)),

@@ -249,11 +249,14 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
     if not pmid and c2.isdigit() and raw.get("DB") == "Scopus":
         pmid = c2
     pages = clean_pages(_first(raw, "SP"), _first(raw, "EP"))
+    if pages == "No-Specified":  # Ovid's "No Pagination Specified"
+        pages = ""
     c7 = clean_text(_first(raw, "C7"))
     if not pages and len(c7) <= 20 and " " not in c7:
         pages = c7
     kw = [part for k in _all(raw, "KW") for part in k.split("\n")]
     keywords = clean_list(kw, split=";") if any(";" in k for k in kw) else clean_list(kw)
+    keywords = clean_list([k.lstrip("*") for k in keywords])  # Ovid's major-focus mark
     rec = ImportedRecord(
         title=clean_text(_first(raw, "TI", "T1", "CT", "BT")),
         abstract=clean_abstract(_first(raw, "AB", "N2")),

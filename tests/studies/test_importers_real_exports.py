@@ -724,3 +724,49 @@ def test_ovid_tagged_keywords_wrapped_over_lines():
     rec = parse(text.encode()).records[0]
     assert rec.keywords == ["Community-based participatory research", "Realist evaluation", "Trust"]
     assert rec.pmid == "123"
+
+
+def test_embase_csv_older_layout():
+    result = _parse("embase_2019.csv")
+    assert (result.format, len(result.records)) == ("csv", 2)
+    first, second = result.records
+    _check(
+        first,
+        authors=["Mervyn K.", "Simon A.", "Allen D.K."],
+        journal="Health Research Policy and Systems",  # from "Source"
+        year=2019, volume="17", issue="1", pages="23-35",
+        doi="10.1186/s12961-019-0423-9",  # URL-encoded inside "Open URL Link"
+        keywords=["research partnership (organization and management)", "realist review",
+                  "human", "health services research (organization and management, standards)",
+                  "cooperation"],  # fmt: skip
+        raw={"Copyright": "Copyright 2019 Elsevier B.V., All rights reserved."},
+    )  # fmt: skip
+    _check(second, journal="International Journal of Nursing Studies", year=2020,
+           volume="101", issue="", pages="103-110", doi="")  # fmt: skip
+
+
+def test_ovid_psycinfo_ris():
+    """Ovid's RIS from PsycINFO: "No Pagination Specified" cut into SP and EP, "*" marking
+    major headings in KW, an NL line and "Link to the Ovid Full Text" text after each ER (as
+    in asreview/asreview tests/demo_data/ovid_psycinfo.ris)."""
+    text = (
+        "1.\nTY  - JOUR\nID  - 2019-65183-001\nDO  - http://dx.doi.org/10.1002/cpp.2398\n"
+        "T1  - The influence of self-criticism on depression symptoms.\nA1  - Trindade, Ines A\n"
+        "A1  - Irons, Chris\nY1  - 2019//\nN2  - Considering that self-criticism matters.\n"
+        "KW  - *Body Image\nKW  - *Self-Concept\nKW  - Symptoms\n"
+        "JF  - Clinical Psychology & Psychotherapy\nSP  - No\nEP  - Specified\n"
+        "DO  - http://dx.doi.org/10.1002/cpp.2398\n"
+        "L2  - http://ovidsp.ovid.com/ovidweb.cgi?T=JS&PAGE=reference&D=psyc16&AN=2019-65183-001\n"
+        "ER  -\nNL  - Clin Psychol Psychother\n\n"
+        "Link to the Ovid Full Text or citation: https://ovidsp.ovid.com/x?AN=2019-65183-001\n\n"
+    )
+    result = parse(text.encode(), filename="psycinfo.ris")
+    (rec,) = result.records
+    _check(
+        rec,
+        authors=["Trindade, Ines A", "Irons, Chris"], year=2019, pages="",
+        journal="Clinical Psychology & Psychotherapy", doi="10.1002/cpp.2398",
+        keywords=["Body Image", "Self-Concept", "Symptoms"],
+        raw={"SP": "No", "EP": "Specified", "KW": ["*Body Image", "*Self-Concept", "Symptoms"]},
+    )  # fmt: skip
+    assert result.warnings == ["ignored 2 line(s) outside records (headers, notes)"]
