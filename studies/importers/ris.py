@@ -207,7 +207,7 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
     an = clean_text(an)
     if an.isdigit():
         db = clean_text(_first(raw, ("DB", "DP"))).lower()
-        if "medline" in db or "pubmed" in db:
+        if "medline" in db or "pubmed" in db or db == "nlm":  # EndNote: "DP  - NLM"
             pmid = an
     if not pmid:
         for value in _all(raw, ("C2", "N1", "M1", "AN", "U1", "ID")):
@@ -218,6 +218,9 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
         if not pmid and "C2" in raw and raw.get("DB") == "Scopus":
             c2 = clean_text(_first(raw, ("C2",)))  # Scopus writes the bare PubMed ID in C2
             pmid = c2 if c2.isdigit() else ""
+        if not pmid and "C5" in raw and clean_text(_first(raw, ("DB",))).lower() == "embase":
+            c5 = clean_text(_first(raw, ("C5",)))  # Embase writes the MEDLINE PMID in C5
+            pmid = c5 if c5.isdigit() else ""
     pages = clean_pages(sp, ep)
     if pages == "No-Specified":  # Ovid's "No Pagination Specified", cut into SP and EP
         pages = ""

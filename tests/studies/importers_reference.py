@@ -237,7 +237,7 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
     pmid = ""
     an = clean_text(_first(raw, "AN"))
     db = clean_text(_first(raw, "DB", "DP")).lower()
-    if an.isdigit() and ("medline" in db or "pubmed" in db):
+    if an.isdigit() and ("medline" in db or "pubmed" in db or db == "nlm"):
         pmid = an
     if not pmid:
         for value in _all(raw, "C2", "N1", "M1", "AN", "U1", "ID"):
@@ -248,6 +248,9 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
     c2 = clean_text(_first(raw, "C2"))
     if not pmid and c2.isdigit() and raw.get("DB") == "Scopus":
         pmid = c2
+    c5 = clean_text(_first(raw, "C5"))
+    if not pmid and c5.isdigit() and clean_text(_first(raw, "DB")).lower() == "embase":
+        pmid = c5
     pages = clean_pages(_first(raw, "SP"), _first(raw, "EP"))
     if pages == "No-Specified":  # Ovid's "No Pagination Specified"
         pages = ""

@@ -770,3 +770,41 @@ def test_ovid_psycinfo_ris():
         raw={"SP": "No", "EP": "Specified", "KW": ["*Body Image", "*Self-Concept", "Symptoms"]},
     )  # fmt: skip
     assert result.warnings == ["ignored 2 line(s) outside records (headers, notes)"]
+
+
+def test_embase_ris_pmid_in_c5():
+    """Embase.com RIS: A1 "Surname X.Y." authors, Y1 year, the MEDLINE PMID in C5, two DB
+    values, the DOI in DO and L2, an OpenURL in LK (as in asreview/asreview
+    tests/demo_data/embase.ris)."""
+    text = (
+        "TY  - JOUR\nM3  - Article\nY1  - 2004\nVL  - 102\nIS  - 4\nSP  - 253\nEP  - 258\n"
+        "SN  - 0008-543X\nJF  - Cancer\nJO  - Cancer\n"
+        "UR  - http://www.embase.com/search/results?subaction=viewrecord&from=export&id=L39097156\n"
+        "U2  - L39097156\nC5  - 15368318\nDB  - Embase\nDB  - Medline\n"
+        "L2  - http://dx.doi.org/10.1002/cncr.20369\nDO  - 10.1002/cncr.20369\n"
+        "A1  - Eloubeidi M.A.\nA1  - Cohn M.\nT1  - Fine-needle aspiration of foregut cysts\n"
+        "LA  - English\nKW  - adult\nKW  - aged\nN2  - BACKGROUND. The management is debated.\nER  - \n"
+    )
+    (rec,) = parse(text.encode()).records
+    _check(rec, pmid="15368318", authors=["Eloubeidi M.A.", "Cohn M."], year=2004,
+           journal="Cancer", pages="253-258", doi="10.1002/cncr.20369",
+           raw={"U2": "L39097156", "DB": ["Embase", "Medline"]})  # fmt: skip
+
+
+def test_endnote_ris_of_pubmed_records():
+    """PubMed records exported from EndNote: AN is the PMID, the database only as
+    "DP  - NLM"; MeSH with subheadings and "*" in a multi-line KW (as in asreview/asreview
+    tests/demo_data/pubmed_endnote.txt)."""
+    text = (
+        "\nTY  - JOUR\nAB  - NSAID intake is associated with adverse effects.\n"
+        "AN  - 21553931\nAU  - Abdel-Tawab, M.\nAU  - Werz, O.\nDA  - Jun\n"
+        "DO  - 10.2165/11586800-000000000-00000\nDP  - NLM\nET  - 2011/05/11\nIS  - 6\n"
+        "KW  - Animals\nAnti-Inflammatory Agents/adverse effects/*pharmacology\n*Phytotherapy\n"
+        "LA  - eng\nN1  - 1179-1926\nAbdel-Tawab, Mona\nJournal Article\n"
+        "PY  - 2011\nSN  - 0312-5963\nSP  - 349-69\nT2  - Clin Pharmacokinet\n"
+        "TI  - Boswellia serrata: an overall assessment\nVL  - 50\nID  - 369\nER  -\n"
+    )
+    (rec,) = parse(text.encode()).records
+    _check(rec, pmid="21553931", pages="349-69", journal="Clin Pharmacokinet", year=2011,
+           keywords=["Animals", "Anti-Inflammatory Agents/adverse effects/*pharmacology",
+                     "Phytotherapy"])  # fmt: skip
