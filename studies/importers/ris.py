@@ -228,12 +228,14 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
         # Online-only articles: the article number (RIS C7; Scopus, EndNote) stands for pages.
         c7 = clean_text(_first(raw, ("C7",)))
         pages = c7 if len(c7) <= 20 and " " not in c7 else ""
-    kw = _all(raw, ("KW",))
-    if kw and any("\n" in k for k in kw):
-        kw = [part for k in kw for part in k.split("\n")]
-    keywords = clean_list(kw, split=";" if any(";" in k for k in kw) else None) if kw else []
-    if any(k[0] == "*" for k in keywords):  # Ovid marks major-focus headings "*Body Image"
-        keywords = clean_list([k.lstrip("*") for k in keywords])
+    keywords: list[str] = []
+    if kw := _all(raw, ("KW",)):
+        # One string, tested and split in C: each value's lines are keywords (EndNote),
+        # a ";" anywhere means "; "-separated lists, "*" may mark major headings (Ovid).
+        joined = "\n".join(kw)
+        keywords = clean_list(joined.split("\n"), split=";" if ";" in joined else None)
+        if "*" in joined:
+            keywords = clean_list([k.lstrip("*") for k in keywords])
     urls = _all(raw, ("UR", "L2"))
     rec = ImportedRecord(
         title=clean_text(ti),
