@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
 from urllib.parse import unquote
 
 import pandas as pd
@@ -270,16 +271,29 @@ def read_table(text: str) -> pd.DataFrame:
 CHUNK = 5000  # rows converted at a time: memory holds one chunk's frame, not the table's
 
 
-def _chunks(text: str):
+_EXTRA_CELLS = (
+    "some rows have more cells than the header row: the cells past the last column were not "
+    "imported (check the separator and the quoting)"
+)
+
+
+def _chunks(text: str, notes: list[str] | None = None):
     reader = _read(text, chunksize=CHUNK)
     with reader:
         while True:
-            try:
-                df = next(reader)
-            except StopIteration:
-                return
-            except (pd.errors.ParserError, ValueError, csv.Error) as exc:
-                raise ImportFormatError(f"malformed table: {str(exc).strip()}") from None
+            # pandas drops the cells of a row longer than the header with only a
+            # ParserWarning: the user is told instead.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", pd.errors.ParserWarning)
+                try:
+                    df = next(reader)
+                except StopIteration:
+                    return
+                except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+                    raise ImportFormatError(f"malformed table: {str(exc).strip()}") from None
+            extra = any(issubclass(w.category, pd.errors.ParserWarning) for w in caught)
+            if extra and notes is not None and _EXTRA_CELLS not in notes:
+                notes.append(_EXTRA_CELLS)
             yield _columns_cleaned(df)
 
 
@@ -302,7 +316,7 @@ def iter_records(text: str, warnings: list[str], *, options: dict | None = None)
     memory as one frame plus all its records."""
     mapping = None
     offset = 0
-    for df in _chunks(text):
+    for df in _chunks(text, warnings):
         if mapping is None:
             mapping = _mapping(list(df.columns), options, warnings)
         yield from _records(df, mapping, offset)

@@ -808,3 +808,13 @@ def test_endnote_ris_of_pubmed_records():
     _check(rec, pmid="21553931", pages="349-69", journal="Clin Pharmacokinet", year=2011,
            keywords=["Animals", "Anti-Inflammatory Agents/adverse effects/*pharmacology",
                      "Phytotherapy"])  # fmt: skip
+
+
+def test_csv_row_longer_than_its_header_is_reported():
+    """pandas drops the cells of a row longer than the header with only a ParserWarning; the
+    user is told (a shifted row usually means a separator or quoting problem)."""
+    text = 'Title,Authors,Year\nA title,"Doe, J",2020,extra\nB,"Roe, R",2021\n'
+    result = parse(text.encode(), filename="x.csv")
+    assert [(r.title, r.year) for r in result.records] == [("A title", 2020), ("B", 2021)]
+    assert any("more cells than the header row" in w for w in result.warnings)
+    assert not any("more cells" in w for w in _parse("scopus_2023.csv").warnings)
