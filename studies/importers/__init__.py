@@ -26,7 +26,7 @@ __all__ = [
 ]
 
 FORMATS = {
-    "ris": "RIS",
+    "ris": "RIS (and Ovid's own tagged export)",
     "medline": "PubMed / MEDLINE (nbib)",
     "bibtex": "BibTeX",
     "endnote-xml": "EndNote XML",
@@ -53,6 +53,13 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
     """
     if isinstance(data, str):
         return normalise_newlines(data), "str"
+    binary = _binary_kind(data)
+    if binary == "xlsx":
+        from studies.importers.tabular import xlsx_to_csv
+
+        return xlsx_to_csv(data), "xlsx"
+    if binary:
+        raise ImportFormatError(binary, line=1)
     text = None
     encoding = ""
     for bom, enc in _BOMS:
@@ -91,11 +98,41 @@ def decode_bytes(data: bytes) -> tuple[str, str]:
         encoding = best.encoding if best is not None else "cp1252"
         if encoding == "gbk":
             encoding = "gb18030"
+        elif encoding == "cp1251" and _same_in_cp1252(data):
+            # Western text whose only non-ASCII bytes are typographic punctuation (– “ ”),
+            # which both code pages spell alike: name the Western one.
+            encoding = "cp1252"
         try:
             text = data.decode(encoding)
         except (UnicodeDecodeError, LookupError):
             text, encoding = data.decode("latin-1"), "latin-1"
     return normalise_newlines(text.lstrip("\ufeff")), encoding
+
+
+def _binary_kind(data: bytes) -> str:
+    """ "xlsx" for an Excel workbook (read as CSV), the problem for other binary files people
+    upload instead of the export (a saved workbook, a zipped download, the PDF), "" for text."""
+    head = data[:8]
+    if head.startswith(b"PK\x03\x04"):
+        if b"xl/workbook" in data:
+            return "xlsx"
+        if b"word/document" in data:
+            return "a Word document, not a bibliographic export"
+        return "a ZIP archive: unzip it and import the export file inside"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        return "an old Excel (.xls) or Word (.doc) file: save it as CSV (UTF-8) and import that"
+    if head.startswith(b"%PDF"):
+        return "a PDF file, not a bibliographic export"
+    if head.startswith(b"\x1f\x8b"):
+        return "a gzip-compressed file: decompress it and import the export inside"
+    return ""
+
+
+def _same_in_cp1252(data: bytes) -> bool:
+    try:
+        return data.decode("cp1252") == data.decode("cp1251")
+    except UnicodeDecodeError:
+        return False
 
 
 def normalise_newlines(text: str) -> str:
@@ -111,6 +148,10 @@ _MEDLINE = re.compile(r"^(?:PMID|OWN |STAT|PMC |FAU |DCOM)\s*-", re.M)
 _WOS_TAGGED = re.compile(r"^(?:FN (?:Thomson|Clarivate|ISI)|VR 1\.0|PT [A-Z]\s*$)", re.M)
 _BIBTEX = re.compile(r"^\s*@\s*[A-Za-z]+\s*[{(]", re.M)
 _XML = re.compile(r"^\s*(?:<\?xml|<xml>|<records>|<record>)", re.I)
+_HTML = re.compile(r"<(?:!doctype\s+html|html[\s>]|head>|body[\s>])", re.I)
+# Ovid's own tagged exports (Citavi, EndNote direct export): "<1. >" numbers each record,
+# VN names Ovid, and there is no TY or ER.
+_OVID_TAGGED = re.compile(r"^(?:VN\s{1,2}- Ovid|<\s*\d+\.\s*>\s*\n[A-Z][A-Z0-9]\s{1,2}- )", re.M)
 
 
 def detect_format(text: str) -> str:
@@ -119,14 +160,24 @@ def detect_format(text: str) -> str:
     stripped = head.lstrip()
     if not stripped:
         raise ImportFormatError("the file is empty")
+    if stripped[:1] == "<" and _HTML.search(stripped[:2000]) and "<record" not in head:
+        raise ImportFormatError(
+            "this is a web page (HTML), not an export: perhaps a login or error page was "
+            "saved instead of the file",
+            line=1,
+        )
     if _XML.match(stripped):
         if "<record" in head.lower():
             return "endnote-xml"
         raise ImportFormatError("XML file, but no EndNote <record> elements found")
     first_line = stripped.split("\n", 1)[0]
-    if first_line.startswith("PT\t") or ("\tTI\t" in first_line and "\tAU\t" in first_line):
+    if first_line.startswith(("PT\t", "Publication Type\t")) or (
+        "\tTI\t" in first_line and "\tAU\t" in first_line
+    ):
         return "wos"
-    if _RIS_TAG.search(head):
+    if _RIS_TAG.search(head) or (
+        ("VN" in head or ". >" in head) and _OVID_TAGGED.search(head)
+    ):  # the substring tests first: the regex would scan every MEDLINE or WoS head
         return "ris"
     if _MEDLINE.search(head):
         return "medline"
@@ -155,7 +206,9 @@ class ParseStream:
         self.format = detect_format(text) if format in ("", "auto") else format
         self.filename = filename
         self.warnings: list[str] = []
-        if encoding not in _UNICODE:
+        if encoding == "xlsx":
+            self.warnings.append("read the first sheet of an Excel workbook")
+        elif encoding not in _UNICODE:
             self.warnings.append(f"decoded as {encoding} (not UTF-8)")
         self.count = 0
         self._text = text
@@ -233,8 +286,8 @@ def parse_stream(
     data: bytes | str, *, format: str = "auto", filename: str = "", options: dict | None = None
 ) -> ParseStream:
     """Decode and detect now (errors raised here), parse lazily while iterating."""
-    text, encoding = decode_bytes(data)
     try:
+        text, encoding = decode_bytes(data)
         return ParseStream(
             text, format=format, filename=filename, options=options or {}, encoding=encoding
         )

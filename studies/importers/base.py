@@ -94,6 +94,8 @@ _DOI = re.compile(r"10\.\d{3,9}/\S+")
 _YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
 _PMID = re.compile(r"^(?:pmid:?\s*)?(\d{1,9})\b", re.I)
 _URL = re.compile(r"^https?://\S+$", re.I)
+_URL_SPLIT = re.compile(r"\s*[,;]\s*(?=https?://)|\s+(?=https?://)")
+_PAGE_DASH = re.compile(r"(?<=\w) *- *(?=\w)")
 
 
 def clean_text(value) -> str:
@@ -196,6 +198,10 @@ def clean_year(value) -> int | None:
 def clean_url(value) -> str:
     for candidate in value if isinstance(value, list | tuple) else [value]:
         text = clean_text(candidate)
+        if text.count("http") > 1:
+            # Several URLs in one value (Mendeley joins them with commas, others with "; "
+            # or spaces): keep the first. "?url=http…" inside one URL is not a separator.
+            text = _URL_SPLIT.split(text, 1)[0]
         if text and _URL.match(text) and len(text) <= 1000:
             return text
     return ""
@@ -219,6 +225,8 @@ def clean_list(values, *, split: str | None = None) -> list[str]:
 def clean_pages(start, end=None) -> str:
     start, end = clean_text(start), clean_text(end)
     start = start.replace("--", "-").replace("–", "-").replace("—", "-")
+    if " -" in start or "- " in start:  # EBSCO's BibTeX "725 - 736"
+        start = _PAGE_DASH.sub("-", start)
     if end and end != start:
         return f"{start}-{end}" if start else end
     return start

@@ -7,6 +7,8 @@ ignored; blocks bibtexparser cannot parse become warnings naming their line.
 
 from __future__ import annotations
 
+import re
+
 import bibtexparser
 from bibtexparser.middlewares import LatexDecodingMiddleware, SeparateCoAuthors
 
@@ -26,6 +28,27 @@ from studies.importers.base import (
     jsonable,
 )
 
+# Verbatim fields: LaTeX decoding would turn a URL's "&" into spaces and "%" into a comment.
+# Only the escapes exporters put there are undone: "\_" (Web of Science DOIs), Mendeley's
+# "{\_}" and "{\%}".
+_VERBATIM = frozenset({"url", "doi", "file", "eprint", "pdf", "link", "urldate"})
+_VERBATIM_ESCAPE = re.compile(r"\{?\\([_%&#$~])\}?")
+
+
+class _Decoding(LatexDecodingMiddleware):
+    def transform_entry(self, entry, library):
+        kept = [
+            (f, f.value)
+            for f in entry.fields
+            if f.key.lower() in _VERBATIM and isinstance(f.value, str)
+        ]
+        block = super().transform_entry(entry, library)
+        for f, value in kept:
+            enclosing = f.enclosing  # the value setter resets it
+            f.value = _VERBATIM_ESCAPE.sub(r"\1", value) if "\\" in value else value
+            f.enclosing = enclosing
+        return block
+
 
 def _field(fields: dict, *names: str):
     for name in names:
@@ -40,8 +63,14 @@ def to_record(entry) -> ImportedRecord:
     authors = fields.get("author") or fields.get("editor") or []
     if isinstance(authors, str):
         authors = [a for a in authors.split(" and ")]
-    keywords = fields.get("keywords") or fields.get("keyword") or ""
-    sep = ";" if ";" in str(keywords) else ","
+    # Scopus writes author_keywords and (index) keywords, Web of Science keywords and
+    # keywords-plus: all of them are the record's keywords.
+    keywords = [
+        str(v)
+        for name in ("author_keywords", "keywords", "keyword", "keywords-plus", "mendeley-tags")
+        if (v := fields.get(name))
+    ]
+    sep = ";" if any(";" in k for k in keywords) else ","
     raw = {"ENTRYTYPE": entry.entry_type, "ID": entry.key, **fields}
     rec = ImportedRecord(
         title=clean_text(_field(fields, "title", "booktitle")),
@@ -51,9 +80,10 @@ def to_record(entry) -> ImportedRecord:
         journal=clean_text(_field(fields, "journal", "journaltitle", "booktitle", "series")),
         volume=clean_text(_field(fields, "volume")),
         issue=clean_text(_field(fields, "number", "issue")),
-        pages=clean_pages(_field(fields, "pages")),
+        # Online-only articles: Scopus art_number, Web of Science article-number.
+        pages=clean_pages(_field(fields, "pages", "art_number", "article-number", "eid")),
         doi=clean_doi(_field(fields, "doi")),
-        pmid=clean_pmid(_field(fields, "pmid")),
+        pmid=clean_pmid(_field(fields, "pmid", "pubmed_id")),
         url=clean_url(_field(fields, "url")),
         keywords=clean_list(keywords, split=sep) if keywords else [],
         type=clean_text(entry.entry_type),
@@ -70,7 +100,7 @@ def parse(text: str) -> ParseResult:
     try:
         library = bibtexparser.parse_string(
             text,
-            append_middleware=[LatexDecodingMiddleware(keep_math_mode=False), SeparateCoAuthors()],
+            append_middleware=[_Decoding(keep_math_mode=False), SeparateCoAuthors()],
         )
     except Exception as exc:  # bibtexparser raises assorted errors on broken input
         raise ImportFormatError(f"BibTeX could not be read: {exc}") from None

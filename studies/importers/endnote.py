@@ -7,6 +7,7 @@ Entities are not resolved and the network is never touched (no XXE, no billion l
 from __future__ import annotations
 
 import io
+import re
 
 from lxml import etree
 
@@ -23,6 +24,11 @@ from studies.importers.base import (
     clean_url,
     clean_year,
     finish,
+)
+
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # the characters, or references to them:
+    r"|&#(?:[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F])|0*(?:[0-8]|1[124-9]|2[0-9]|3[01]));"
 )
 
 
@@ -47,7 +53,13 @@ def to_record(rec, line: int | None) -> ImportedRecord:
     for child in rec:
         if not isinstance(child.tag, str):
             continue
-        if len(child) and child.tag not in ("abstract", "notes"):
+        # A field whose only children are <style> runs (every field, in EndNote 20) is its
+        # text; a group (titles, contributors, dates, urls) maps its leaves' tags to texts.
+        if (
+            len(child)
+            and child.tag not in ("abstract", "notes")
+            and any(c.tag != "style" for c in child)
+        ):
             value = {}
             for sub in child.iter():
                 if sub is child or not isinstance(sub.tag, str) or sub.tag == "style":
@@ -68,16 +80,24 @@ def to_record(rec, line: int | None) -> ImportedRecord:
                 doi = clean_doi(u)
                 break
     accession = clean_text(_find(rec, "accession-num"))
-    remote_db = clean_text(_find(rec, "remote-database-name")).lower()
+    remote_db = clean_text(
+        _find(rec, "remote-database-name") + " " + _find(rec, "remote-database-provider")
+    ).lower()
     pmid = (
         accession
-        if accession.isdigit() and ("pubmed" in remote_db or "medline" in remote_db)
+        if accession.isdigit()
+        and ("pubmed" in remote_db or "medline" in remote_db or "nlm" in remote_db.split())
         else ""
     )
     out = ImportedRecord(
         title=clean_text(_find(rec, "titles/title")),
         abstract=clean_abstract(_find(rec, "abstract")),
-        authors=clean_list(_findall(rec, "contributors/authors/author")),
+        # An edited book has only editors (secondary-authors): they stand for its authors,
+        # as BibTeX's editor does.
+        authors=clean_list(
+            _findall(rec, "contributors/authors/author")
+            or _findall(rec, "contributors/secondary-authors/author")
+        ),
         year=clean_year(_find(rec, "dates/year") or _find(rec, "dates/pub-dates/date")),
         journal=clean_text(
             _find(rec, "titles/secondary-title")
@@ -90,7 +110,11 @@ def to_record(rec, line: int | None) -> ImportedRecord:
         doi=doi,
         pmid=clean_pmid(pmid),
         url=clean_url(urls),
-        keywords=clean_list(_findall(rec, "keywords/keyword")),
+        # One <keyword> per keyword, or (records imported from some databases) all of them
+        # in one, a line each.
+        keywords=clean_list(
+            [k.replace("\r", "\n") for k in _findall(rec, "keywords/keyword")], split="\n"
+        ),
         type=clean_text(type_name),
         language=clean_text(_find(rec, "language")),
         raw=raw,
@@ -103,6 +127,11 @@ def iter_records(text: str, warnings: list[str]):
     """Records one at a time: each <record> is converted, then cleared with what came before
     it, so the tree never holds more than one record."""
     # Drop any XML declaration's encoding claim: the text is already decoded.
+    if ("&#" in text or not text.isprintable()) and _CONTROL.search(text):
+        # EndNote copies control characters from pasted abstracts (vertical tab, form feed)
+        # into its XML, where XML 1.0 forbids them: read them as spaces rather than reject
+        # the library. Tab, LF and CR are legal and kept.
+        text = _CONTROL.sub(" ", text)
     data = text.encode("utf-8")
     if data.lstrip().startswith(b"<?xml"):
         end = data.find(b"?>")

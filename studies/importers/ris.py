@@ -37,6 +37,7 @@ from studies.importers.base import (
 
 _TAG_LINE = re.compile(r"^\s{0,3}([A-Z][A-Z0-9])\s{0,3}-(?:\s(.*)|)$")
 _NUMBERING = re.compile(r"^\s*(?:<\d+>|\d+\.|\d+)\s*$")
+_OVID_MARK = re.compile(r"^<\s*\d+\.\s*>$")  # stripped
 _PMID_IN_TEXT = re.compile(r"PMID:?\s*(\d{4,9})", re.I)
 
 _UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
@@ -76,20 +77,28 @@ def iter_raw(text: str, warnings: list[str]):
                     stripped = line.strip()
                     if not stripped:
                         continue
-                    if not in_record:
+                    if stripped[0] == "<" and _OVID_MARK.match(stripped):
+                        # Ovid's own tagged export: "<12. >" opens each record (no TY/ER).
+                        if in_record and raw:
+                            yield start, raw
+                        start, in_record, raw, last = lineno, True, {}, ""
+                        continue
+                    if not in_record or not last:
                         if not _NUMBERING.match(line):
                             skipped_head += 1
                         continue
-                    # Continuation of the previous tag's (last) value.
+                    # Continuation of the previous tag's (last) value; a keyword's continuation
+                    # line is the next keyword (EndNote writes them all under one KW).
                     old = raw[last]
+                    sep = "\n" if last == "KW" else " "
                     if old.__class__ is list:
-                        old[-1] = f"{old[-1]} {stripped}" if old[-1] else stripped
+                        old[-1] = f"{old[-1]}{sep}{stripped}" if old[-1] else stripped
                     else:
-                        raw[last] = f"{old} {stripped}" if old else stripped
+                        raw[last] = f"{old}{sep}{stripped}" if old else stripped
                     continue
                 tag, value = tagged
             if tag == "TY":
-                if in_record:
+                if in_record and raw:
                     warnings.append(
                         f"line {lineno}: record started before the previous one ended (ER added)"
                     )
@@ -108,12 +117,21 @@ def iter_raw(text: str, warnings: list[str]):
                     raw[tag] = value
                 elif old.__class__ is list:
                     old.append(value)
+                elif tag == "VN" and "TY" not in raw:  # Ovid tagged, no "<n. >" line
+                    yield start, raw
+                    start, raw = lineno, {"VN": value}
                 else:
                     raw[tag] = [old, value]
                 last = tag
+            elif tag == "VN":  # Ovid tagged: VN opens the record
+                start, in_record, raw, last = lineno, True, {"VN": value}, "VN"
             else:
                 skipped_head += 1
-    if in_record:
+    if in_record and raw:
+        if "TY" in raw:
+            warnings.append(
+                f"line {start}: the last record has no 'ER' line (the file may be cut off)"
+            )
         yield start, raw
     if skipped_head:
         warnings.append(f"ignored {skipped_head} line(s) outside records (headers, notes)")
@@ -189,7 +207,7 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
     an = clean_text(an)
     if an.isdigit():
         db = clean_text(_first(raw, ("DB", "DP"))).lower()
-        if "medline" in db or "pubmed" in db:
+        if "medline" in db or "pubmed" in db or db == "nlm":  # EndNote: "DP  - NLM"
             pmid = an
     if not pmid:
         for value in _all(raw, ("C2", "N1", "M1", "AN", "U1", "ID")):
@@ -197,8 +215,27 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
             if m:
                 pmid = m.group(1)
                 break
-    kw = _all(raw, ("KW",))
-    keywords = clean_list(kw, split=";" if any(";" in k for k in kw) else None) if kw else []
+        if not pmid and "C2" in raw and raw.get("DB") == "Scopus":
+            c2 = clean_text(_first(raw, ("C2",)))  # Scopus writes the bare PubMed ID in C2
+            pmid = c2 if c2.isdigit() else ""
+        if not pmid and "C5" in raw and clean_text(_first(raw, ("DB",))).lower() == "embase":
+            c5 = clean_text(_first(raw, ("C5",)))  # Embase writes the MEDLINE PMID in C5
+            pmid = c5 if c5.isdigit() else ""
+    pages = clean_pages(sp, ep)
+    if pages == "No-Specified":  # Ovid's "No Pagination Specified", cut into SP and EP
+        pages = ""
+    if not pages and "C7" in raw:
+        # Online-only articles: the article number (RIS C7; Scopus, EndNote) stands for pages.
+        c7 = clean_text(_first(raw, ("C7",)))
+        pages = c7 if len(c7) <= 20 and " " not in c7 else ""
+    keywords: list[str] = []
+    if kw := _all(raw, ("KW",)):
+        # One string, tested and split in C: each value's lines are keywords (EndNote),
+        # a ";" anywhere means "; "-separated lists, "*" may mark major headings (Ovid).
+        joined = "\n".join(kw)
+        keywords = clean_list(joined.split("\n"), split=";" if ";" in joined else None)
+        if "*" in joined:
+            keywords = clean_list([k.lstrip("*") for k in keywords])
     urls = _all(raw, ("UR", "L2"))
     rec = ImportedRecord(
         title=clean_text(ti),
@@ -208,7 +245,7 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
         journal=clean_text(_first(raw, journal_tags)),
         volume=clean_text(vl),
         issue=clean_text(is_),
-        pages=clean_pages(sp, ep),
+        pages=pages,
         doi=doi,
         pmid=clean_pmid(pmid) if pmid else "",
         url=clean_url(urls) if urls else "",
@@ -226,9 +263,71 @@ def iter_records(text: str, warnings: list[str]):
     found = False
     for line, raw in iter_raw(text, warnings):
         found = True
-        yield to_record(raw, line)
+        yield to_record(raw, line) if "TY" in raw else ovid_record(raw, line)
     if not found:
         raise ImportFormatError("no RIS record found (no line starting with 'TY  - ')", line=1)
+
+
+# --- Ovid tagged ----------------------------------------------------------------------------
+# Ovid's "Citavi" and "EndNote" direct exports (.ovd, .cgi, .txt): RIS-like lines with Ovid's
+# own field names (IS is the ISSN, not the issue; UI the accession number, a PMID in MEDLINE),
+# and the source as one string: "Forest Ecology & Management. 201(2-3):327-334, Nov 15, 2004."
+
+_OVID_ROLE = re.compile(r"\s*\[[^\]]*\]?\s*$")  # "Werner, S. M. [Author, Reprint Author]"
+_OVID_TITLE_LABEL = re.compile(r"\s*\[(?:Article|Report|Miscellaneous|References)\]\s*$")
+_SO_JOURNAL = re.compile(r"^(.+?)\.\s+(?=\d|Conference|Vol\b|vol\.|\()")
+_SO_VOL_ISSUE = re.compile(r"(?:^|[.;]\s*)(\d+)\s*\(([^)]+)\)")
+_SO_VOL = re.compile(r"(?:^|[.;]\s*)(\d+)\s*:")
+_SO_PAGES = re.compile(r"[\d)]\s*:\s*([A-Za-z]?\d+(?:\s*-\s*[A-Za-z]?\d+)?)(?=[,;.\s]|$)")
+
+
+def ovid_record(raw: dict, line: int | None) -> ImportedRecord:
+    source = clean_text(_first(raw, ("SO",)))
+    db = clean_text(_first(raw, ("DB",))).lower()
+    people = _all(raw, ("FA",)) or _all(raw, ("AU", "A1"))
+    authors = clean_list([_OVID_ROLE.sub("", a) for a in people])
+    journal = clean_text(_first(raw, ("JN", "JT", "JF", "T2")))
+    volume = clean_text(_first(raw, ("VO", "VI", "VL")))
+    issue = clean_text(_first(raw, ("IP",)))
+    pages = clean_pages(_first(raw, ("PG",)))
+    tail = source
+    if source and not journal:
+        m = _SO_JOURNAL.match(source)
+        journal = m.group(1) if m else source.split(". ", 1)[0].rstrip(".")
+    if journal and source.startswith(journal):
+        tail = source[len(journal) :]
+    if tail and not volume:
+        m = _SO_VOL_ISSUE.search(tail)
+        if m:
+            volume, issue = m.group(1), issue or m.group(2)
+        elif m := _SO_VOL.search(tail):
+            volume = m.group(1)
+    if tail and not pages and (m := _SO_PAGES.search(tail)):
+        pages = clean_pages(m.group(1))
+    ui = clean_text(_first(raw, ("UI", "AN")))
+    # Ovid's KW is one "; "-separated value, wrapped over lines (unlike EndNote's RIS, whose
+    # KW continuation lines are keywords): a line break there is a space.
+    kw = [k.replace("\n", " ") for k in _all(raw, ("KW",))]
+    keywords = clean_list(kw, split=";") + clean_list([k.lstrip("*") for k in _all(raw, ("MH",))])
+    rec = ImportedRecord(
+        title=_OVID_TITLE_LABEL.sub("", clean_text(_first(raw, ("TI", "T1")))),
+        abstract=clean_abstract(_first(raw, ("AB",))),
+        authors=authors,
+        year=clean_year(_first(raw, ("YR", "PY", "DP"))) or clean_year(source),
+        journal=journal,
+        volume=volume,
+        issue=issue,
+        pages=pages,
+        doi=clean_doi(_first(raw, ("DO", "DI"))),
+        pmid=ui if ui.isdigit() and ("medline" in db or "pubmed" in db) else "",
+        url=clean_url(_all(raw, ("XL", "UR", "JL"))),
+        keywords=list(dict.fromkeys(keywords)),
+        type=clean_text(_first(raw, ("PT", "ST"))),
+        language=clean_text(_first(raw, ("LG", "LA"))),
+        raw=raw,
+        line=line,
+    )
+    return finish(rec)
 
 
 def parse(text: str) -> ParseResult:

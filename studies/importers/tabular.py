@@ -11,6 +11,8 @@ from __future__ import annotations
 import csv
 import io
 import re
+import warnings
+from urllib.parse import unquote
 
 import pandas as pd
 
@@ -32,9 +34,18 @@ from studies.importers.base import (
 
 FIELDS = [
     "title", "abstract", "authors", "year", "journal", "volume", "issue", "pages",
-    "page_start", "page_end", "doi", "pmid", "url", "keywords", "type", "language",
-    "book_title",
+    "page_start", "page_end", "article_number", "citation", "doi", "pmid", "url", "keywords",
+    "type", "language", "book_title",
 ]  # fmt: skip
+# Embase's older CSV has no year/volume columns, only "Source":
+# "Endoscopic Ultrasound (2014) 3:3 (152-160). Date of Publication: 2014"
+_EMBASE_SOURCE = re.compile(
+    r"^(?P<journal>.+?) \((?P<year>\d{4})\)(?: (?P<volume>[^\s:(]+)(?::(?P<issue>[^\s(]+))?)?"
+    r"(?: \((?P<pages>[^)]*)\))?\.?(?: Date of Publication:.*)?$"
+)
+_COMMA_OUTSIDE_BRACKETS = re.compile(r",(?![^(]*\))")
+_DOI_IN_LINK = re.compile(r"doi[:/=](10\.\d{4,9}/[^&\s]+)", re.I)
+_CITATION = re.compile(r";\s*([^;:()\s]+)?(?:\(([^)]+)\))?(?::\s*([^.;\s]+))?\.")
 
 # Folded header → field, in order of preference per field (first present header wins).
 KNOWN_HEADERS: dict[str, list[str]] = {
@@ -42,17 +53,24 @@ KNOWN_HEADERS: dict[str, list[str]] = {
     "abstract": ["abstract", "ab", "abstracts", "abstract note", "notes abstract"],
     "authors": ["author full names", "authors", "author", "author names", "af", "au", "author(s)", "creators", "contributors"],
     "year": ["year", "publication year", "py", "pubyear", "year of publication", "publication date", "date", "pd"],
-    "journal": ["source title", "journal", "so", "journal title", "publication title", "source", "secondary title", "journal/book", "journal name", "full journal title"],
+    "journal": ["source title", "journal", "so", "journal title", "publication title", "source", "secondary title", "journal/book", "journal name", "full journal title", "pubtitle"],
     "volume": ["volume", "vl", "vol"],
     "issue": ["issue", "is", "number", "issue number"],
-    "pages": ["pages", "page", "page numbers", "pagination", "pg"],
-    "page_start": ["page start", "first page", "bp", "start page", "art. no.", "article number", "ar"],
+    # Not "PG": in Web of Science's tab-delimited file it is the page count.
+    "pages": ["pages", "page", "page numbers", "pagination"],
+    "page_start": ["page start", "first page", "bp", "start page"],
+    # Online-only articles have an article number instead of pages (Scopus, WoS): the
+    # record's pages when its page columns are empty.
+    "article_number": ["art. no.", "article number", "ar"],
+    # PubMed's CSV has volume, issue and pages only inside its "Citation":
+    # "Cyberpsychol Behav Soc Netw. 2022 Mar;25(3):181-188. doi: ..."
+    "citation": ["citation"],
     "page_end": ["page end", "last page", "ep", "end page"],
-    "doi": ["doi", "di", "digital object identifier"],
+    "doi": ["doi", "di", "digital object identifier", "digitalobjectidentifier"],
     "pmid": ["pubmed id", "pmid", "medline pmid", "pm", "pubmed"],
-    "url": ["link", "url", "ur", "links", "full text link"],
-    "keywords": ["author keywords", "keywords", "de", "index keywords", "id", "manual tags", "mesh terms", "emtree medical index terms"],
-    "type": ["document type", "publication type", "dt", "type", "item type", "reference type", "entrytype"],
+    "url": ["link", "url", "ur", "links", "full text link", "documenturl"],
+    "keywords": ["author keywords", "keywords", "de", "index keywords", "id", "keywords plus", "manual tags", "mesh terms", "emtree medical index terms (major focus)", "emtree medical index terms", "emtree drug index terms (major focus)", "emtree drug index terms", "subjects", "subject terms", "subjectterms", "identifierkeywords"],
+    "type": ["document type", "publication type", "dt", "type", "item type", "reference type", "documenttype", "entrytype"],
     "language": ["language of original document", "language", "la", "language of article"],
     # The venue of a conference paper or chapter, in tables written from BibTeX (CoLRev,
     # bib-dedupe, JabRef): used as the journal when a row has none.
@@ -101,12 +119,17 @@ def column_mapping(headers: list[str], user: dict | None = None) -> dict[str, li
     taken = set(user) | ignored
     for header, field in user.items():
         mapping.setdefault(field, []).append(header)
+    wos = "ut" in folded or "ut (unique wos id)" in folded
     for field, names in KNOWN_HEADERS.items():
         if field in mapping and field not in _MULTI:
             continue
         for name in names:
             header = folded.get(name)
             if header is None or header in taken:
+                continue
+            if (
+                name == "id" and not wos
+            ):  # a record number, except in Web of Science (Keywords Plus)
                 continue
             mapping.setdefault(field, []).append(header)
             taken.add(header)
@@ -149,6 +172,50 @@ def describe_columns(text: str, options: dict | None = None) -> dict:
     }
 
 
+def xlsx_to_csv(data: bytes) -> str:
+    """The first sheet of an Excel workbook as CSV text (an export opened in Excel and saved
+    as .xlsx, or a database's own Excel export): cells as Excel shows them, whole numbers
+    without ".0", dates as ISO dates."""
+    import datetime
+
+    try:
+        import openpyxl
+    except ImportError:  # pragma: no cover - openpyxl is a dependency
+        raise ImportFormatError(
+            "an Excel workbook: save it as CSV (UTF-8) and import that", line=1
+        ) from None
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # zipfile, XML and openpyxl errors alike: a broken workbook
+        raise ImportFormatError(f"an Excel workbook that cannot be read ({exc})", line=1) from None
+
+    def cell(v) -> str:
+        if v is None:
+            return ""
+        if isinstance(v, float) and v.is_integer():
+            return str(int(v))
+        if isinstance(v, datetime.datetime | datetime.date):
+            return v.date().isoformat() if isinstance(v, datetime.datetime) else v.isoformat()
+        return str(v)
+
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    try:
+        sheet = book.worksheets[0]
+        for row in sheet.iter_rows(values_only=True):
+            cells = [cell(v) for v in row]
+            if any(cells):  # formatted but empty rows below the table
+                writer.writerow(cells)
+    finally:
+        book.close()
+    return out.getvalue()
+
+
+def _abstract(value: str) -> str:
+    # Scopus fills the column of a record without an abstract with a placeholder.
+    return "" if value == "[No abstract available]" else clean_abstract(value)
+
+
 def _split_authors(value: str) -> list[str]:
     if not value:
         return []
@@ -169,6 +236,8 @@ def _split_authors(value: str) -> list[str]:
         if p.endswith(")") and "(" in p and p[p.rfind("(") + 1 : -1].strip().isdigit():
             p = p[: p.rfind("(")].strip()
         out.append(p)
+    if len(out) > 1 and out[-1].endswith(".") and not any(p.endswith(".") for p in out[:-1]):
+        out[-1] = out[-1][:-1]  # PubMed's "Wang C, Lizardo O, Hachen DS.": the list's full stop
     return clean_list(out)
 
 
@@ -207,16 +276,29 @@ def read_table(text: str) -> pd.DataFrame:
 CHUNK = 5000  # rows converted at a time: memory holds one chunk's frame, not the table's
 
 
-def _chunks(text: str):
+_EXTRA_CELLS = (
+    "some rows have more cells than the header row: the cells past the last column were not "
+    "imported (check the separator and the quoting)"
+)
+
+
+def _chunks(text: str, notes: list[str] | None = None):
     reader = _read(text, chunksize=CHUNK)
     with reader:
         while True:
-            try:
-                df = next(reader)
-            except StopIteration:
-                return
-            except (pd.errors.ParserError, ValueError, csv.Error) as exc:
-                raise ImportFormatError(f"malformed table: {str(exc).strip()}") from None
+            # pandas drops the cells of a row longer than the header with only a
+            # ParserWarning: the user is told instead.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always", pd.errors.ParserWarning)
+                try:
+                    df = next(reader)
+                except StopIteration:
+                    return
+                except (pd.errors.ParserError, ValueError, csv.Error) as exc:
+                    raise ImportFormatError(f"malformed table: {str(exc).strip()}") from None
+            extra = any(issubclass(w.category, pd.errors.ParserWarning) for w in caught)
+            if extra and notes is not None and _EXTRA_CELLS not in notes:
+                notes.append(_EXTRA_CELLS)
             yield _columns_cleaned(df)
 
 
@@ -239,7 +321,7 @@ def iter_records(text: str, warnings: list[str], *, options: dict | None = None)
     memory as one frame plus all its records."""
     mapping = None
     offset = 0
-    for df in _chunks(text):
+    for df in _chunks(text, warnings):
         if mapping is None:
             mapping = _mapping(list(df.columns), options, warnings)
         yield from _records(df, mapping, offset)
@@ -257,25 +339,54 @@ def _records(df: pd.DataFrame, mapping: dict, offset: int):
     empty = [""] * n
     cols = {f: col(f) or empty for f in FIELDS}
     kw_cols = [df[h].tolist() for h in mapping.get("keywords", [])]
+    # Link columns that may carry the DOI when no DOI column does (Embase's "Open URL Link":
+    # "...&id=doi:10.4103%2F2303-9027.138783&...").
+    link_cols = [df[h].tolist() for h in df.columns if "url" in fold(h) or "link" in fold(h)]
     raw_rows = df.to_dict("records")
     for i in range(n):
         raw = {k: v for k, v in raw_rows[i].items() if v != ""}
-        pages = cols["pages"][i] or clean_pages(cols["page_start"][i], cols["page_end"][i])
-        volume, issue = cols["volume"][i], cols["issue"][i]
+        pages = (
+            cols["pages"][i]
+            or clean_pages(cols["page_start"][i], cols["page_end"][i])
+            or cols["article_number"][i]
+        )
+        volume, issue, year = cols["volume"][i], cols["issue"][i], cols["year"][i]
+        journal = cols["journal"][i] or cols["book_title"][i]
+        citation = cols["citation"][i]
+        if citation and not (volume or issue or pages) and (m := _CITATION.search(citation)):
+            volume, issue, pages = m.group(1) or "", m.group(2) or "", m.group(3) or ""
+        if not (year or volume) and "(" in journal and (m := _EMBASE_SOURCE.match(journal)):
+            journal, year = m.group("journal"), m.group("year")
+            volume, issue, pages = (
+                m.group("volume") or "",
+                m.group("issue") or "",
+                m.group("pages") or "",
+            )
+        doi = clean_doi(cols["doi"][i])
+        if not doi:
+            for c in link_cols:
+                if "doi" in c[i] and (m := _DOI_IN_LINK.search(unquote(c[i]))):
+                    doi = clean_doi(m.group(1))
+                    break
         kws: list[str] = []
         for c in kw_cols:
-            kws.extend(clean_list(c[i], split=";"))
+            # "; " (Scopus, WoS) or, in Embase's Emtree columns, ", "
+            kw = c[i]
+            if ";" in kw or "," not in kw:
+                kws.extend(clean_list(kw, split=";"))
+            else:  # Emtree: "cyst (diagnosis, surgery), colonoscopy": not inside brackets
+                kws.extend(clean_list(_COMMA_OUTSIDE_BRACKETS.split(kw)))
         yield finish(
             ImportedRecord(
                 title=clean_text(cols["title"][i]),
-                abstract=clean_abstract(cols["abstract"][i]),
+                abstract=_abstract(cols["abstract"][i]),
                 authors=_split_authors(cols["authors"][i]),
-                year=clean_year(cols["year"][i]),
-                journal=clean_text(cols["journal"][i] or cols["book_title"][i]),
+                year=clean_year(year),
+                journal=clean_text(journal),
                 volume="" if volume in _PLACEHOLDERS else clean_text(volume),
                 issue="" if issue in _PLACEHOLDERS else clean_text(issue),
                 pages="" if pages in _PLACEHOLDERS else clean_pages(pages),
-                doi=clean_doi(cols["doi"][i]),
+                doi=doi,
                 pmid=clean_pmid(cols["pmid"][i]),
                 url=clean_url(cols["url"][i]),
                 keywords=list(dict.fromkeys(kws)),

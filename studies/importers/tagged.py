@@ -215,6 +215,9 @@ def iter_wos(text: str, warnings: list[str]):
         yield wos_record(fields, line)
     if not found:
         raise ImportFormatError("no Web of Science record found (no 'PT ' lines)", line=1)
+    if text.lstrip()[:3] == "FN " and not text[-100:].rstrip().endswith("EF"):
+        # A saved file ends with EF: without it, the download or a copy stopped early.
+        warnings.append("the file does not end with 'EF' (it may be cut off)")
 
 
 def parse_wos(text: str) -> ParseResult:

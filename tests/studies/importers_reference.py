@@ -71,7 +71,8 @@ def clean_year(value) -> int | None:
 
 def clean_url(value) -> str:
     for candidate in value if isinstance(value, list | tuple) else [value]:
-        text = clean_text(candidate)
+        pattern = r"\s*[,;]\s*(?=https?://)|\s+(?=https?://)"
+        text = re.split(pattern, clean_text(candidate), maxsplit=1)[0]
         if text and _URL.match(text) and len(text) <= 1000:
             return text
     return ""
@@ -97,6 +98,7 @@ def clean_list(values, *, split: str | None = None) -> list[str]:
 def clean_pages(start, end=None) -> str:
     start, end = clean_text(start), clean_text(end)
     start = start.replace("--", "-").replace("–", "-").replace("—", "-")
+    start = re.sub(r"(?<=\w) *- *(?=\w)", "-", start)  # "725 - 736" (EBSCO BibTeX)
     if end and end != start:
         return f"{start}-{end}" if start else end
     return start
@@ -139,7 +141,7 @@ def iter_raw(text: str, warnings: list[str]):
         if tagged:
             tag, value = tagged
             if tag == "TY":
-                if in_record:
+                if in_record and raw:
                     warnings.append(
                         f"line {lineno}: record started before the previous one ended (ER added)"
                     )
@@ -148,12 +150,17 @@ def iter_raw(text: str, warnings: list[str]):
                 in_record = True
                 raw, last = {"TY": value}, "TY"
             elif not in_record:
-                if tag != "ER":
+                if tag == "VN":  # Ovid tagged: VN opens a record
+                    start, in_record, raw, last = lineno, True, {"VN": value}, "VN"
+                elif tag != "ER":
                     skipped_head += 1
             elif tag == "ER":
                 in_record = False
                 yield start, raw
                 raw, last = {}, ""
+            elif tag == "VN" and "VN" in raw and "TY" not in raw:  # the next Ovid record
+                yield start, raw
+                start, raw, last = lineno, {"VN": value}, "VN"
             else:
                 old = raw.get(tag)
                 if old is None:
@@ -167,17 +174,27 @@ def iter_raw(text: str, warnings: list[str]):
         stripped = line.strip()
         if not stripped:
             continue
-        if not in_record:
+        if re.fullmatch(r"<\s*\d+\.\s*>", stripped):  # Ovid tagged: "<12. >" opens a record
+            if in_record and raw:
+                yield start, raw
+            start, in_record, raw, last = lineno, True, {}, ""
+            continue
+        if not in_record or not last:
             if not _NUMBERING.match(line):
                 skipped_head += 1
             continue
-        # Continuation of the previous tag's (last) value.
+        # Continuation of the previous tag's (last) value; for KW, the next keyword.
+        sep = "\n" if last == "KW" else " "
         old = raw[last]
         if isinstance(old, list):
-            old[-1] = f"{old[-1]} {stripped}" if old[-1] else stripped
+            old[-1] = f"{old[-1]}{sep}{stripped}" if old[-1] else stripped
         else:
-            raw[last] = f"{old} {stripped}" if old else stripped
-    if in_record:
+            raw[last] = f"{old}{sep}{stripped}" if old else stripped
+    if in_record and raw:
+        if "TY" in raw:
+            warnings.append(
+                f"line {start}: the last record has no 'ER' line (the file may be cut off)"
+            )
         yield start, raw
     if skipped_head:
         warnings.append(f"ignored {skipped_head} line(s) outside records (headers, notes)")
@@ -220,7 +237,7 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
     pmid = ""
     an = clean_text(_first(raw, "AN"))
     db = clean_text(_first(raw, "DB", "DP")).lower()
-    if an.isdigit() and ("medline" in db or "pubmed" in db):
+    if an.isdigit() and ("medline" in db or "pubmed" in db or db == "nlm"):
         pmid = an
     if not pmid:
         for value in _all(raw, "C2", "N1", "M1", "AN", "U1", "ID"):
@@ -228,11 +245,21 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
             if m:
                 pmid = m.group(1)
                 break
-    keywords = (
-        clean_list(_all(raw, "KW"), split=";")
-        if any(";" in k for k in _all(raw, "KW"))
-        else clean_list(_all(raw, "KW"))
-    )
+    c2 = clean_text(_first(raw, "C2"))
+    if not pmid and c2.isdigit() and raw.get("DB") == "Scopus":
+        pmid = c2
+    c5 = clean_text(_first(raw, "C5"))
+    if not pmid and c5.isdigit() and clean_text(_first(raw, "DB")).lower() == "embase":
+        pmid = c5
+    pages = clean_pages(_first(raw, "SP"), _first(raw, "EP"))
+    if pages == "No-Specified":  # Ovid's "No Pagination Specified"
+        pages = ""
+    c7 = clean_text(_first(raw, "C7"))
+    if not pages and len(c7) <= 20 and " " not in c7:
+        pages = c7
+    kw = [part for k in _all(raw, "KW") for part in k.split("\n")]
+    keywords = clean_list(kw, split=";") if any(";" in k for k in kw) else clean_list(kw)
+    keywords = clean_list([k.lstrip("*") for k in keywords])  # Ovid's major-focus mark
     rec = ImportedRecord(
         title=clean_text(_first(raw, "TI", "T1", "CT", "BT")),
         abstract=clean_abstract(_first(raw, "AB", "N2")),
@@ -241,7 +268,7 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
         journal=clean_text(_first(raw, *journal_tags)),
         volume=clean_text(_first(raw, "VL")),
         issue=clean_text(_first(raw, "IS", "CP")),
-        pages=clean_pages(_first(raw, "SP"), _first(raw, "EP")),
+        pages=pages,
         doi=doi,
         pmid=clean_pmid(pmid),
         url=clean_url(_all(raw, "UR", "L2")),

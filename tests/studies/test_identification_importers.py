@@ -211,6 +211,11 @@ GARBAGE_PREFIXES = [
     b"<?xml version='1.0'?><xml><records>",
     b"PT J\n",
     b"Title,Authors\n",
+    b"<1. >\nVN  - Ovid Technologies\n",  # Ovid's tagged export
+    b"FN Clarivate Analytics Web of Science\nVR 1.0\n",
+    b"Publication Type\tAuthors\tArticle Title\n",
+    b"<html><body>",
+    b"PK\x03\x04",  # a ZIP (or a workbook) uploaded as the export
 ]
 
 
@@ -268,12 +273,38 @@ def test_ris_grouping_matches_rispy(records):
     text = "\n".join(lines) + "\n"
     parser = rispy.RisParser(mapping=_Identity(), list_tags=[], enforce_list_tags=False,
                              delimiter_tags_mapping={}, ignore=[])  # fmt: skip
-    # One deliberate difference: an empty tag continued on the next line gives "x", not " x".
+    # Deliberate differences: an empty tag continued on the next line gives "x", not " x";
+    # a KW continuation line is the next keyword, joined with a line break, not a space (the
+    # generated values hold no line break, so turning ours back into spaces gives rispy's).
     expected = [
         {k: [x.strip() for x in v] if isinstance(v, list) else v.strip() for k, v in e.items()}
         for e in parser.parse(text)
     ]
-    assert [raw for _, raw in iter_raw(text, [])] == expected
+    got = [raw for _, raw in iter_raw(text, [])]
+    for raw in got:
+        if "KW" in raw:
+            kw = raw["KW"]
+            raw["KW"] = (
+                [v.replace("\n", " ") for v in kw]
+                if isinstance(kw, list)
+                else kw.replace("\n", " ")
+            )
+    assert got == expected
+
+
+def test_ris_keyword_continuation_lines_are_keywords():
+    """EndNote writes every keyword under one KW, a line each (zotero/translators RIS.js test
+    case: "KW  - Keyword1, Keyword2, Keyword3" then "Keyword4; Keyword5" on the next line)."""
+    text = "TY  - JOUR\nTI  - T\nKW  - Keyword1, Keyword2, Keyword3\nKeyword4; Keyword5\nER  - \n"
+    (rec,) = parse(text.encode()).records
+    assert rec.raw["KW"] == "Keyword1, Keyword2, Keyword3\nKeyword4; Keyword5"
+    assert rec.keywords == ["Keyword1, Keyword2, Keyword3", "Keyword4", "Keyword5"]
+    text = (
+        "TY  - JOUR\nTI  - T\nKW  - health services\n  research partnerships\nKW  - trust\nER  -\n"
+    )
+    assert parse(text.encode()).records[0].keywords == [
+        "health services", "research partnerships", "trust",
+    ]  # fmt: skip
 
 
 def test_stream_raises_midway_naming_the_line():

@@ -21,7 +21,8 @@ PIECES = [
     "\x1f", "\x85", "\xa0", "\u2003", "\u2028", "\u3000", "\x00", "\u200b", "\xad", "<i>",
     "</i>", "<b>", "<sup>", "<span class='x'>", "< not a tag", "<", "&amp;", "&#53;", "&",
     "&lt;i&gt;", "&#10;", "&NewLine;", "&#9;", "&nbsp;", "-", "--", "–", "2019", "1999", "1499", "2100", "20195", "0", "1", "٢٠١٩",
-    "PMID: 12345", "pmid 987654321", "doi:", "10.1234/ab.c", "https://doi.org/", "doi ",
+    "PMID: 12345", "pmid 987654321", "doi:", "10.1234/ab.c", "https://doi.org/", "doi ", "NLM",
+    "Embase", "Scopus", "No", "Specified", "*",
     "http://x.org/a", ",", ";", ".", ")", "[doi]", "MEDLINE", "pubmed", "JOUR", "Mar",
 ]  # fmt: skip
 odd = st.lists(st.sampled_from(PIECES), max_size=14).map("".join)
@@ -110,7 +111,7 @@ def test_line_chunks_are_the_lines(text, size):
 
 RIS_TAGS = ["TY", "TI", "T1", "CT", "BT", "AU", "A1", "AB", "N2", "PY", "Y1", "DA", "T2", "JF",
             "JO", "JA", "J2", "VL", "IS", "CP", "SP", "EP", "DO", "DI", "AN", "DB", "DP", "N1",
-            "C2", "M1", "U1", "ID", "C7", "M3", "L3", "UR", "L2", "KW", "LA", "ZZ", "ER"]  # fmt: skip
+            "C2", "M1", "U1", "ID", "C7", "M3", "L3", "UR", "L2", "KW", "LA", "ZZ", "ER", "VN", "C5"]  # fmt: skip
 ris_tag_line = st.tuples(
     st.sampled_from(["", "", "", " ", "   "]),
     st.sampled_from(RIS_TAGS),
@@ -119,7 +120,8 @@ ris_tag_line = st.tuples(
 ).map("".join)
 ris_other_line = st.one_of(
     st.sampled_from(["", " ", "1.", "<12>", "12", "ER  - ", "TY  - JOUR", "TY  -", "ER  -",
-                     "Exported records", "ti  - lower case", "TIX - x", "  continued"]),
+                     "Exported records", "ti  - lower case", "TIX - x", "  continued",
+                     "<3. >", " < 12 . > ", "<4.>", "VN  - Ovid Technologies", "DB  - Scopus"]),
     one_line,
 )  # fmt: skip
 ris_record = st.tuples(
