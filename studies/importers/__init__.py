@@ -3,8 +3,8 @@
     result = parse(data, filename="medline.txt")   # format detected from content
     result.records  # list[ImportedRecord]; result.warnings; raises ImportFormatError
 
-Formats: RIS, PubMed/MEDLINE (nbib), BibTeX, EndNote XML, Web of Science tagged and
-tab-delimited, CSV (Scopus, Embase, generic, with a user column mapping).
+Formats: RIS, PubMed/MEDLINE (nbib), BibTeX, EndNote XML, EndNote tagged / Refer (.enw), Web
+of Science tagged and tab-delimited, CSV (Scopus, Embase, generic, with a user column mapping).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ FORMATS = {
     "endnote-xml": "EndNote XML",
     "wos": "Web of Science (tagged or tab-delimited)",
     "csv": "CSV (Scopus, Embase, generic)",
+    "refer": "EndNote tagged / Refer (.enw)",
 }
 
 _BOMS = [
@@ -183,6 +184,11 @@ def detect_format(text: str) -> str:
         return "medline"
     if _WOS_TAGGED.search(head):
         return "wos"
+    if "%" in head:
+        from studies.importers.refer import DETECT
+
+        if len(DETECT.findall(head)) >= 2 and not _BIBTEX.search(head):
+            return "refer"
     if _BIBTEX.search(head):
         return "bibtex"
     from studies.importers.tabular import looks_tabular
@@ -191,7 +197,7 @@ def detect_format(text: str) -> str:
         return "csv"
     raise ImportFormatError(
         "unrecognised format: expected RIS, PubMed/MEDLINE, BibTeX, EndNote XML, "
-        "Web of Science or CSV",
+        "EndNote tagged (.enw), Web of Science or CSV",
         line=1,
     )
 
@@ -239,6 +245,10 @@ class ParseStream:
             from studies.importers import endnote
 
             return endnote.iter_records(text, self.warnings)
+        if fmt == "refer":
+            from studies.importers import refer
+
+            return refer.iter_records(text, self.warnings)
         if fmt == "csv":
             from studies.importers import tabular
 
