@@ -32,6 +32,9 @@ from studies.importers.base import (
     iter_line_chunks,
 )
 
+# The first non-empty value over tags, as for the other tag-per-line formats.
+from studies.importers.tagged import _one
+
 # "%T Title", "%@ 0123-4567"; a tag without a value ("%K") is allowed.
 _TAG = re.compile(r"^%([0-9A-Za-z@#$&()*+!^|?~\]\[<>])(?: (.*))?$")
 # Tags whose continuation lines are further items (EndNote writes the keywords of one record
@@ -76,14 +79,6 @@ def _scan(text: str):
             last = tag
     if fields:
         yield start, fields
-
-
-def _one(fields: dict, *tags: str) -> str:
-    for tag in tags:
-        for value in fields.get(tag, ()):
-            if value:
-                return value
-    return ""
 
 
 def _keywords(fields: dict) -> list[str]:
