@@ -92,7 +92,13 @@
       }
     } else if (ev.key === "a") {
       const q = document.getElementById("attach-q");
-      if (q) { ev.preventDefault(); q.focus(); }
+      if (q) {
+        ev.preventDefault();
+        // Right after a swap htmx may not have wired the new search box yet (it does so as
+        // the swap settles): a reviewer who types at once would get no results at all.
+        if (window.htmx) htmx.process(q);
+        q.focus();
+      }
     } else if (ev.key === "c") {
       const b = document.getElementById("new-cmoc");
       if (b) { ev.preventDefault(); b.click(); }
