@@ -205,6 +205,12 @@ def run(path: Path) -> None:
         print(f"\nbib-dedupe: {elapsed:.1f} s (incl. start-up); {note}")
         print(f"{'':>10} {s['precision']:>10.4f} {s['recall']:>8.4f} {s['fpr']:>10.2e} "
               f"{s['tp']:>5} {s['fp']:>4} {s['fn']:>4}")  # fmt: skip
+        if os.environ.get("DEDUP_SHOW"):
+            ids = {r["ID"]: r for r in rows}
+            found = pairs_of(groups)
+            for kind, selection in (("bib FP", found - true_pairs), ("bib FN", true_pairs - found)):
+                for a, b in sorted(selection)[:40]:
+                    print(kind, ids[a]["title"][:70], "|", ids[b]["title"][:70])
     else:
         print(f"\n{note}")
     print()

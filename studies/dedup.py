@@ -494,6 +494,24 @@ def _holds_notice(a: _Prep, b: _Prep) -> bool:
     return bool(mine) and mine <= theirs and len(theirs) > len(mine)
 
 
+def _notice_follows(a: _Prep, b: _Prep) -> bool:
+    """A correction printed on the page right after its article, quoting its title, by the
+    same authors, in the same volume and year: the publisher appended it to the article, and
+    the databases index the one item twice. The labelled sets mark this case a duplicate,
+    while errata printed elsewhere (later in the volume, in the next volume) are apart."""
+    notice, other = (a, b) if a.notice else (b, a)
+    if not (
+        notice.page and other.last_page and notice.volume
+        and notice.volume == other.volume and notice.item.year == other.item.year
+        and (_journal_sim(notice.journal, other.journal) or 0) >= 0.9
+        and int(notice.page) == int(other.last_page) + 1
+        and int(notice.last_page or notice.page) <= int(notice.page) + 1
+    ):  # fmt: skip
+        return False
+    mine = {_surname(n) for n in notice.item.authors} - {""}
+    return bool(mine) and mine == {_surname(n) for n in other.item.authors} - {""}
+
+
 def _abbreviates(wa: list[str], wb: list[str]) -> bool:
     """Whether two word lists name the same journal word by word, each word a prefix of the
     other's ("J Thromb Haemost" / "Journal of Thrombosis and Haemostasis"). A single letter
@@ -546,6 +564,8 @@ def score_pair(a: _Prep, b: _Prep) -> tuple[float, str]:
     if a.notice != b.notice and not same_doi:
         if t >= 0.9 and _holds_notice(a, b):
             return 0.97, "letter and reply printed as one record, and the reply alone"
+        if t >= 0.9 and _notice_follows(a, b):
+            return 0.97, "correction printed on the page after its article"
         return 0.0, "erratum, comment or reply vs the paper it is about"
     au = _author_sim(a.authors, b.authors)
     ya, yb = a.item.year, b.item.year

@@ -153,6 +153,23 @@ def test_erratum_notices_merge_with_each_other_not_with_the_article():
     assert merged(med(1), full, threshold=0.8) == []
 
 
+def test_correction_on_the_page_after_its_article_is_that_article():
+    """The labelled sets mark a correction printed right after its article (same volume, same
+    authors, the title quoted) a duplicate; errata printed anywhere else stay apart."""
+    after = dict(title="Erratum to - " + AHUS["title"], pages="1973-1973")
+    assert merged(med(1), med(2, **after, doi="10.1/erratum")) == [[1, 2]]
+    assert merged(med(1), med(2, title="Correction: " + AHUS["title"], pages="1973")) == [[1, 2]]
+    for other in (
+        dict(pages="1975-1975"),  # later in the issue
+        dict(pages="2301-2301", issue="12"),  # later in the volume
+        dict(volume="24", year=2009),  # in the next volume, at the same page
+        dict(authors=["Loirat, C."]),  # not by all the article's authors
+        dict(pages="1973-1980"),  # a longer notice is a separate piece
+        dict(journal="Kidney International"),
+    ):
+        assert merged(med(1), med(2, **{**after, **other}), threshold=0.8) == [], other
+
+
 def test_reply_is_not_the_letter():
     letter = med(1, title="Atypical hemolytic uremic syndrome associated with group A beta "
                  "hemolytic streptococcus", pages="943-944")  # fmt: skip
