@@ -164,6 +164,15 @@ def _all(raw: dict, tags: tuple[str, ...]) -> list[str]:
     return out
 
 
+def _only_doi(value: str) -> str:
+    """The DOI a note or link gives for this record, or "" when it names several: notes can
+    carry a reference list, and a cited paper's DOI taken for the record's own would make
+    two different records exact duplicates."""
+    found = {m.rstrip(".,;)]}").lower() for m in _DOI_ANY.findall(value)}
+    return clean_doi(value) if len(found) == 1 else ""
+
+
+_DOI_ANY = re.compile(r"10\.\d{3,9}/[^\s\"<>]+")
 _JOURNAL_FIRST = ("T2", "JF", "JO", "JA", "J2")
 _JOURNAL_OTHER = ("JF", "JO", "JA", "T2", "J2")
 _MAIN_TAGS = ("TY", "TI", "AB", "PY", "VL", "IS", "SP", "EP", "DO", "AN", "LA")
@@ -200,7 +209,7 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
     if not doi:
         for value in _all(raw, ("UR", "L2", "L3", "M3", "N1", "AN", "ID", "C7")):
             if "10." in value and ("doi" in value.lower() or value.strip().startswith("10.")):
-                doi = clean_doi(value)
+                doi = _only_doi(value)
                 if doi:
                     break
     pmid = ""
@@ -211,9 +220,9 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
             pmid = an
     if not pmid:
         for value in _all(raw, ("C2", "N1", "M1", "AN", "U1", "ID")):
-            m = _PMID_IN_TEXT.search(value)
-            if m:
-                pmid = m.group(1)
+            found = set(_PMID_IN_TEXT.findall(value))
+            if len(found) == 1:  # several: a reference list, not this record's own
+                pmid = found.pop()
                 break
         if not pmid and "C2" in raw and raw.get("DB") == "Scopus":
             c2 = clean_text(_first(raw, ("C2",)))  # Scopus writes the bare PubMed ID in C2

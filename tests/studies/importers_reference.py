@@ -231,7 +231,11 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
     if not doi:
         for value in _all(raw, "UR", "L2", "L3", "M3", "N1", "AN", "ID", "C7"):
             if "10." in value and ("doi" in value.lower() or value.strip().startswith("10.")):
-                doi = clean_doi(value)
+                # one DOI only: several are a reference list (session 5)
+                cited = {
+                    d.rstrip(".,;)]}").lower() for d in re.findall(r"10\.\d{3,9}/[^\s\"<>]+", value)
+                }
+                doi = clean_doi(value) if len(cited) == 1 else ""
                 if doi:
                     break
     pmid = ""
@@ -241,9 +245,9 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
         pmid = an
     if not pmid:
         for value in _all(raw, "C2", "N1", "M1", "AN", "U1", "ID"):
-            m = _PMID_IN_TEXT.search(value)
-            if m:
-                pmid = m.group(1)
+            found = set(_PMID_IN_TEXT.findall(value))
+            if len(found) == 1:
+                pmid = found.pop()
                 break
     c2 = clean_text(_first(raw, "C2"))
     if not pmid and c2.isdigit() and raw.get("DB") == "Scopus":

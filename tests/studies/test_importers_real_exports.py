@@ -818,3 +818,21 @@ def test_csv_row_longer_than_its_header_is_reported():
     assert [(r.title, r.year) for r in result.records] == [("A title", 2020), ("B", 2021)]
     assert any("more cells than the header row" in w for w in result.warnings)
     assert not any("more cells" in w for w in _parse("scopus_2023.csv").warnings)
+
+
+def test_ris_notes_with_a_reference_list_give_no_doi_or_pmid():
+    """Some exports put the article's reference list in N1. A cited paper's DOI or PMID taken
+    for the record's own would make unrelated records exact duplicates, and merge them."""
+    refs = (
+        "References: Pawson R. Realist review. doi:10.1258/1355819054308530. PMID: 16053581; "
+        "Wong G. RAMESES publication standards. doi:10.1186/1741-7015-11-21. PMID: 23360677"
+    )
+    own = "DOI: 10.1186/s12889-015-1949-1. PMID: 25636111"
+    text = "".join(
+        f"TY  - JOUR\nTI  - Record {i}\nAU  - Doe, J.\nPY  - 2015\nN1  - {note}\nER  - \n\n"
+        for i, note in enumerate((refs, own))
+    )
+    listed, single = parse(text.encode(), filename="notes.ris").records
+    assert (listed.doi, listed.pmid) == ("", "")
+    assert listed.raw["N1"] == refs  # the note itself is kept
+    assert (single.doi, single.pmid) == ("10.1186/s12889-015-1949-1", "25636111")
