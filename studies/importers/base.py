@@ -172,6 +172,17 @@ def clean_doi(value) -> str:
     return m.group(0).rstrip(".,;)]}")[:255]
 
 
+def only_doi(value: str) -> str:
+    """The DOI a note or link gives for this record, or "" when it names several: notes can
+    carry a reference list, and a cited paper's DOI taken for the record's own would make
+    two different records exact duplicates."""
+    found = {m.rstrip(".,;)]}").lower() for m in _DOI_ANY.findall(value)}
+    return clean_doi(value) if len(found) == 1 else ""
+
+
+_DOI_ANY = re.compile(r"10\.\d{3,9}/[^\s\"<>]+")
+
+
 def clean_pmid(value) -> str:
     if value.__class__ is str and value.isdigit() and value.isascii() and len(value) <= 9:
         return value  # what _PMID takes from a bare PMID

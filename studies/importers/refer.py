@@ -30,6 +30,7 @@ from studies.importers.base import (
     clean_year,
     finish,
     iter_line_chunks,
+    only_doi,
 )
 
 # The first non-empty value over tags, as for the other tag-per-line formats.
@@ -92,7 +93,7 @@ def record(fields: dict, line: int | None) -> ImportedRecord:
     urls = fields.get("U", [])
     doi = clean_doi(_one(fields, "R"))
     if not doi:  # a doi.org link, or "doi: …" in the notes
-        doi = next((d for v in urls + fields.get("Z", []) if (d := clean_doi(v))), "")
+        doi = next((d for v in urls + fields.get("Z", []) if (d := only_doi(v))), "")
     database = " ".join(fields.get("W", []) + fields.get("~", [])).lower()
     pmid = ""
     if "pubmed" in database or "nlm" in database or "medline" in database:

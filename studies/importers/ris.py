@@ -33,6 +33,7 @@ from studies.importers.base import (
     clean_year,
     finish,
     iter_line_chunks,
+    only_doi,
 )
 
 _TAG_LINE = re.compile(r"^\s{0,3}([A-Z][A-Z0-9])\s{0,3}-(?:\s(.*)|)$")
@@ -164,15 +165,6 @@ def _all(raw: dict, tags: tuple[str, ...]) -> list[str]:
     return out
 
 
-def _only_doi(value: str) -> str:
-    """The DOI a note or link gives for this record, or "" when it names several: notes can
-    carry a reference list, and a cited paper's DOI taken for the record's own would make
-    two different records exact duplicates."""
-    found = {m.rstrip(".,;)]}").lower() for m in _DOI_ANY.findall(value)}
-    return clean_doi(value) if len(found) == 1 else ""
-
-
-_DOI_ANY = re.compile(r"10\.\d{3,9}/[^\s\"<>]+")
 _JOURNAL_FIRST = ("T2", "JF", "JO", "JA", "J2")
 _JOURNAL_OTHER = ("JF", "JO", "JA", "T2", "J2")
 _MAIN_TAGS = ("TY", "TI", "AB", "PY", "VL", "IS", "SP", "EP", "DO", "AN", "LA")
@@ -209,7 +201,7 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
     if not doi:
         for value in _all(raw, ("UR", "L2", "L3", "M3", "N1", "AN", "ID", "C7")):
             if "10." in value and ("doi" in value.lower() or value.strip().startswith("10.")):
-                doi = _only_doi(value)
+                doi = only_doi(value)
                 if doi:
                     break
     pmid = ""

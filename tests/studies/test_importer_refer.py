@@ -91,3 +91,13 @@ def test_garbage_raises_a_clear_error_or_parses(junk):
         assert str(exc)
     else:
         assert result.records and result.records[0].title.startswith("A")
+
+
+def test_notes_give_a_doi_only_when_they_name_one():
+    text = (
+        "%0 Journal Article\n%T Listed\n%A Doe, J.\n%D 2015\n"
+        "%Z Cites doi:10.1258/1355819054308530 and doi:10.1186/1741-7015-11-21\n\n"
+        "%0 Journal Article\n%T Own\n%A Doe, J.\n%D 2015\n%Z doi: 10.1186/s12889-015-1949-1\n"
+    )
+    listed, own = parse(text.encode(), filename="two.enw").records
+    assert listed.doi == "" and own.doi == "10.1186/s12889-015-1949-1"
