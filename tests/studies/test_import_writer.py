@@ -192,3 +192,12 @@ def test_record_long_values_are_lz4_compressed_on_postgresql():
             [Record._meta.db_table],
         )
         assert dict(cursor.fetchall()) == {"abstract": "l", "raw": "l"}
+
+
+def test_json_text_is_json_and_falls_back_for_what_orjson_refuses():
+    import json
+
+    value = {"AU": ["Müller, Jörg", "李, 华"], "N1": 'a "quoted" note\\n', "n": [1, None]}
+    assert json.loads(svc._json_text(value)) == value
+    # a lone surrogate: orjson refuses it, the json module still writes it
+    assert json.loads(svc._json_text(["\ud800x"])) == ["\ud800x"]
