@@ -6,12 +6,14 @@ asked (the file holds what *they* may see). CSV stays streamed straight to the b
 
 import os
 import tempfile
+from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from synthesis import backup, exports
 from synthesis.audit import event_record
@@ -46,11 +48,23 @@ def export_job_request(*, user, review: Review, what: str) -> Job:
 
 
 KEEP = 5  # prepared files kept per user and review; older ones are deleted
+# A prepared file is a snapshot of the review (the archive holds all of it): after a week it is
+# deleted whoever asked for it, and asked for again if still wanted.
+EXPIRE_AFTER = timedelta(days=7)
 
 
 def _prune(*, user, review: Review) -> None:
-    """Delete the files of the user's older downloads so exports do not pile up."""
-    for job in export_jobs_for(user=user, review=review).filter(status=Job.Status.DONE)[KEEP - 1 :]:
+    """Delete the files of the user's older downloads, and of anyone's download in this review
+    older than EXPIRE_AFTER, so exports do not pile up in storage."""
+    done = Job.objects.filter(status=Job.Status.DONE)
+    stale = {
+        job.pk: job
+        for job in [
+            *export_jobs_for(user=user, review=review).filter(status=Job.Status.DONE)[KEEP - 1 :],
+            *done.filter(review=review, kind=KIND, created_at__lt=timezone.now() - EXPIRE_AFTER),
+        ]
+    }
+    for job in stale.values():
         if job.result.get("file"):
             default_storage.delete(job.result["file"])
             Job.objects.filter(pk=job.pk).update(

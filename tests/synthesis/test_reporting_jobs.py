@@ -143,3 +143,25 @@ def test_old_prepared_files_are_pruned(request_job, review, data):
     kept = [j for j in jobs if j.result["file"]]
     assert len(kept) == KEEP and all(default_storage.exists(j.result["file"]) for j in kept)
     assert c.get(f"/reviews/{review.pk}/reporting/downloads/{first.pk}/").status_code == 404
+
+
+def test_prepared_files_expire_after_a_week_whoever_asked(request_job, review, data):
+    from datetime import timedelta
+
+    from django.core.files.storage import default_storage
+    from django.utils import timezone
+
+    from synthesis.export_jobs import EXPIRE_AFTER
+
+    request_job("owner", "backup.zip")
+    old = Job.objects.get(kind="export")
+    path = old.result["file"]
+    Job.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - EXPIRE_AFTER - timedelta(hours=1)
+    )
+    request_job("analyst", "cmocs.xlsx")  # another user's request sweeps the review
+    old.refresh_from_db()
+    assert old.result["file"] == "" and not default_storage.exists(path)
+    assert old.message.startswith("Expired")
+    fresh = Job.objects.filter(kind="export").exclude(pk=old.pk).get()
+    assert default_storage.exists(fresh.result["file"])
