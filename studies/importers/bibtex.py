@@ -58,6 +58,15 @@ def _field(fields: dict, *names: str):
     return ""
 
 
+# Europe PMC keys its entries by PMID ("@article {PMID:36788546,") and has no pmid field.
+_KEY_PMID = re.compile(r"PMID:?(\d{1,9})", re.I)
+
+
+def _key_pmid(key) -> str:
+    m = _KEY_PMID.fullmatch(key) if isinstance(key, str) else None
+    return m.group(1) if m else ""
+
+
 def to_record(entry) -> ImportedRecord:
     fields = {k.lower(): f.value for k, f in entry.fields_dict.items()}
     authors = fields.get("author") or fields.get("editor") or []
@@ -83,7 +92,7 @@ def to_record(entry) -> ImportedRecord:
         # Online-only articles: Scopus art_number, Web of Science article-number.
         pages=clean_pages(_field(fields, "pages", "art_number", "article-number", "eid")),
         doi=clean_doi(_field(fields, "doi")),
-        pmid=clean_pmid(_field(fields, "pmid", "pubmed_id")),
+        pmid=clean_pmid(_field(fields, "pmid", "pubmed_id")) or _key_pmid(entry.key),
         url=clean_url(_field(fields, "url")),
         keywords=clean_list(keywords, split=sep) if keywords else [],
         type=clean_text(entry.entry_type),

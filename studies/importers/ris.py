@@ -40,6 +40,10 @@ _TAG_LINE = re.compile(r"^\s{0,3}([A-Z][A-Z0-9])\s{0,3}-(?:\s(.*)|)$")
 _NUMBERING = re.compile(r"^\s*(?:<\d+>|\d+\.|\d+)\s*$")
 _OVID_MARK = re.compile(r"^<\s*\d+\.\s*>$")  # stripped
 _PMID_IN_TEXT = re.compile(r"PMID:?\s*(\d{4,9})", re.I)
+# A PubMed link names the record's PMID (Rayyan and EndNote put it in UR).
+_PUBMED_LINK = re.compile(
+    r"(?:ncbi\.nlm\.nih\.gov/pubmed/|pubmed\.ncbi\.nlm\.nih\.gov/)(\d{1,9})(?!\d)"
+)
 
 _UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _UPPER_OR_DIGIT = _UPPER | frozenset("0123456789")
@@ -222,6 +226,11 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
         if not pmid and "C5" in raw and clean_text(_first(raw, ("DB",))).lower() == "embase":
             c5 = clean_text(_first(raw, ("C5",)))  # Embase writes the MEDLINE PMID in C5
             pmid = c5 if c5.isdigit() else ""
+        if not pmid and ("UR" in raw or "L2" in raw):
+            for value in _all(raw, ("UR", "L2")):
+                if "pubmed" in value and (m := _PUBMED_LINK.search(value)):
+                    pmid = m.group(1)
+                    break
     pages = clean_pages(sp, ep)
     if pages == "No-Specified":  # Ovid's "No Pagination Specified", cut into SP and EP
         pages = ""

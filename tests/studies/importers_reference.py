@@ -16,7 +16,7 @@ from studies.importers.base import (
     _unmark,
     iter_lines,
 )
-from studies.importers.ris import _NUMBERING, _PMID_IN_TEXT, _TAG_LINE
+from studies.importers.ris import _NUMBERING, _PMID_IN_TEXT, _PUBMED_LINK, _TAG_LINE
 
 _UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _UPPER_OR_DIGIT = _UPPER | frozenset("0123456789")
@@ -98,6 +98,7 @@ def clean_list(values, *, split: str | None = None) -> list[str]:
 def clean_pages(start, end=None) -> str:
     start, end = clean_text(start), clean_text(end)
     start = start.replace("--", "-").replace("–", "-").replace("—", "-")
+    start = re.sub(r"^pp?(?:\.\s*|\s+)(?=[A-Za-z]?\d)", "", start, flags=re.I)  # "pp 278-298"
     start = re.sub(r"(?<=\w) *- *(?=\w)", "-", start)  # "725 - 736" (EBSCO BibTeX)
     if end and end != start:
         return f"{start}-{end}" if start else end
@@ -255,6 +256,9 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
     c5 = clean_text(_first(raw, "C5"))
     if not pmid and c5.isdigit() and clean_text(_first(raw, "DB")).lower() == "embase":
         pmid = c5
+    if not pmid:
+        links = [m.group(1) for v in _all(raw, "UR", "L2") if (m := _PUBMED_LINK.search(v))]
+        pmid = links[0] if links else ""
     pages = clean_pages(_first(raw, "SP"), _first(raw, "EP"))
     if pages == "No-Specified":  # Ovid's "No Pagination Specified"
         pages = ""
@@ -357,6 +361,10 @@ def medline_record(fields: dict, line: int | None) -> ImportedRecord:
     authors = authors + [a for a in fields.get("CN", []) if a not in authors]
     so = _one(fields, "SO")
     pages = _one(fields, "PG")
+    if not pages:  # the article number: an LID without a "[doi]"/"[pii]" label
+        pages = next(
+            (v for v in fields.get("LID", []) if v and re.fullmatch(r"[^\[ ]{1,20}", v)), ""
+        )
     rec = ImportedRecord(
         title=clean_text(_one(fields, "TI", "BTI")),
         abstract=clean_abstract(_one(fields, "AB")),
@@ -369,7 +377,7 @@ def medline_record(fields: dict, line: int | None) -> ImportedRecord:
         doi=_medline_doi(fields) or (clean_doi(so) if "doi:" in so else ""),
         pmid=clean_pmid(_one(fields, "PMID")),
         url="",
-        keywords=clean_list(fields.get("OT", []) + fields.get("MH", [])),
+        keywords=clean_list(fields.get("OT", []) + [m.lstrip("*") for m in fields.get("MH", [])]),
         type=clean_text(_one(fields, "PT")),
         language=clean_text(_one(fields, "LA")),
         raw=_raw(fields),

@@ -1,0 +1,116 @@
+"""Importers against the quirks of public export files (session 5).
+
+Each fixture in fixtures/samples/variants reproduces, byte for byte, a habit seen in a public
+export file (fixtures/samples/variants/README.md names the file) with a couple of real
+references; each test fails without the importer change it guards.
+"""
+
+from pathlib import Path
+
+from studies.importers import parse
+from studies.importers.base import clean_abstract, clean_pages, clean_text, clean_year
+
+VARIANTS = Path(__file__).resolve().parents[2] / "fixtures" / "samples" / "variants"
+
+
+def _parse(name: str):
+    return parse((VARIANTS / name).read_bytes(), filename=name)
+
+
+def test_ais_elibrary_refer_title_before_the_type_line():
+    # The AIS eLibrary writes "%T" first and "%0" second; "%0" must not cut the title off
+    # into a record of its own.
+    result = _parse("ais_elibrary.enw")
+    assert (result.format, len(result.records)) == ("refer", 3)
+    first, second, third = result.records
+    assert (
+        first.title == "Analyzing the Past to Prepare for the Future: Writing a Literature Review"
+    )
+    assert first.authors == ["Webster, Jane", "Watson, Richard T."]
+    assert (first.year, first.volume, first.issue, first.pages) == (2002, "26", "2", "xiii-xxiii")
+    assert first.journal == "Management Information Systems Quarterly"
+    assert first.type == "Journal Article"
+    assert second.title.startswith("Synthesizing information systems knowledge")
+    assert second.authors[0] == "Paré, Guy" and len(second.authors) == 4
+    # A record without "%0" (AIS' conference papers) still stands on its own.
+    assert third.title == "Artificial intelligence and the conduct of literature reviews"
+    assert (third.authors[0], third.year, third.type) == ("Wagner, Gerit", 2022, "")
+    assert not result.warnings
+    # "%0" still opens the next record when no blank line came between (EndNote, Refer).
+    text = "%0 Journal Article\n%T One\n%A Smith, A\n%0 Journal Article\n%T Two\n"
+    assert [r.title for r in parse(text.encode(), filename="x.enw").records] == ["One", "Two"]
+    text = "%T One\n%A Smith, A\n%D 2001\n%0 Journal Article\n%T Two\n"  # classic Refer
+    assert [r.title for r in parse(text.encode(), filename="x.enw").records] == ["One", "Two"]
+
+
+def test_trid_ris_compact_start_date_and_pp_pages():
+    result = _parse("trid.ris")
+    assert (result.format, len(result.records)) == ("ris", 2)
+    first, second = result.records
+    assert (first.pages, first.year, first.doi) == ("265-294", 2010, "10.1080/01944361003766766")
+    assert (second.year, second.pages) == (2008, "73-80")  # "Start date: 20080301", "pp. 73-80"
+    assert second.raw["PY"] == "Start date: 20080301"  # kept as exported
+    assert second.raw["SP"] == "pp. 73-80"
+
+
+def test_compact_dates_and_page_labels():
+    assert clean_year("20170812") == 2017
+    assert clean_year("20171332") is None  # not a date: no year read out of a number
+    assert clean_year("Accession 1234567") is None
+    assert clean_pages("pp 278-298") == "278-298"
+    assert clean_pages("P. 5") == "5"
+    assert clean_pages("p1-p5") == "p1-p5"  # a letter prefix of the page itself stays
+    assert clean_pages("146p") == "146p"
+
+
+def test_europe_pmc_bibtex_pmid_key_and_html_headings():
+    result = _parse("europe_pmc.bib")
+    assert (result.format, len(result.records)) == ("bibtex", 2)
+    first, second = result.records
+    assert (first.pmid, second.pmid) == ("23360677", "16053581")  # only in the entry key
+    assert first.abstract.startswith(
+        "Background There is growing interest in realist synthesis as an alternative"
+    )
+    assert "<h4>" not in first.abstract and "review method. Methods We used" in first.abstract
+    assert (first.doi, first.pages, first.year) == ("10.1186/1741-7015-11-21", "21", 2013)
+    assert second.pages == "21-34"  # an em dash in Pages
+    assert second.journal == "Journal of health services research & policy"
+    assert first.raw["ID"] == "PMID:23360677"
+    # Other keys are not PMIDs.
+    bib = b"@article{smith2020,\n title={A},\n year={2020}\n}\n@article{PMID:123x,\n title={B}\n}\n"
+    assert [r.pmid for r in parse(bib, filename="x.bib").records] == ["", ""]
+
+
+def test_block_markup_separates_words():
+    assert clean_text("one<br/>two<p>three</p>") == "one two three"
+    assert (
+        clean_abstract("<h4>Purpose</h4>Text.<h4>Results</h4>More.")
+        == "Purpose Text. Results More."
+    )
+    assert clean_text("a <i>t</i>-test") == "a t-test"  # inline markup joins as before
+
+
+def test_pubmed_article_number_only_in_lid_and_major_mesh_marks():
+    result = _parse("pubmed_elocation.nbib")
+    assert (result.format, len(result.records)) == ("medline", 1)
+    rec = result.records[0]
+    assert (rec.pages, rec.volume, rec.year) == ("e80092", "11", 2022)  # no PG: the LID
+    assert (rec.doi, rec.pmid) == ("10.7554/eLife.80092", "36448670")
+    assert rec.keywords == ["Animals", "Dinosaurs", "Fossils"]  # "*Dinosaurs": a major heading
+    assert rec.raw["MH"][1] == "*Dinosaurs"  # kept as exported
+
+
+def test_rayyan_ris_pmid_from_pubmed_links():
+    result = _parse("rayyan.ris")
+    assert (result.format, len(result.records)) == ("ris", 2)
+    first, second = result.records
+    assert first.pmid == "23360677"  # https://www.ncbi.nlm.nih.gov/pubmed/23360677
+    assert second.pmid == "16053581"  # https://pubmed.ncbi.nlm.nih.gov/16053581/
+    assert first.keywords == [
+        "Review Literature as Topic", "Publishing/standards", "Research Design/standards"
+    ]  # fmt: skip
+    assert second.authors == ["Pawson, R.", "Greenhalgh, T.", "Harvey, G.", "Walshe, K."]
+    assert first.url == "https://www.ncbi.nlm.nih.gov/pubmed/23360677"
+    # A PubMed search link names no record.
+    ris = b"TY  - JOUR\nTI  - A\nUR  - https://pubmed.ncbi.nlm.nih.gov/?term=12345678\nER  - \n"
+    assert parse(ris, filename="x.ris").records[0].pmid == ""
