@@ -8,6 +8,7 @@ Known headers are mapped to record fields automatically; a user mapping
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 import re
@@ -51,9 +52,9 @@ _CITATION = re.compile(r";\s*([^;:()\s]+)?(?:\(([^)]+)\))?(?::\s*([^.;\s]+))?\."
 KNOWN_HEADERS: dict[str, list[str]] = {
     "title": ["title", "article title", "document title", "ti", "primary title", "titles", "item title"],
     "abstract": ["abstract", "ab", "abstracts", "abstract note", "notes abstract"],
-    "authors": ["author full names", "authors", "author", "author names", "af", "au", "author(s)", "creators", "contributors"],
+    "authors": ["author full names", "authors", "author", "author names", "af", "au", "author(s)", "creators", "contributors", "first authors"],
     "year": ["year", "publication year", "py", "pubyear", "year of publication", "publication date", "date", "pd"],
-    "journal": ["source title", "journal", "so", "journal title", "publication title", "source", "secondary title", "journal/book", "journal name", "full journal title", "pubtitle"],
+    "journal": ["source title", "journal", "so", "journal title", "publication title", "source", "secondary title", "journal/book", "journal name", "full journal title", "pubtitle", "alternate title3"],
     "volume": ["volume", "vl", "vol"],
     "issue": ["issue", "is", "number", "issue number"],
     # Not "PG": in Web of Science's tab-delimited file it is the page count.
@@ -70,7 +71,7 @@ KNOWN_HEADERS: dict[str, list[str]] = {
     "pmid": ["pubmed id", "pmid", "medline pmid", "pm", "pubmed"],
     "url": ["link", "url", "ur", "links", "full text link", "documenturl"],
     "keywords": ["author keywords", "keywords", "de", "index keywords", "id", "keywords plus", "manual tags", "mesh terms", "emtree medical index terms (major focus)", "emtree medical index terms", "emtree drug index terms (major focus)", "emtree drug index terms", "subjects", "subject terms", "subjectterms", "identifierkeywords"],
-    "type": ["document type", "publication type", "dt", "type", "item type", "reference type", "documenttype", "entrytype"],
+    "type": ["document type", "publication type", "dt", "type", "item type", "reference type", "documenttype", "entrytype", "type of reference"],
     "language": ["language of original document", "language", "la", "language of article"],
     # The venue of a conference paper or chapter, in tables written from BibTeX (CoLRev,
     # bib-dedupe, JabRef): used as the journal when a row has none.
@@ -82,6 +83,12 @@ _MULTI = {"keywords"}
 _SHORT_AUTHORS = re.compile(
     r"^[^,]+ (?:[A-Z][-A-Z.]*\.?)(?:, [^,]+ (?:[A-Z][-A-Z.]*\.?))+$"
 )  # fields that collect every matching column
+
+
+def _header(text: str) -> str:
+    # "publication_year" as "publication year": tables written from rispy's field names
+    # (ASReview's export of a RIS import: first_authors, start_page, type_of_reference).
+    return fold(text).replace("_", " ")
 
 
 def sniff_separator(header_line: str) -> str:
@@ -106,12 +113,12 @@ def looks_tabular(head: str) -> bool:
     if len(cells) < 2 or any(len(c) > 120 for c in cells):
         return False
     known = {h for names in KNOWN_HEADERS.values() for h in names}
-    return any(fold(c) in known for c in cells)
+    return any(_header(c) in known for c in cells)
 
 
 def column_mapping(headers: list[str], user: dict | None = None) -> dict[str, list[str]]:
     """field → list of headers (preferred first)."""
-    folded = {fold(h): h for h in headers}
+    folded = {_header(h): h for h in headers}
     mapping: dict[str, list[str]] = {}
     user = user or {}
     ignored = {k for k, v in user.items() if not v and k in headers}  # "" = do not import
@@ -216,9 +223,25 @@ def _abstract(value: str) -> str:
     return "" if value == "[No abstract available]" else clean_abstract(value)
 
 
+def _py_list(value: str) -> list[str] | None:
+    """The items of a Python list written into a cell ("['Marx, Karl', 'Lindgren, Astrid']",
+    as pandas writes rispy's lists in ASReview's export), or None for any other value."""
+    if value[:2] not in ("['", '["', "[]") or value[-1:] != "]":
+        return None
+    try:
+        items = ast.literal_eval(value)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if isinstance(items, list) and all(isinstance(v, str) for v in items):
+        return items
+    return None
+
+
 def _split_authors(value: str) -> list[str]:
     if not value:
         return []
+    if (items := _py_list(value)) is not None:
+        return clean_list(items)
     if ";" in value:
         parts = value.split(";")
     elif " and " in value:
@@ -372,7 +395,9 @@ def _records(df: pd.DataFrame, mapping: dict, offset: int):
         for c in kw_cols:
             # "; " (Scopus, WoS) or, in Embase's Emtree columns, ", "
             kw = c[i]
-            if ";" in kw or "," not in kw:
+            if (items := _py_list(kw)) is not None:
+                kws.extend(clean_list(items))
+            elif ";" in kw or "," not in kw:
                 kws.extend(clean_list(kw, split=";"))
             else:  # Emtree: "cyst (diagnosis, surgery), colonoscopy": not inside brackets
                 kws.extend(clean_list(_COMMA_OUTSIDE_BRACKETS.split(kw)))

@@ -114,3 +114,23 @@ def test_rayyan_ris_pmid_from_pubmed_links():
     # A PubMed search link names no record.
     ris = b"TY  - JOUR\nTI  - A\nUR  - https://pubmed.ncbi.nlm.nih.gov/?term=12345678\nER  - \n"
     assert parse(ris, filename="x.ris").records[0].pmid == ""
+
+
+def test_asreview_csv_with_rispy_columns_and_python_lists():
+    # ASReview writes a RIS import back out with rispy's field names and lists as Python
+    # literals: first_authors "['Wong, Geoff', ...]", publication_year "2013//".
+    result = _parse("asreview_rispy.csv")
+    assert (result.format, len(result.records)) == ("csv", 2)
+    first, second = result.records
+    assert first.authors == [
+        "Wong, Geoff", "Greenhalgh, Trish", "Westhorp, Gill", "Buckingham, Jeanette", "Pawson, Ray"
+    ]  # fmt: skip
+    assert (first.year, first.journal, first.type) == (2013, "BMC medicine", "JOUR")
+    assert first.keywords == ["Realist synthesis", "Reporting standards", "Meta-narrative"]
+    assert (second.pages, second.issue, second.keywords) == ("21-34", "1_suppl", [])
+    assert second.authors[3] == "Walshe, Kieran"
+    assert first.raw["first_authors"].startswith("['Wong, Geoff'")  # kept as exported
+    # Only a list of strings is read as one; other bracketed text is a value.
+    text = "title;authors\nA;[Smith, J]\nB;['Smith, J', 3]\n"
+    recs = parse(text.encode(), filename="x.csv").records
+    assert [r.authors for r in recs] == [["[Smith, J]"], ["['Smith, J', 3]"]]
