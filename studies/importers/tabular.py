@@ -241,7 +241,7 @@ def _split_authors(value: str) -> list[str]:
     if not value:
         return []
     if (items := _py_list(value)) is not None:
-        return clean_list(items)
+        return _names(items)
     if ";" in value:
         parts = value.split(";")
     elif " and " in value:
@@ -261,7 +261,13 @@ def _split_authors(value: str) -> list[str]:
         out.append(p)
     if len(out) > 1 and out[-1].endswith(".") and not any(p.endswith(".") for p in out[:-1]):
         out[-1] = out[-1][:-1]  # PubMed's "Wang C, Lizardo O, Hachen DS.": the list's full stop
-    return clean_list(out)
+    return _names(out)
+
+
+def _names(values: list[str]) -> list[str]:
+    # Repeats are kept: one cell lists each author once, so "Hakim M, Miller R, Hakim M"
+    # (PubMed's CSV) names two people. clean_list would keep one of them.
+    return [name for v in values if (name := clean_text(v))]
 
 
 def _read(text: str, chunksize: int | None = None):

@@ -134,3 +134,15 @@ def test_asreview_csv_with_rispy_columns_and_python_lists():
     text = "title;authors\nA;[Smith, J]\nB;['Smith, J', 3]\n"
     recs = parse(text.encode(), filename="x.csv").records
     assert [r.authors for r in recs] == [["[Smith, J]"], ["['Smith, J', 3]"]]
+
+
+def test_pubmed_csv_keeps_two_authors_with_the_same_short_name():
+    result = _parse("pubmed_same_initials.csv")
+    assert (result.format, len(result.records)) == ("csv", 2)
+    first, second = result.records
+    assert first.authors == [
+        "Hakim M", "Miller R", "Hakim M", "Tumin D", "Tobias JD", "Jatana KR", "Raman VT"
+    ]  # fmt: skip
+    assert (first.volume, first.issue, first.pages) == ("74", "3", "259-263")
+    assert second.authors == ["Wong G", "Greenhalgh T", "Westhorp G", "Buckingham J", "Pawson R"]
+    assert (second.volume, second.pages, second.pmid) == ("11", "21", "23360677")
