@@ -59,7 +59,9 @@ KNOWN_HEADERS: dict[str, list[str]] = {
     "issue": ["issue", "is", "number", "issue number"],
     # Not "PG": in Web of Science's tab-delimited file it is the page count.
     "pages": ["pages", "page", "page numbers", "pagination"],
-    "page_start": ["page start", "first page", "bp", "start page"],
+    # "PS" is the page span in Web of Science's BIOSIS and Zoological Record tables; the
+    # latter has no BP/EP ("2274-2285"), the former has both (BP wins).
+    "page_start": ["page start", "first page", "bp", "start page", "ps"],
     # Online-only articles have an article number instead of pages (Scopus, WoS): the
     # record's pages when its page columns are empty.
     "article_number": ["art. no.", "article number", "ar"],
@@ -252,12 +254,16 @@ def _split_authors(value: str) -> list[str]:
         parts = value.split(", ")
     else:
         parts = [value]
-    # Scopus "Author full names": "Smith, John (57190000000)" → drop the author id.
+    # Scopus "Author full names": "Smith, John (57190000000)" → drop the author id (and
+    # an e-mail address in brackets, below).
     out = []
     for p in parts:
         p = p.strip()
-        if p.endswith(")") and "(" in p and p[p.rfind("(") + 1 : -1].strip().isdigit():
-            p = p[: p.rfind("(")].strip()
+        if p.endswith(")") and "(" in p:
+            inside = p[p.rfind("(") + 1 : -1].strip()
+            # BIOSIS and Zoological Record: "Tingley, Morgan W. (morgan.tingley@uconn.edu)".
+            if inside.isdigit() or ("@" in inside and " " not in inside):
+                p = p[: p.rfind("(")].strip()
         out.append(p)
     if len(out) > 1 and out[-1].endswith(".") and not any(p.endswith(".") for p in out[:-1]):
         out[-1] = out[-1][:-1]  # PubMed's "Wang C, Lizardo O, Hachen DS.": the list's full stop

@@ -146,3 +146,30 @@ def test_pubmed_csv_keeps_two_authors_with_the_same_short_name():
     assert (first.volume, first.issue, first.pages) == ("74", "3", "259-263")
     assert second.authors == ["Wong G", "Greenhalgh T", "Westhorp G", "Buckingham J", "Pawson R"]
     assert (second.volume, second.pages, second.pmid) == ("11", "21", "23360677")
+
+
+def test_wos_zoological_record_table_pages_in_ps_and_cr_line_ends():
+    result = _parse("wos_zoorec_tab.txt")
+    assert (result.format, len(result.records)) == ("wos", 2)
+    first, second = result.records
+    assert first.title.startswith("Testing the benefits of conservation set-asides")
+    assert first.authors[:2] == ["Scriven, Sarah A.", "Carlson, Kimberly M."]
+    assert len(first.authors) == 7
+    assert (first.year, first.volume, first.issue, first.pages) == (2019, "56", "10", "2274-2285")
+    assert (first.journal, first.pmid) == ("Journal of Applied Ecology", "31762491")
+    assert (second.pages, second.volume, second.issue) == ("146-153", "445", "")
+
+
+def test_wos_biosis_table_author_email_dropped_and_bp_ep_preferred():
+    result = _parse("wos_biosis_tab.txt")
+    assert (result.format, len(result.records)) == ("wos", 2)
+    first, second = result.records
+    assert first.authors[:2] == ["Tingley, Morgan W.", "Stillman, Andrew N."]  # no e-mail
+    assert (first.pages, first.doi, first.pmid) == (
+        "1484-1496",
+        "10.1111/1365-2656.12851",
+        "29782655",
+    )
+    assert second.authors == ["Tarbill, Gina L.", "White, Angela M.", "Manley, Patricia N."]
+    assert second.pages == "16"  # BP, not PS "Article No.: 16"
+    assert first.raw["AU"].startswith("Tingley, Morgan W. (author@example.org)")  # kept
