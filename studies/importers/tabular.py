@@ -377,6 +377,9 @@ def _records(df: pd.DataFrame, mapping: dict, offset: int):
     # Link columns that may carry the DOI when no DOI column does (Embase's "Open URL Link":
     # "...&id=doi:10.4103%2F2303-9027.138783&...").
     link_cols = [df[h].tolist() for h in df.columns if "url" in fold(h) or "link" in fold(h)]
+    # MEDLINE searched on the Web of Science platform has no PMID column: UT "MEDLINE:29782655".
+    ut = next((h for h in df.columns if _header(h) in ("ut", "ut (unique wos id)")), None)
+    ut_col = df[ut].tolist() if ut is not None else None
     raw_rows = df.to_dict("records")
     for i in range(n):
         raw = {k: v for k, v in raw_rows[i].items() if v != ""}
@@ -424,7 +427,8 @@ def _records(df: pd.DataFrame, mapping: dict, offset: int):
                 issue="" if issue in _PLACEHOLDERS else clean_text(issue),
                 pages="" if pages in _PLACEHOLDERS else clean_pages(pages),
                 doi=doi,
-                pmid=clean_pmid(cols["pmid"][i]),
+                pmid=clean_pmid(cols["pmid"][i])
+                or (clean_pmid(ut_col[i][8:]) if ut_col and ut_col[i][:8] == "MEDLINE:" else ""),
                 url=clean_url(cols["url"][i]),
                 keywords=list(dict.fromkeys(kws)),
                 type=clean_text(cols["type"][i]),

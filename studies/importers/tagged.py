@@ -191,6 +191,8 @@ def wos_record(fields: dict, line: int | None) -> ImportedRecord:
     authors = fields.get("AF") or fields.get("AU") or fields.get("BA") or []
     keywords = clean_list([joined("DE"), joined("ID")], split=";")
     pmid = _one(fields, "PM")
+    if not pmid and (ut := _one(fields, "UT"))[:8] == "MEDLINE:":
+        pmid = ut[8:]  # MEDLINE searched on the Web of Science platform: no PM, the PMID is UT
     rec = ImportedRecord(
         title=clean_text(joined("TI")),
         abstract=clean_abstract(joined("AB")),

@@ -395,6 +395,8 @@ def wos_record(fields: dict, line: int | None) -> ImportedRecord:
     authors = fields.get("AF") or fields.get("AU") or fields.get("BA") or []
     keywords = clean_list([joined("DE"), joined("ID")], split=";")
     pmid = _one(fields, "PM")
+    if not pmid and _one(fields, "UT").startswith("MEDLINE:"):
+        pmid = _one(fields, "UT").removeprefix("MEDLINE:")
     rec = ImportedRecord(
         title=clean_text(joined("TI")),
         abstract=clean_abstract(joined("AB")),

@@ -173,3 +173,21 @@ def test_wos_biosis_table_author_email_dropped_and_bp_ep_preferred():
     assert second.authors == ["Tarbill, Gina L.", "White, Angela M.", "Manley, Patricia N."]
     assert second.pages == "16"  # BP, not PS "Article No.: 16"
     assert first.raw["AU"].startswith("Tingley, Morgan W. (author@example.org)")  # kept
+
+
+def test_medline_on_web_of_science_pmid_from_ut():
+    result = _parse("wos_medline_tab.txt")
+    assert (result.format, len(result.records)) == ("wos", 2)
+    first, second = result.records
+    assert (first.pmid, second.pmid) == ("29782655", "29414989")  # UT "MEDLINE:…", no PM
+    assert (first.pages, second.pages) == ("1484-1496", "e0191645")  # PS
+    assert first.authors[0] == "Tingley, Morgan W" and len(second.authors) == 6
+    assert (second.doi, second.year, second.volume) == ("10.1371/journal.pone.0191645", 2018, "13")
+    # The plain-text export of the same database: UT too, no PM.
+    text = (
+        "FN Clarivate Analytics Web of Science\nVR 1.0\nPT J\nAU Tingley, MW\n"
+        "TI Cross-scale occupancy dynamics of a postfire specialist\nPY 2018\n"
+        "UT MEDLINE:29782655\nER\n\nEF\n"
+    )
+    rec = parse(text.encode(), filename="savedrecs.txt").records[0]
+    assert rec.pmid == "29782655"
