@@ -7,6 +7,7 @@ ignored; blocks bibtexparser cannot parse become warnings naming their line.
 
 from __future__ import annotations
 
+import html
 import re
 
 import bibtexparser
@@ -35,13 +36,32 @@ _VERBATIM = frozenset({"url", "doi", "file", "eprint", "pdf", "link", "urldate"}
 _VERBATIM_ESCAPE = re.compile(r"\{?\\([_%&#$~])\}?")
 
 
+# Exporters that are not LaTeX-aware write "%" and "&" bare, and HTML entities: Scopus
+# ("(59%)" in abstracts), the Cochrane Library ("95% CI", "Wiley &amp; Sons"). To the LaTeX
+# decoder a bare "%" starts a comment (the rest of the line was lost) and "&" is a column
+# separator (it became spaces); BibTeX itself takes both literally, so we escape them first.
+_BARE = re.compile(r"(?<!\\)([%&])")
+_ENTITY = re.compile(r"&(?:[A-Za-z][A-Za-z0-9]{1,7}|#[0-9]{1,6}|#[xX][0-9A-Fa-f]{1,5});")
+
+
+def _escape_bare(value: str) -> str:
+    if "&" in value and _ENTITY.search(value):
+        value = _ENTITY.sub(lambda m: html.unescape(m.group(0)), value)
+    return _BARE.sub(r"\\\1", value)
+
+
 class _Decoding(LatexDecodingMiddleware):
     def transform_entry(self, entry, library):
-        kept = [
-            (f, f.value)
-            for f in entry.fields
-            if f.key.lower() in _VERBATIM and isinstance(f.value, str)
-        ]
+        kept = []
+        for f in entry.fields:
+            if not isinstance(f.value, str):
+                continue
+            if f.key.lower() in _VERBATIM:
+                kept.append((f, f.value))
+            elif "%" in f.value or "&" in f.value:
+                enclosing = f.enclosing  # the value setter resets it
+                f.value = _escape_bare(f.value)
+                f.enclosing = enclosing
         block = super().transform_entry(entry, library)
         for f, value in kept:
             enclosing = f.enclosing  # the value setter resets it
@@ -67,11 +87,38 @@ def _key_pmid(key) -> str:
     return m.group(1) if m else ""
 
 
+# The Cochrane Library joins its authors with commas and puts "and" before the last only:
+# "Huey, SL, Mehta, NH, and Mehta, S" splits into "Huey, SL, Mehta, NH," and "Mehta, S".
+_INITIALS = re.compile(r"[A-Z][A-Z.\- ]{0,7}")
+
+
+def _names(authors: list) -> list:
+    out = []
+    for name in authors:
+        if not isinstance(name, str) or "," not in name:
+            out.append(name)
+            continue
+        name = name.strip().rstrip(",")
+        parts = [p.strip() for p in name.split(",")]
+        if (
+            len(parts) >= 4
+            and len(parts) % 2 == 0
+            and all(_INITIALS.fullmatch(p) for p in parts[1::2])
+        ):
+            out.extend(
+                f"{last}, {first}" for last, first in zip(parts[::2], parts[1::2], strict=True)
+            )
+        else:
+            out.append(name)
+    return out
+
+
 def to_record(entry) -> ImportedRecord:
     fields = {k.lower(): f.value for k, f in entry.fields_dict.items()}
     authors = fields.get("author") or fields.get("editor") or []
     if isinstance(authors, str):
         authors = [a for a in authors.split(" and ")]
+    authors = _names(authors)
     # Scopus writes author_keywords and (index) keywords, Web of Science keywords and
     # keywords-plus: all of them are the record's keywords.
     keywords = [

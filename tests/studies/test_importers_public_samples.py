@@ -191,3 +191,38 @@ def test_medline_on_web_of_science_pmid_from_ut():
     )
     rec = parse(text.encode(), filename="savedrecs.txt").records[0]
     assert rec.pmid == "29782655"
+
+
+def test_scopus_bibtex_bare_percent_and_ampersand_kept():
+    # A bare "%" is a LaTeX comment to the decoder: the rest of the abstract was lost.
+    result = _parse("scopus_percent.bib")
+    assert (result.format, len(result.records)) == ("bibtex", 2)
+    first, second = result.records
+    assert "Sixteen (59%) of these fire responses were mediated by burn severity" in first.abstract
+    assert first.abstract.endswith("burn heterogeneity or burn status, respectively. © 2019")
+    assert first.raw["abstract"] == first.abstract  # raw keeps the text, not its remnant
+    assert second.journal == "Forest Ecology & Management"  # a bare "&" became spaces
+    assert second.authors == ["Roach, M.C.", "Thompson, F.R., III", "Jones-Farrand, T."]
+    # Escaped ones are unchanged; verbatim fields keep their "%" and "&".
+    bib = b"@article{k,\n title = {A 10\\% rise \\& more},\n url = {http://x.org/?a=1&b=2%20}\n}\n"
+    rec = parse(bib, filename="x.bib").records[0]
+    assert (rec.title, rec.url) == ("A 10% rise & more", "http://x.org/?a=1&b=2%20")
+
+
+def test_cochrane_library_bibtex_authors_entities_and_record_headers():
+    result = _parse("cochrane.bib")
+    assert (result.format, len(result.records)) == ("bibtex", 2)
+    first, second = result.records
+    # "Roberts, D, Brown, J, Medley, N, and Dalziel, SR": commas between authors, "and"
+    # before the last.
+    assert first.authors == ["Roberts, D", "Brown, J", "Medley, N", "Dalziel, SR"]
+    assert second.authors == ["Alfirevic, Z", "Devane, D", "Gyte, GML", "Cuthbert, A"]
+    assert first.raw["publisher"] == "John Wiley & Sons, Ltd"  # "&amp;"
+    assert (first.doi, first.issue, first.year) == ("10.1002/14651858.CD004454.pub3", "3", 2017)
+    assert first.journal == "Cochrane Database of Systematic Reviews"
+    assert not result.warnings  # the "Record #1 of 2" lines are not entries
+    # BibTeX's own comma forms stay one person each.
+    bib = b"@article{k,\n author = {von Last, Jr, First and Doe, J. A. and Smith, John},\n}\n"
+    assert parse(bib, filename="x.bib").records[0].authors == [
+        "von Last, Jr, First", "Doe, J. A.", "Smith, John"
+    ]  # fmt: skip
