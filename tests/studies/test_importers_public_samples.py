@@ -7,7 +7,9 @@ references; each test fails without the importer change it guards.
 
 from pathlib import Path
 
-from studies.importers import parse
+import pytest
+
+from studies.importers import ImportFormatError, parse
 from studies.importers.base import clean_abstract, clean_pages, clean_text, clean_year
 
 VARIANTS = Path(__file__).resolve().parents[2] / "fixtures" / "samples" / "variants"
@@ -226,3 +228,54 @@ def test_cochrane_library_bibtex_authors_entities_and_record_headers():
     assert parse(bib, filename="x.bib").records[0].authors == [
         "von Last, Jr, First", "Doe, J. A.", "Smith, John"
     ]  # fmt: skip
+
+
+def test_pubmed_xml():
+    result = _parse("pubmed.xml")
+    assert (result.format, len(result.records)) == ("pubmed-xml", 2)
+    first, second = result.records
+    assert first.title == "RAMESES publication standards: realist syntheses."  # <i> flattened
+    assert first.authors == [
+        "Wong, Geoff", "Greenhalgh, Trish", "Westhorp, Gill", "Buckingham, Jeanette", "Pawson, Ray"
+    ]  # fmt: skip
+    assert (first.year, first.journal, first.volume, first.pages) == (
+        2013,
+        "BMC medicine",
+        "11",
+        "21",
+    )
+    assert (first.doi, first.pmid) == ("10.1186/1741-7015-11-21", "23360677")  # not the cited ones
+    assert first.abstract == (
+        "BACKGROUND: There is growing interest in realist synthesis as an alternative systematic "
+        "review method.\nMETHODS: We used multiple sources to develop and draw together evidence "
+        "and expertise in realist synthesis."
+    )
+    assert (first.keywords, first.type, first.language) == (
+        ["Research Design"],
+        "Journal Article",
+        "eng",
+    )
+    assert first.raw["ArticleIdList"]["pmc"] == "PMC3558331"
+    assert second.journal == "Journal of health services research & policy"
+    assert (second.volume, second.pages, second.doi) == (
+        "10 Suppl 1",
+        "21-34",
+        "10.1258/1355819054308530",
+    )
+
+
+def test_pubmed_xml_without_declaration_group_author_and_medline_date():
+    xml = (
+        "<PubmedArticleSet><PubmedArticle><MedlineCitation><PMID>123</PMID><Article>"
+        "<Journal><JournalIssue><PubDate><MedlineDate>2019 Mar-Apr</MedlineDate></PubDate>"
+        "</JournalIssue><Title>J</Title></Journal><ArticleTitle>T</ArticleTitle>"
+        "<AuthorList><Author><LastName>Smith</LastName><Initials>AB</Initials></Author>"
+        "<Author><CollectiveName>RAMESES II Project Team</CollectiveName></Author></AuthorList>"
+        "</Article></MedlineCitation></PubmedArticle></PubmedArticleSet>"
+    )
+    result = parse(xml.encode(), filename="efetch.xml")
+    rec = result.records[0]
+    assert (result.format, rec.pmid, rec.year) == ("pubmed-xml", "123", 2019)
+    assert rec.authors == ["Smith, AB", "RAMESES II Project Team"]
+    with pytest.raises(ImportFormatError, match="malformed XML"):
+        parse(xml[:-30].encode(), filename="cut.xml")
