@@ -70,6 +70,10 @@ def iter_raw(text: str, warnings: list[str]):
     skipped_head = 0
     lineno = 0
     tags = _TAGS
+    # The record just closed by ER: Ovid writes "NL  - <journal abbreviation>" after the ER,
+    # so tags that follow it directly (no blank line) and that it lacks are still its own.
+    # iter_records converts a record only once the next one is read, so they reach it.
+    tail: dict | None = None
     for lines in iter_line_chunks(text):
         for line in lines:
             lineno += 1
@@ -81,14 +85,16 @@ def iter_raw(text: str, warnings: list[str]):
                 if tagged is None:
                     stripped = line.strip()
                     if not stripped:
+                        tail = None
                         continue
                     if stripped[0] == "<" and _OVID_MARK.match(stripped):
                         # Ovid's own tagged export: "<12. >" opens each record (no TY/ER).
                         if in_record and raw:
                             yield start, raw
-                        start, in_record, raw, last = lineno, True, {}, ""
+                        start, in_record, raw, last, tail = lineno, True, {}, "", None
                         continue
                     if not in_record or not last:
+                        tail = None
                         if not _NUMBERING.match(line):
                             skipped_head += 1
                         continue
@@ -108,6 +114,7 @@ def iter_raw(text: str, warnings: list[str]):
                         f"line {lineno}: record started before the previous one ended (ER added)"
                     )
                     yield start, raw
+                tail = None
                 start = lineno
                 in_record = True
                 raw, last = {"TY": value}, "TY"
@@ -115,7 +122,9 @@ def iter_raw(text: str, warnings: list[str]):
                 if in_record:
                     in_record = False
                     yield start, raw
-                    raw, last = {}, ""
+                    tail, raw, last = raw, {}, ""
+                else:
+                    tail = None
             elif in_record:
                 old = raw.get(tag)
                 if old is None:
@@ -129,8 +138,11 @@ def iter_raw(text: str, warnings: list[str]):
                     raw[tag] = [old, value]
                 last = tag
             elif tag == "VN":  # Ovid tagged: VN opens the record
-                start, in_record, raw, last = lineno, True, {"VN": value}, "VN"
+                start, in_record, raw, last, tail = lineno, True, {"VN": value}, "VN", None
+            elif tail is not None and tag not in tail:
+                tail[tag] = value
             else:
+                tail = None
                 skipped_head += 1
     if in_record and raw:
         if "TY" in raw:
@@ -271,9 +283,14 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
 def iter_records(text: str, warnings: list[str]):
     """Records one at a time, so memory holds one record."""
     found = False
+    held = None  # one record behind iter_raw: tags after its ER may still join it
     for line, raw in iter_raw(text, warnings):
         found = True
-        yield to_record(raw, line) if "TY" in raw else ovid_record(raw, line)
+        if held is not None:
+            yield to_record(held[1], held[0]) if "TY" in held[1] else ovid_record(held[1], held[0])
+        held = (line, raw)
+    if held is not None:
+        yield to_record(held[1], held[0]) if "TY" in held[1] else ovid_record(held[1], held[0])
     if not found:
         raise ImportFormatError("no RIS record found (no line starting with 'TY  - ')", line=1)
 

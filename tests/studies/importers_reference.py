@@ -137,11 +137,15 @@ def iter_raw(text: str, warnings: list[str]):
     start = 0
     in_record = False
     skipped_head = 0
+    tail = None  # the record ER just closed: tags it lacks, right after the ER, are its own
     for lineno, line in enumerate(iter_lines(text), start=1):
         tagged = _tag(line)
+        if not tagged:
+            tail = None
         if tagged:
             tag, value = tagged
             if tag == "TY":
+                tail = None
                 if in_record and raw:
                     warnings.append(
                         f"line {lineno}: record started before the previous one ended (ER added)"
@@ -152,13 +156,19 @@ def iter_raw(text: str, warnings: list[str]):
                 raw, last = {"TY": value}, "TY"
             elif not in_record:
                 if tag == "VN":  # Ovid tagged: VN opens a record
+                    tail = None
                     start, in_record, raw, last = lineno, True, {"VN": value}, "VN"
-                elif tag != "ER":
+                elif tag == "ER":
+                    tail = None
+                elif tail is not None and tag not in tail:
+                    tail[tag] = value
+                else:
+                    tail = None
                     skipped_head += 1
             elif tag == "ER":
                 in_record = False
                 yield start, raw
-                raw, last = {}, ""
+                tail, raw, last = raw, {}, ""
             elif tag == "VN" and "VN" in raw and "TY" not in raw:  # the next Ovid record
                 yield start, raw
                 start, raw, last = lineno, {"VN": value}, "VN"

@@ -279,3 +279,21 @@ def test_pubmed_xml_without_declaration_group_author_and_medline_date():
     assert rec.authors == ["Smith, AB", "RAMESES II Project Team"]
     with pytest.raises(ImportFormatError, match="malformed XML"):
         parse(xml[:-30].encode(), filename="cut.xml")
+
+
+def test_ovid_ris_tag_after_er_joins_its_record():
+    # Ovid writes "NL  - <NLM journal abbreviation>" after each record's ER.
+    result = _parse("ovid_psycinfo.ris")
+    assert (result.format, len(result.records)) == ("ris", 2)
+    first, second = result.records
+    assert (first.raw["NL"], second.raw["NL"]) == ("J Health Serv Res Policy", "BMC Med")
+    assert first.authors == ["Pawson, Ray", "Greenhalgh, Trisha", "Harvey, Gill", "Walshe, Kieran"]
+    assert (first.pages, first.issue, first.doi) == ("21-34", "Suppl1", "10.1258/1355819054308530")
+    assert second.title == "RAMESES publication standards: Realist syntheses."
+    assert result.warnings == ["ignored 1 line(s) outside records (headers, notes)"]  # the link
+    # Only tags the record lacks, and only until a blank line: after that they are outside.
+    text = "TY  - JOUR\nTI  - A\nER  - \nTI  - B\nNL  - X\n\nNL  - Y\n"
+    result = parse(text.encode(), filename="x.ris")
+    (rec,) = result.records
+    assert (rec.title, "NL" in rec.raw) == ("A", False)
+    assert result.warnings == ["ignored 3 line(s) outside records (headers, notes)"]
