@@ -87,6 +87,8 @@ def _key_pmid(key) -> str:
     return m.group(1) if m else ""
 
 
+_NUMBERED = frozenset({"report", "techreport"})
+
 # The Cochrane Library joins its authors with commas and puts "and" before the last only:
 # "Huey, SL, Mehta, NH, and Mehta, S" splits into "Huey, SL, Mehta, NH," and "Mehta, S".
 _INITIALS = re.compile(r"[A-Z][A-Z.\- ]{0,7}")
@@ -135,7 +137,12 @@ def to_record(entry) -> ImportedRecord:
         year=clean_year(_field(fields, "year", "date")),
         journal=clean_text(_field(fields, "journal", "journaltitle", "booktitle", "series")),
         volume=clean_text(_field(fields, "volume")),
-        issue=clean_text(_field(fields, "number", "issue")),
+        # A report's "number" is its report number (biblatex @report, BibTeX @techreport).
+        issue=clean_text(
+            _field(fields, "issue")
+            if entry.entry_type.lower() in _NUMBERED
+            else _field(fields, "number", "issue")
+        ),
         # Online-only articles: Scopus art_number, Web of Science article-number.
         pages=clean_pages(_field(fields, "pages", "art_number", "article-number", "eid")),
         doi=clean_doi(_field(fields, "doi")),

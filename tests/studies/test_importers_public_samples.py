@@ -297,3 +297,16 @@ def test_ovid_ris_tag_after_er_joins_its_record():
     (rec,) = result.records
     assert (rec.title, "NL" in rec.raw) == ("A", False)
     assert result.warnings == ["ignored 3 line(s) outside records (headers, notes)"]
+
+
+def test_better_biblatex_report_number_is_not_an_issue():
+    result = _parse("better_biblatex_report.bib")
+    assert (result.format, len(result.records)) == ("bibtex", 2)
+    report, article = result.records
+    assert (report.type, report.issue, report.raw["number"]) == ("report", "", "2/2004")
+    assert report.year == 2004 and report.authors[0] == "Pawson, Ray"
+    assert (article.pages, article.volume, article.year) == ("21", "11", 2013)  # eid, date
+    assert article.journal == "BMC Medicine"  # journaltitle
+    # An article's number stays its issue.
+    bib = b"@article{k,\n title = {T},\n number = {4}\n}\n@techreport{r,\n title = {R},\n number = {7}\n}\n"
+    assert [r.issue for r in parse(bib, filename="x.bib").records] == ["4", ""]
