@@ -50,6 +50,18 @@ _UPPER_OR_DIGIT = _UPPER | frozenset("0123456789")
 _TAGS = frozenset(a + b for a in _UPPER for b in _UPPER_OR_DIGIT)  # every valid tag
 
 
+# Every tag to_record reads. A tag after ER joins the closed record only if it is none of
+# these: in a file whose next record lacks its TY, that record's fields must not be read
+# into the previous one; an extra raw field is all a joining tag can add.
+_READ_TAGS = frozenset(
+    ("TY", "TI", "T1", "CT", "BT", "AB", "N2", "PY", "Y1", "DA", "VL", "IS", "CP", "SP", "EP",
+     "DO", "DI", "AN", "LA", "T2", "JF", "JO", "JA", "J2", "UR", "L2", "L3", "M3", "N1", "ID",
+     "C7", "C2", "M1", "U1", "DB", "DP", "C5", "KW", "AU", "A1",
+     # and ovid_record's
+     "SO", "FA", "JN", "JT", "VO", "VI", "IP", "PG", "UI", "YR", "MH", "XL", "JL", "PT", "ST", "LG")
+)  # fmt: skip
+
+
 def _tag(line: str) -> tuple[str, str] | None:
     """(tag, value) of a tagged line, or None. Fast path for the canonical "XX  - value"."""
     if line[2:6] == "  - " and line[:2] in _TAGS:
@@ -71,7 +83,8 @@ def iter_raw(text: str, warnings: list[str]):
     lineno = 0
     tags = _TAGS
     # The record just closed by ER: Ovid writes "NL  - <journal abbreviation>" after the ER,
-    # so tags that follow it directly (no blank line) and that it lacks are still its own.
+    # so tags that follow it directly (no blank line), that it lacks and that name no field
+    # we read (_READ_TAGS) are still its own.
     # iter_records converts a record only once the next one is read, so they reach it.
     tail: dict | None = None
     for lines in iter_line_chunks(text):
@@ -139,7 +152,7 @@ def iter_raw(text: str, warnings: list[str]):
                 last = tag
             elif tag == "VN":  # Ovid tagged: VN opens the record
                 start, in_record, raw, last, tail = lineno, True, {"VN": value}, "VN", None
-            elif tail is not None and tag not in tail:
+            elif tail is not None and tag not in tail and tag not in _READ_TAGS:
                 tail[tag] = value
             else:
                 tail = None

@@ -16,7 +16,7 @@ from studies.importers.base import (
     _unmark,
     iter_lines,
 )
-from studies.importers.ris import _NUMBERING, _PMID_IN_TEXT, _PUBMED_LINK, _TAG_LINE
+from studies.importers.ris import _NUMBERING, _PMID_IN_TEXT, _PUBMED_LINK, _READ_TAGS, _TAG_LINE
 
 _UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _UPPER_OR_DIGIT = _UPPER | frozenset("0123456789")
@@ -160,7 +160,7 @@ def iter_raw(text: str, warnings: list[str]):
                     start, in_record, raw, last = lineno, True, {"VN": value}, "VN"
                 elif tag == "ER":
                     tail = None
-                elif tail is not None and tag not in tail:
+                elif tail is not None and tag not in tail and tag not in _READ_TAGS:
                     tail[tag] = value
                 else:
                     tail = None

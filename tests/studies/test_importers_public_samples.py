@@ -310,3 +310,12 @@ def test_better_biblatex_report_number_is_not_an_issue():
     # An article's number stays its issue.
     bib = b"@article{k,\n title = {T},\n number = {4}\n}\n@techreport{r,\n title = {R},\n number = {7}\n}\n"
     assert [r.issue for r in parse(bib, filename="x.bib").records] == ["4", ""]
+
+
+def test_ris_fields_after_er_never_join_the_closed_record():
+    # A next record that lost its TY: its title and authors are not read into the previous one.
+    text = "TY  - JOUR\nTI  - A\nER  - \nAU  - Smith, J\nPY  - 1999\nNL  - X\nER  - \n"
+    result = parse(text.encode(), filename="x.ris")
+    (rec,) = result.records
+    assert (rec.authors, rec.year, "AU" in rec.raw) == ([], None, False)
+    assert result.warnings == ["ignored 3 line(s) outside records (headers, notes)"]
