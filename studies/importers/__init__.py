@@ -33,6 +33,7 @@ FORMATS = {
     "wos": "Web of Science (tagged or tab-delimited)",
     "csv": "CSV (Scopus, Embase, generic)",
     "refer": "EndNote tagged / Refer (.enw)",
+    "pubmed-xml": "PubMed XML",
 }
 
 _BOMS = [
@@ -167,6 +168,8 @@ def detect_format(text: str) -> str:
             "saved instead of the file",
             line=1,
         )
+    if stripped[:1] == "<" and "<PubmedArticle" in head:  # PubMed's XML, with or without <?xml
+        return "pubmed-xml"
     if _XML.match(stripped):
         if "<record" in head.lower():
             return "endnote-xml"
@@ -196,7 +199,7 @@ def detect_format(text: str) -> str:
     if looks_tabular(head):
         return "csv"
     raise ImportFormatError(
-        "unrecognised format: expected RIS, PubMed/MEDLINE, BibTeX, EndNote XML, "
+        "unrecognised format: expected RIS, PubMed/MEDLINE, PubMed XML, BibTeX, EndNote XML, "
         "EndNote tagged (.enw), Web of Science or CSV",
         line=1,
     )
@@ -245,6 +248,10 @@ class ParseStream:
             from studies.importers import endnote
 
             return endnote.iter_records(text, self.warnings)
+        if fmt == "pubmed-xml":
+            from studies.importers import pubmed_xml
+
+            return pubmed_xml.iter_records(text, self.warnings)
         if fmt == "refer":
             from studies.importers import refer
 

@@ -88,14 +88,18 @@ class ParseResult:
 # --- cleaning -----------------------------------------------------------------------------
 
 _WS = re.compile(r"\s+")
-_TAGS = re.compile(r"</?(?:i|b|em|strong|sup|sub|u|span|p|br|inf|scp|sc)\b[^>]*>", re.I)
+_TAGS = re.compile(r"</?(?:i|b|em|strong|sup|sub|u|span|inf|scp|sc)\b[^>]*>", re.I)
+# Block markup separates words: Europe PMC abstracts run "<h4>Background</h4>Preliminary…".
+_BLOCK_TAGS = re.compile(r"</?(?:h[1-6]|p|br|div|li|ul|ol)\b[^>]*>", re.I)
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:\s*|doi\s+)", re.I)
 _DOI = re.compile(r"10\.\d{3,9}/\S+")
-_YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?!\d)")
+# A year alone or at the head of a compact date (TRID's RIS: "PY  - Start date: 20170812").
+_YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?:(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01]))?(?!\d)")
 _PMID = re.compile(r"^(?:pmid:?\s*)?(\d{1,9})\b", re.I)
 _URL = re.compile(r"^https?://\S+$", re.I)
 _URL_SPLIT = re.compile(r"\s*[,;]\s*(?=https?://)|\s+(?=https?://)")
 _PAGE_DASH = re.compile(r"(?<=\w) *- *(?=\w)")
+_PAGES_LABEL = re.compile(r"pp?(?:\.\s*|\s+)(?=[A-Za-z]?\d)", re.I)
 
 
 def clean_text(value) -> str:
@@ -142,7 +146,7 @@ def is_clean(text: str) -> bool:
 def _unmark(text: str) -> str:
     # Most values hold neither markup nor entities: skip the regex and the unescape for them.
     if "<" in text:
-        text = _TAGS.sub("", text)
+        text = _BLOCK_TAGS.sub(" ", _TAGS.sub("", text))
     return html.unescape(text) if "&" in text else text
 
 
@@ -236,6 +240,8 @@ def clean_list(values, *, split: str | None = None) -> list[str]:
 def clean_pages(start, end=None) -> str:
     start, end = clean_text(start), clean_text(end)
     start = start.replace("--", "-").replace("–", "-").replace("—", "-")
+    if start[:1] in ("p", "P") and (m := _PAGES_LABEL.match(start)):
+        start = start[m.end() :]  # TRID's RIS: "SP  - pp 278-298"
     if " -" in start or "- " in start:  # EBSCO's BibTeX "725 - 736"
         start = _PAGE_DASH.sub("-", start)
     if end and end != start:

@@ -71,7 +71,9 @@ def _scan(text: str):
                 # else: a line before the first record (a header): ignored
                 continue
             tag, value = m.group(1), (m.group(2) or "").strip()
-            if tag == "0" and fields:  # the next record, without a blank line between
+            # "%0" opens the next record when no blank line came between, unless all the
+            # record holds so far is its title: the AIS eLibrary writes "%T" before "%0".
+            if tag == "0" and fields and ("0" in fields or len(fields) > 1 or "T" not in fields):
                 yield start, fields
                 fields, last = {}, None
             if not fields:

@@ -40,10 +40,26 @@ _TAG_LINE = re.compile(r"^\s{0,3}([A-Z][A-Z0-9])\s{0,3}-(?:\s(.*)|)$")
 _NUMBERING = re.compile(r"^\s*(?:<\d+>|\d+\.|\d+)\s*$")
 _OVID_MARK = re.compile(r"^<\s*\d+\.\s*>$")  # stripped
 _PMID_IN_TEXT = re.compile(r"PMID:?\s*(\d{4,9})", re.I)
+# A PubMed link names the record's PMID (Rayyan and EndNote put it in UR).
+_PUBMED_LINK = re.compile(
+    r"(?:ncbi\.nlm\.nih\.gov/pubmed/|pubmed\.ncbi\.nlm\.nih\.gov/)(\d{1,9})(?!\d)"
+)
 
 _UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _UPPER_OR_DIGIT = _UPPER | frozenset("0123456789")
 _TAGS = frozenset(a + b for a in _UPPER for b in _UPPER_OR_DIGIT)  # every valid tag
+
+
+# Every tag to_record reads. A tag after ER joins the closed record only if it is none of
+# these: in a file whose next record lacks its TY, that record's fields must not be read
+# into the previous one; an extra raw field is all a joining tag can add.
+_READ_TAGS = frozenset(
+    ("TY", "TI", "T1", "CT", "BT", "AB", "N2", "PY", "Y1", "DA", "VL", "IS", "CP", "SP", "EP",
+     "DO", "DI", "AN", "LA", "T2", "JF", "JO", "JA", "J2", "UR", "L2", "L3", "M3", "N1", "ID",
+     "C7", "C2", "M1", "U1", "DB", "DP", "C5", "KW", "AU", "A1",
+     # and ovid_record's
+     "SO", "FA", "JN", "JT", "VO", "VI", "IP", "PG", "UI", "YR", "MH", "XL", "JL", "PT", "ST", "LG")
+)  # fmt: skip
 
 
 def _tag(line: str) -> tuple[str, str] | None:
@@ -66,6 +82,11 @@ def iter_raw(text: str, warnings: list[str]):
     skipped_head = 0
     lineno = 0
     tags = _TAGS
+    # The record just closed by ER: Ovid writes "NL  - <journal abbreviation>" after the ER,
+    # so tags that follow it directly (no blank line), that it lacks and that name no field
+    # we read (_READ_TAGS) are still its own.
+    # iter_records converts a record only once the next one is read, so they reach it.
+    tail: dict | None = None
     for lines in iter_line_chunks(text):
         for line in lines:
             lineno += 1
@@ -77,14 +98,16 @@ def iter_raw(text: str, warnings: list[str]):
                 if tagged is None:
                     stripped = line.strip()
                     if not stripped:
+                        tail = None
                         continue
                     if stripped[0] == "<" and _OVID_MARK.match(stripped):
                         # Ovid's own tagged export: "<12. >" opens each record (no TY/ER).
                         if in_record and raw:
                             yield start, raw
-                        start, in_record, raw, last = lineno, True, {}, ""
+                        start, in_record, raw, last, tail = lineno, True, {}, "", None
                         continue
                     if not in_record or not last:
+                        tail = None
                         if not _NUMBERING.match(line):
                             skipped_head += 1
                         continue
@@ -104,6 +127,7 @@ def iter_raw(text: str, warnings: list[str]):
                         f"line {lineno}: record started before the previous one ended (ER added)"
                     )
                     yield start, raw
+                tail = None
                 start = lineno
                 in_record = True
                 raw, last = {"TY": value}, "TY"
@@ -111,7 +135,9 @@ def iter_raw(text: str, warnings: list[str]):
                 if in_record:
                     in_record = False
                     yield start, raw
-                    raw, last = {}, ""
+                    tail, raw, last = raw, {}, ""
+                else:
+                    tail = None
             elif in_record:
                 old = raw.get(tag)
                 if old is None:
@@ -125,8 +151,11 @@ def iter_raw(text: str, warnings: list[str]):
                     raw[tag] = [old, value]
                 last = tag
             elif tag == "VN":  # Ovid tagged: VN opens the record
-                start, in_record, raw, last = lineno, True, {"VN": value}, "VN"
+                start, in_record, raw, last, tail = lineno, True, {"VN": value}, "VN", None
+            elif tail is not None and tag not in tail and tag not in _READ_TAGS:
+                tail[tag] = value
             else:
+                tail = None
                 skipped_head += 1
     if in_record and raw:
         if "TY" in raw:
@@ -222,6 +251,11 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
         if not pmid and "C5" in raw and clean_text(_first(raw, ("DB",))).lower() == "embase":
             c5 = clean_text(_first(raw, ("C5",)))  # Embase writes the MEDLINE PMID in C5
             pmid = c5 if c5.isdigit() else ""
+        if not pmid and ("UR" in raw or "L2" in raw):
+            for value in _all(raw, ("UR", "L2")):
+                if "pubmed" in value and (m := _PUBMED_LINK.search(value)):
+                    pmid = m.group(1)
+                    break
     pages = clean_pages(sp, ep)
     if pages == "No-Specified":  # Ovid's "No Pagination Specified", cut into SP and EP
         pages = ""
@@ -262,9 +296,14 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
 def iter_records(text: str, warnings: list[str]):
     """Records one at a time, so memory holds one record."""
     found = False
+    held = None  # one record behind iter_raw: tags after its ER may still join it
     for line, raw in iter_raw(text, warnings):
         found = True
-        yield to_record(raw, line) if "TY" in raw else ovid_record(raw, line)
+        if held is not None:
+            yield to_record(held[1], held[0]) if "TY" in held[1] else ovid_record(held[1], held[0])
+        held = (line, raw)
+    if held is not None:
+        yield to_record(held[1], held[0]) if "TY" in held[1] else ovid_record(held[1], held[0])
     if not found:
         raise ImportFormatError("no RIS record found (no line starting with 'TY  - ')", line=1)
 

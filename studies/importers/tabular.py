@@ -8,6 +8,7 @@ Known headers are mapped to record fields automatically; a user mapping
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 import re
@@ -51,14 +52,16 @@ _CITATION = re.compile(r";\s*([^;:()\s]+)?(?:\(([^)]+)\))?(?::\s*([^.;\s]+))?\."
 KNOWN_HEADERS: dict[str, list[str]] = {
     "title": ["title", "article title", "document title", "ti", "primary title", "titles", "item title"],
     "abstract": ["abstract", "ab", "abstracts", "abstract note", "notes abstract"],
-    "authors": ["author full names", "authors", "author", "author names", "af", "au", "author(s)", "creators", "contributors"],
+    "authors": ["author full names", "authors", "author", "author names", "af", "au", "author(s)", "creators", "contributors", "first authors"],
     "year": ["year", "publication year", "py", "pubyear", "year of publication", "publication date", "date", "pd"],
-    "journal": ["source title", "journal", "so", "journal title", "publication title", "source", "secondary title", "journal/book", "journal name", "full journal title", "pubtitle"],
+    "journal": ["source title", "journal", "so", "journal title", "publication title", "source", "secondary title", "journal/book", "journal name", "full journal title", "pubtitle", "alternate title3"],
     "volume": ["volume", "vl", "vol"],
     "issue": ["issue", "is", "number", "issue number"],
     # Not "PG": in Web of Science's tab-delimited file it is the page count.
     "pages": ["pages", "page", "page numbers", "pagination"],
-    "page_start": ["page start", "first page", "bp", "start page"],
+    # "PS" is the page span in Web of Science's BIOSIS and Zoological Record tables; the
+    # latter has no BP/EP ("2274-2285"), the former has both (BP wins).
+    "page_start": ["page start", "first page", "bp", "start page", "ps"],
     # Online-only articles have an article number instead of pages (Scopus, WoS): the
     # record's pages when its page columns are empty.
     "article_number": ["art. no.", "article number", "ar"],
@@ -70,7 +73,7 @@ KNOWN_HEADERS: dict[str, list[str]] = {
     "pmid": ["pubmed id", "pmid", "medline pmid", "pm", "pubmed"],
     "url": ["link", "url", "ur", "links", "full text link", "documenturl"],
     "keywords": ["author keywords", "keywords", "de", "index keywords", "id", "keywords plus", "manual tags", "mesh terms", "emtree medical index terms (major focus)", "emtree medical index terms", "emtree drug index terms (major focus)", "emtree drug index terms", "subjects", "subject terms", "subjectterms", "identifierkeywords"],
-    "type": ["document type", "publication type", "dt", "type", "item type", "reference type", "documenttype", "entrytype"],
+    "type": ["document type", "publication type", "dt", "type", "item type", "reference type", "documenttype", "entrytype", "type of reference"],
     "language": ["language of original document", "language", "la", "language of article"],
     # The venue of a conference paper or chapter, in tables written from BibTeX (CoLRev,
     # bib-dedupe, JabRef): used as the journal when a row has none.
@@ -82,6 +85,12 @@ _MULTI = {"keywords"}
 _SHORT_AUTHORS = re.compile(
     r"^[^,]+ (?:[A-Z][-A-Z.]*\.?)(?:, [^,]+ (?:[A-Z][-A-Z.]*\.?))+$"
 )  # fields that collect every matching column
+
+
+def _header(text: str) -> str:
+    # "publication_year" as "publication year": tables written from rispy's field names
+    # (ASReview's export of a RIS import: first_authors, start_page, type_of_reference).
+    return fold(text).replace("_", " ")
 
 
 def sniff_separator(header_line: str) -> str:
@@ -106,12 +115,12 @@ def looks_tabular(head: str) -> bool:
     if len(cells) < 2 or any(len(c) > 120 for c in cells):
         return False
     known = {h for names in KNOWN_HEADERS.values() for h in names}
-    return any(fold(c) in known for c in cells)
+    return any(_header(c) in known for c in cells)
 
 
 def column_mapping(headers: list[str], user: dict | None = None) -> dict[str, list[str]]:
     """field → list of headers (preferred first)."""
-    folded = {fold(h): h for h in headers}
+    folded = {_header(h): h for h in headers}
     mapping: dict[str, list[str]] = {}
     user = user or {}
     ignored = {k for k, v in user.items() if not v and k in headers}  # "" = do not import
@@ -216,9 +225,25 @@ def _abstract(value: str) -> str:
     return "" if value == "[No abstract available]" else clean_abstract(value)
 
 
+def _py_list(value: str) -> list[str] | None:
+    """The items of a Python list written into a cell ("['Marx, Karl', 'Lindgren, Astrid']",
+    as pandas writes rispy's lists in ASReview's export), or None for any other value."""
+    if value[:2] not in ("['", '["', "[]") or value[-1:] != "]":
+        return None
+    try:
+        items = ast.literal_eval(value)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if isinstance(items, list) and all(isinstance(v, str) for v in items):
+        return items
+    return None
+
+
 def _split_authors(value: str) -> list[str]:
     if not value:
         return []
+    if (items := _py_list(value)) is not None:
+        return _names(items)
     if ";" in value:
         parts = value.split(";")
     elif " and " in value:
@@ -229,16 +254,26 @@ def _split_authors(value: str) -> list[str]:
         parts = value.split(", ")
     else:
         parts = [value]
-    # Scopus "Author full names": "Smith, John (57190000000)" → drop the author id.
+    # Scopus "Author full names": "Smith, John (57190000000)" → drop the author id (and
+    # an e-mail address in brackets, below).
     out = []
     for p in parts:
         p = p.strip()
-        if p.endswith(")") and "(" in p and p[p.rfind("(") + 1 : -1].strip().isdigit():
-            p = p[: p.rfind("(")].strip()
+        if p.endswith(")") and "(" in p:
+            inside = p[p.rfind("(") + 1 : -1].strip()
+            # BIOSIS and Zoological Record: "Tingley, Morgan W. (morgan.tingley@uconn.edu)".
+            if inside.isdigit() or ("@" in inside and " " not in inside):
+                p = p[: p.rfind("(")].strip()
         out.append(p)
     if len(out) > 1 and out[-1].endswith(".") and not any(p.endswith(".") for p in out[:-1]):
         out[-1] = out[-1][:-1]  # PubMed's "Wang C, Lizardo O, Hachen DS.": the list's full stop
-    return clean_list(out)
+    return _names(out)
+
+
+def _names(values: list[str]) -> list[str]:
+    # Repeats are kept: one cell lists each author once, so "Hakim M, Miller R, Hakim M"
+    # (PubMed's CSV) names two people. clean_list would keep one of them.
+    return [name for v in values if (name := clean_text(v))]
 
 
 def _read(text: str, chunksize: int | None = None):
@@ -342,6 +377,9 @@ def _records(df: pd.DataFrame, mapping: dict, offset: int):
     # Link columns that may carry the DOI when no DOI column does (Embase's "Open URL Link":
     # "...&id=doi:10.4103%2F2303-9027.138783&...").
     link_cols = [df[h].tolist() for h in df.columns if "url" in fold(h) or "link" in fold(h)]
+    # MEDLINE searched on the Web of Science platform has no PMID column: UT "MEDLINE:29782655".
+    ut = next((h for h in df.columns if _header(h) in ("ut", "ut (unique wos id)")), None)
+    ut_col = df[ut].tolist() if ut is not None else None
     raw_rows = df.to_dict("records")
     for i in range(n):
         raw = {k: v for k, v in raw_rows[i].items() if v != ""}
@@ -372,7 +410,9 @@ def _records(df: pd.DataFrame, mapping: dict, offset: int):
         for c in kw_cols:
             # "; " (Scopus, WoS) or, in Embase's Emtree columns, ", "
             kw = c[i]
-            if ";" in kw or "," not in kw:
+            if (items := _py_list(kw)) is not None:
+                kws.extend(clean_list(items))
+            elif ";" in kw or "," not in kw:
                 kws.extend(clean_list(kw, split=";"))
             else:  # Emtree: "cyst (diagnosis, surgery), colonoscopy": not inside brackets
                 kws.extend(clean_list(_COMMA_OUTSIDE_BRACKETS.split(kw)))
@@ -387,7 +427,8 @@ def _records(df: pd.DataFrame, mapping: dict, offset: int):
                 issue="" if issue in _PLACEHOLDERS else clean_text(issue),
                 pages="" if pages in _PLACEHOLDERS else clean_pages(pages),
                 doi=doi,
-                pmid=clean_pmid(cols["pmid"][i]),
+                pmid=clean_pmid(cols["pmid"][i])
+                or (clean_pmid(ut_col[i][8:]) if ut_col and ut_col[i][:8] == "MEDLINE:" else ""),
                 url=clean_url(cols["url"][i]),
                 keywords=list(dict.fromkeys(kws)),
                 type=clean_text(cols["type"][i]),

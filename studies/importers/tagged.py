@@ -127,12 +127,23 @@ def _medline_doi(fields: dict) -> str:
     return ""
 
 
+def _elocation(fields: dict) -> str:
+    """An online-only article's number: the LID without a "[doi]"/"[pii]" label ("LID -
+    e80092"), which PubMed gives instead of PG; it stands for the pages, as Scopus' C7."""
+    for value in fields.get("LID", []):
+        if value and "[" not in value and " " not in value and len(value) <= 20:
+            return value
+    return ""
+
+
 def medline_record(fields: dict, line: int | None) -> ImportedRecord:
     # Group authors after the people (clean_list drops one already listed among them).
     authors = (fields.get("FAU") or fields.get("AU") or []) + fields.get("CN", [])
     so = _one(fields, "SO")
-    keywords = fields.get("OT", []) + fields.get("MH", [])
+    # "*" marks a major MeSH heading, not part of the term (as in Ovid's RIS).
+    keywords = fields.get("OT", []) + [m.lstrip("*") for m in fields.get("MH", [])]
     pmid = clean_pmid(_one(fields, "PMID"))
+    pages = _one(fields, "PG") or _elocation(fields)
     rec = ImportedRecord(
         title=clean_text(_one(fields, "TI", "BTI")),
         abstract=clean_abstract(_one(fields, "AB")),
@@ -141,7 +152,7 @@ def medline_record(fields: dict, line: int | None) -> ImportedRecord:
         journal=clean_text(_one(fields, "JT", "TA")),
         volume=clean_text(_one(fields, "VI")),
         issue=clean_text(_one(fields, "IP")),
-        pages=clean_pages(_one(fields, "PG")),
+        pages=clean_pages(pages),
         doi=_medline_doi(fields) or (clean_doi(so) if "doi:" in so else ""),
         pmid=pmid,
         url=f"https://pubmed.ncbi.nlm.nih.gov/{pmid}/" if pmid else "",
@@ -180,6 +191,8 @@ def wos_record(fields: dict, line: int | None) -> ImportedRecord:
     authors = fields.get("AF") or fields.get("AU") or fields.get("BA") or []
     keywords = clean_list([joined("DE"), joined("ID")], split=";")
     pmid = _one(fields, "PM")
+    if not pmid and (ut := _one(fields, "UT"))[:8] == "MEDLINE:":
+        pmid = ut[8:]  # MEDLINE searched on the Web of Science platform: no PM, the PMID is UT
     rec = ImportedRecord(
         title=clean_text(joined("TI")),
         abstract=clean_abstract(joined("AB")),

@@ -16,7 +16,7 @@ from studies.importers.base import (
     _unmark,
     iter_lines,
 )
-from studies.importers.ris import _NUMBERING, _PMID_IN_TEXT, _TAG_LINE
+from studies.importers.ris import _NUMBERING, _PMID_IN_TEXT, _PUBMED_LINK, _READ_TAGS, _TAG_LINE
 
 _UPPER = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _UPPER_OR_DIGIT = _UPPER | frozenset("0123456789")
@@ -98,6 +98,7 @@ def clean_list(values, *, split: str | None = None) -> list[str]:
 def clean_pages(start, end=None) -> str:
     start, end = clean_text(start), clean_text(end)
     start = start.replace("--", "-").replace("–", "-").replace("—", "-")
+    start = re.sub(r"^pp?(?:\.\s*|\s+)(?=[A-Za-z]?\d)", "", start, flags=re.I)  # "pp 278-298"
     start = re.sub(r"(?<=\w) *- *(?=\w)", "-", start)  # "725 - 736" (EBSCO BibTeX)
     if end and end != start:
         return f"{start}-{end}" if start else end
@@ -136,11 +137,15 @@ def iter_raw(text: str, warnings: list[str]):
     start = 0
     in_record = False
     skipped_head = 0
+    tail = None  # the record ER just closed: tags it lacks, right after the ER, are its own
     for lineno, line in enumerate(iter_lines(text), start=1):
         tagged = _tag(line)
+        if not tagged:
+            tail = None
         if tagged:
             tag, value = tagged
             if tag == "TY":
+                tail = None
                 if in_record and raw:
                     warnings.append(
                         f"line {lineno}: record started before the previous one ended (ER added)"
@@ -151,13 +156,19 @@ def iter_raw(text: str, warnings: list[str]):
                 raw, last = {"TY": value}, "TY"
             elif not in_record:
                 if tag == "VN":  # Ovid tagged: VN opens a record
+                    tail = None
                     start, in_record, raw, last = lineno, True, {"VN": value}, "VN"
-                elif tag != "ER":
+                elif tag == "ER":
+                    tail = None
+                elif tail is not None and tag not in tail and tag not in _READ_TAGS:
+                    tail[tag] = value
+                else:
+                    tail = None
                     skipped_head += 1
             elif tag == "ER":
                 in_record = False
                 yield start, raw
-                raw, last = {}, ""
+                tail, raw, last = raw, {}, ""
             elif tag == "VN" and "VN" in raw and "TY" not in raw:  # the next Ovid record
                 yield start, raw
                 start, raw, last = lineno, {"VN": value}, "VN"
@@ -255,6 +266,9 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
     c5 = clean_text(_first(raw, "C5"))
     if not pmid and c5.isdigit() and clean_text(_first(raw, "DB")).lower() == "embase":
         pmid = c5
+    if not pmid:
+        links = [m.group(1) for v in _all(raw, "UR", "L2") if (m := _PUBMED_LINK.search(v))]
+        pmid = links[0] if links else ""
     pages = clean_pages(_first(raw, "SP"), _first(raw, "EP"))
     if pages == "No-Specified":  # Ovid's "No Pagination Specified"
         pages = ""
@@ -357,6 +371,10 @@ def medline_record(fields: dict, line: int | None) -> ImportedRecord:
     authors = authors + [a for a in fields.get("CN", []) if a not in authors]
     so = _one(fields, "SO")
     pages = _one(fields, "PG")
+    if not pages:  # the article number: an LID without a "[doi]"/"[pii]" label
+        pages = next(
+            (v for v in fields.get("LID", []) if v and re.fullmatch(r"[^\[ ]{1,20}", v)), ""
+        )
     rec = ImportedRecord(
         title=clean_text(_one(fields, "TI", "BTI")),
         abstract=clean_abstract(_one(fields, "AB")),
@@ -369,7 +387,7 @@ def medline_record(fields: dict, line: int | None) -> ImportedRecord:
         doi=_medline_doi(fields) or (clean_doi(so) if "doi:" in so else ""),
         pmid=clean_pmid(_one(fields, "PMID")),
         url="",
-        keywords=clean_list(fields.get("OT", []) + fields.get("MH", [])),
+        keywords=clean_list(fields.get("OT", []) + [m.lstrip("*") for m in fields.get("MH", [])]),
         type=clean_text(_one(fields, "PT")),
         language=clean_text(_one(fields, "LA")),
         raw=_raw(fields),
@@ -387,6 +405,8 @@ def wos_record(fields: dict, line: int | None) -> ImportedRecord:
     authors = fields.get("AF") or fields.get("AU") or fields.get("BA") or []
     keywords = clean_list([joined("DE"), joined("ID")], split=";")
     pmid = _one(fields, "PM")
+    if not pmid and _one(fields, "UT").startswith("MEDLINE:"):
+        pmid = _one(fields, "UT").removeprefix("MEDLINE:")
     rec = ImportedRecord(
         title=clean_text(joined("TI")),
         abstract=clean_abstract(joined("AB")),

@@ -769,7 +769,8 @@ def test_ovid_psycinfo_ris():
         keywords=["Body Image", "Self-Concept", "Symptoms"],
         raw={"SP": "No", "EP": "Specified", "KW": ["*Body Image", "*Self-Concept", "Symptoms"]},
     )  # fmt: skip
-    assert result.warnings == ["ignored 2 line(s) outside records (headers, notes)"]
+    assert rec.raw["NL"] == "Clin Psychol Psychother"  # after the ER, still this record's
+    assert result.warnings == ["ignored 1 line(s) outside records (headers, notes)"]
 
 
 def test_embase_ris_pmid_in_c5():
