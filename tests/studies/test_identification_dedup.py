@@ -547,7 +547,7 @@ def test_abstract_tag_cut_before_its_bracket_is_dropped():
 
 
 def test_online_first_record_paged_from_one_merges_with_the_issue_record():
-    early = med(1, volume="", issue="937", pages="1-6", year=2007)
+    early = med(1, volume="", issue="937", pages="1-6")
     final = med(2, issue="938")
     assert merged(early, final) == [[1, 2]]
     # not with a volume on both (a journal paginating each issue from 1), not in another
@@ -558,3 +558,43 @@ def test_online_first_record_paged_from_one_merges_with_the_issue_record():
         == []
     )
     assert merged(DedupItem(**{**early.__dict__, "id": 5, "year": 2006}), final) == []
+
+
+def test_online_first_record_a_year_before_the_issue_is_shown_not_merged():
+    """The one labelled pair of an online-first record dated a year before the issue's record
+    ("01-Sep" for 1-9, 2012; 515-523, 2013) is labelled apart: shown to the reviewer only."""
+    early = med(1, volume="", issue="1970", pages="01-Sep", year=2007)
+    final = med(2, issue="1971")
+    assert merged(early, final) == []
+    assert merged(early, final, threshold=0.8) == [[1, 2]]
+    # the same year still merges
+    assert merged(DedupItem(**{**early.__dict__, "year": 2008}), final) == [[1, 2]]
+
+
+def test_compound_surnames_cut_at_different_places_are_the_same_authors():
+    """Databases split compound surnames differently ("Garbrecht-Buettner, S" / "Garbrecht,
+    Buettner S"): read without spaces, hyphens and commas the names are the same."""
+    one = ["Petry, K.-U.", "Menton, S", "van Loenen-Frosch, F", "de Carvalho, Gomes H",
+           "Holz, B", "Garbrecht-Buettner, S"]  # fmt: skip
+    other = ["Petry, K U", "Menton, S", "van-Loenen, Frosch F", "de-Carvalho, Gomes H",
+             "Holz, B", "Garbrecht, Buettner S"]  # fmt: skip
+    assert merged(med(1, authors=one), med(2, authors=other)) == [[1, 2]]
+    # other given names are other people, not one name cut elsewhere
+    strangers = ["Petry, K U", "Menton, S", "van-Loenen, Fischer F", "de-Carvalho, Lima H",
+                 "Holz, B", "Garbrecht, Bauer S"]  # fmt: skip
+    assert merged(med(1, authors=one), med(3, authors=strangers)) == []
+
+
+def test_record_numbers_in_the_issue_do_not_part_a_record_without_volume_or_pages():
+    """EndNote exports put their record number in the issue field (1863, 1864): it does not
+    veto a record that lacks volume and pages, with the same long title, authors, year and
+    journal (a Cochrane review exported twice)."""
+    review = med(1, journal="Cochrane Database of Systematic Reviews", volume="6",
+                 pages="CD006828", issue="1863")  # fmt: skip
+    bare = DedupItem(**{**review.__dict__, "id": 2, "volume": "", "pages": "", "issue": "1864",
+                        "authors": ["Loirat, Chantal", "Noris, Marina", "Fremeaux-Bacchi, V"]})  # fmt: skip
+    assert merged(review, bare) == [[1, 2]]
+    # small issue numbers are issues; another year is another version of the review
+    in_issue_3 = DedupItem(**{**review.__dict__, "id": 5, "issue": "3"})
+    assert merged(in_issue_3, DedupItem(**{**bare.__dict__, "id": 3, "issue": "4"})) == []
+    assert merged(review, DedupItem(**{**bare.__dict__, "id": 4, "year": 2004})) == []
