@@ -270,7 +270,7 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
         joined = "\n".join(kw)
         keywords = clean_list(joined.split("\n"), split=";" if ";" in joined else None)
         if "*" in joined:
-            keywords = clean_list([k.lstrip("*") for k in keywords])
+            keywords = clean_list([k.replace("*", "") for k in keywords])
     urls = _all(raw, ("UR", "L2"))
     rec = ImportedRecord(
         title=clean_text(ti),
@@ -348,7 +348,9 @@ def ovid_record(raw: dict, line: int | None) -> ImportedRecord:
     # Ovid's KW is one "; "-separated value, wrapped over lines (unlike EndNote's RIS, whose
     # KW continuation lines are keywords): a line break there is a space.
     kw = [k.replace("\n", " ") for k in _all(raw, ("KW",))]
-    keywords = clean_list(kw, split=";") + clean_list([k.lstrip("*") for k in _all(raw, ("MH",))])
+    keywords = clean_list(kw, split=";") + clean_list(
+        [k.replace("*", "") for k in _all(raw, ("MH",))]
+    )
     rec = ImportedRecord(
         title=_OVID_TITLE_LABEL.sub("", clean_text(_first(raw, ("TI", "T1")))),
         abstract=clean_abstract(_first(raw, ("AB",))),

@@ -141,7 +141,7 @@ def medline_record(fields: dict, line: int | None) -> ImportedRecord:
     authors = (fields.get("FAU") or fields.get("AU") or []) + fields.get("CN", [])
     so = _one(fields, "SO")
     # "*" marks a major MeSH heading, not part of the term (as in Ovid's RIS).
-    keywords = fields.get("OT", []) + [m.lstrip("*") for m in fields.get("MH", [])]
+    keywords = fields.get("OT", []) + [m.replace("*", "") for m in fields.get("MH", [])]
     pmid = clean_pmid(_one(fields, "PMID"))
     pages = _one(fields, "PG") or _elocation(fields)
     rec = ImportedRecord(

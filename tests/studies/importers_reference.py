@@ -277,7 +277,7 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
         pages = c7
     kw = [part for k in _all(raw, "KW") for part in k.split("\n")]
     keywords = clean_list(kw, split=";") if any(";" in k for k in kw) else clean_list(kw)
-    keywords = clean_list([k.lstrip("*") for k in keywords])  # Ovid's major-focus mark
+    keywords = clean_list([k.replace("*", "") for k in keywords])  # Ovid's major-focus mark
     rec = ImportedRecord(
         title=clean_text(_first(raw, "TI", "T1", "CT", "BT")),
         abstract=clean_abstract(_first(raw, "AB", "N2")),
@@ -387,7 +387,9 @@ def medline_record(fields: dict, line: int | None) -> ImportedRecord:
         doi=_medline_doi(fields) or (clean_doi(so) if "doi:" in so else ""),
         pmid=clean_pmid(_one(fields, "PMID")),
         url="",
-        keywords=clean_list(fields.get("OT", []) + [m.lstrip("*") for m in fields.get("MH", [])]),
+        keywords=clean_list(
+            fields.get("OT", []) + [m.replace("*", "") for m in fields.get("MH", [])]
+        ),
         type=clean_text(_one(fields, "PT")),
         language=clean_text(_one(fields, "LA")),
         raw=_raw(fields),

@@ -319,3 +319,12 @@ def test_ris_fields_after_er_never_join_the_closed_record():
     (rec,) = result.records
     assert (rec.authors, rec.year, "AU" in rec.raw) == ([], None, False)
     assert result.warnings == ["ignored 3 line(s) outside records (headers, notes)"]
+
+
+def test_major_mesh_mark_on_a_subheading_is_dropped_too():
+    """PubMed marks a major subheading after the slash ("Dementia/*therapy"), Ovid the same."""
+    nbib = "PMID- 1\nTI  - A title\nMH  - *Dementia/therapy\nMH  - Humans/*psychology\n\n"
+    ris = "TY  - JOUR\nTI  - A title\nKW  - Dementia/*therapy\nHumans\nER  - \n"
+    for text, name in ((nbib, "one.nbib"), (ris, "one.ris")):
+        (rec,) = parse(text.encode(), filename=name).records
+        assert "*" not in " ".join(rec.keywords) and "Dementia/therapy" in rec.keywords, name
