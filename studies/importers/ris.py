@@ -39,7 +39,7 @@ from studies.importers.base import (
 _TAG_LINE = re.compile(r"^\s{0,3}([A-Z][A-Z0-9])\s{0,3}-(?:\s(.*)|)$")
 _NUMBERING = re.compile(r"^\s*(?:<\d+>|\d+\.|\d+)\s*$")
 _OVID_MARK = re.compile(r"^<\s*\d+\.\s*>$")  # stripped
-_PMID_IN_TEXT = re.compile(r"PMID:?\s*(\d{4,9})", re.I)
+_PMID_IN_TEXT = re.compile(r"PMID:?\s*(?:NLM)?(\d{4,9})", re.I)  # EBSCO: "PMID: NLM…"
 # A PubMed link names the record's PMID (Rayyan and EndNote put it in UR).
 _PUBMED_LINK = re.compile(
     r"(?:ncbi\.nlm\.nih\.gov/pubmed/|pubmed\.ncbi\.nlm\.nih\.gov/)(\d{1,9})(?!\d)"

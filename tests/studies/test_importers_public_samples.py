@@ -328,3 +328,13 @@ def test_major_mesh_mark_on_a_subheading_is_dropped_too():
     for text, name in ((nbib, "one.nbib"), (ris, "one.ris")):
         (rec,) = parse(text.encode(), filename=name).records
         assert "*" not in " ".join(rec.keywords) and "Dementia/therapy" in rec.keywords, name
+
+
+def test_ebsco_pmid_with_nlm_prefix_in_notes():
+    """CINAHL (EBSCO) gives a MEDLINE record's PubMed ID as "PMID: NLM23803397" in a note."""
+    text = (
+        "TY  - JOUR\nTI  - A title\nN1  - Accession Number: 104183344. Language: English. "
+        "NLM UID: 0372646. PMID: NLM23803397.\nDB  - cin20\nER  - \n"
+    )
+    (rec,) = parse(text.encode(), filename="cinahl.ris").records
+    assert rec.pmid == "23803397"
