@@ -281,6 +281,24 @@ def _server_cpu() -> float | None:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _database_ensure(url: str) -> None:
+    """Create the PostgreSQL database named in `url` when it does not exist yet."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg2
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    admin = psycopg2.connect(urlunsplit(parts._replace(path="/postgres")))
+    admin.autocommit = True
+    with admin.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        if cursor.fetchone() is None:
+            cursor.execute(f'CREATE DATABASE "{name}"')
+            print(f"created database {name}")
+    admin.close()
+
+
 def _run(*args) -> dict:
     proc = subprocess.run([sys.executable, __file__, "--worker", *map(str, args)],
                           capture_output=True, text=True, env=os.environ.copy())  # fmt: skip
@@ -306,10 +324,12 @@ def main() -> None:
     parser.add_argument("format", nargs="?", choices=["ris", "medline"],
                         help="export format (default: both)")  # fmt: skip
     parser.add_argument("--database", help="DATABASE_URL to measure (default: a temporary "
-                        "SQLite file); the database must exist")  # fmt: skip
+                        "SQLite file); a missing PostgreSQL database is created")  # fmt: skip
     args = parser.parse_args()
     if args.database:
         os.environ["DATABASE_URL"] = args.database
+        if args.database.startswith("postgres"):
+            _database_ensure(args.database)
     sizes = [args.size] if args.size else [10_000, 100_000]
     formats = [args.format] if args.format else ["ris", "medline"]
     engine = os.environ.get("DATABASE_URL", "sqlite (temporary file)").split("@")[-1]
