@@ -72,8 +72,9 @@ KNOWN_HEADERS: dict[str, list[str]] = {
     "doi": ["doi", "di", "digital object identifier", "digitalobjectidentifier"],
     "pmid": ["pubmed id", "pmid", "medline pmid", "pm", "pubmed"],
     "url": ["link", "url", "ur", "links", "full text link", "documenturl"],
-    "keywords": ["author keywords", "keywords", "de", "index keywords", "id", "keywords plus", "manual tags", "mesh terms", "emtree medical index terms (major focus)", "emtree medical index terms", "emtree drug index terms (major focus)", "emtree drug index terms", "subjects", "subject terms", "subjectterms", "identifierkeywords"],
-    "type": ["document type", "publication type", "dt", "type", "item type", "reference type", "documenttype", "entrytype", "type of reference"],
+    "keywords": ["author keywords", "keywords", "de", "index keywords", "id", "keywords plus", "manual tags", "automatic tags", "mesh terms", "emtree medical index terms (major focus)", "emtree medical index terms", "emtree drug index terms (major focus)", "emtree drug index terms", "subjects", "subject terms", "subjectterms", "identifierkeywords"],
+    # Zotero's CSV has "Item Type" (journalArticle…) and a "Type" (genre, mostly empty).
+    "type": ["document type", "publication type", "dt", "item type", "type", "reference type", "documenttype", "entrytype", "type of reference"],
     "language": ["language of original document", "language", "la", "language of article"],
     # The venue of a conference paper or chapter, in tables written from BibTeX (CoLRev,
     # bib-dedupe, JabRef): used as the journal when a row has none.
@@ -85,6 +86,14 @@ _MULTI = {"keywords"}
 _SHORT_AUTHORS = re.compile(
     r"^[^,]+ (?:[A-Z][-A-Z.]*\.?)(?:, [^,]+ (?:[A-Z][-A-Z.]*\.?))+$"
 )  # fields that collect every matching column
+
+
+_EXTRA_PMID = re.compile(r"^PMID:\s*(\d{1,9})\s*$", re.M)
+
+
+def _extra_pmid(value: str) -> str:
+    found = set(_EXTRA_PMID.findall(value)) if "PMID" in value else ()
+    return next(iter(found)) if len(found) == 1 else ""
 
 
 def _header(text: str) -> str:
@@ -380,6 +389,9 @@ def _records(df: pd.DataFrame, mapping: dict, offset: int):
     # MEDLINE searched on the Web of Science platform has no PMID column: UT "MEDLINE:29782655".
     ut = next((h for h in df.columns if _header(h) in ("ut", "ut (unique wos id)")), None)
     ut_col = df[ut].tolist() if ut is not None else None
+    # Zotero keeps the PubMed ID of an item in its "Extra" notes, a "PMID: 25555555" line.
+    extra = next((h for h in df.columns if _header(h) == "extra"), None)
+    extra_col = df[extra].tolist() if extra is not None else None
     raw_rows = df.to_dict("records")
     for i in range(n):
         raw = {k: v for k, v in raw_rows[i].items() if v != ""}
@@ -428,7 +440,8 @@ def _records(df: pd.DataFrame, mapping: dict, offset: int):
                 pages="" if pages in _PLACEHOLDERS else clean_pages(pages),
                 doi=doi,
                 pmid=clean_pmid(cols["pmid"][i])
-                or (clean_pmid(ut_col[i][8:]) if ut_col and ut_col[i][:8] == "MEDLINE:" else ""),
+                or (clean_pmid(ut_col[i][8:]) if ut_col and ut_col[i][:8] == "MEDLINE:" else "")
+                or (_extra_pmid(extra_col[i]) if extra_col else ""),
                 url=clean_url(cols["url"][i]),
                 keywords=list(dict.fromkeys(kws)),
                 type=clean_text(cols["type"][i]),

@@ -338,3 +338,21 @@ def test_ebsco_pmid_with_nlm_prefix_in_notes():
     )
     (rec,) = parse(text.encode(), filename="cinahl.ris").records
     assert rec.pmid == "23803397"
+
+
+def test_zotero_csv_item_type_extra_pmid_and_tags():
+    """Zotero's CSV export: "Item Type" is the type (its "Type" column is a genre, mostly
+    empty), the PubMed ID is a "PMID: …" line of "Extra", tags are in two columns."""
+    path = Path(__file__).resolve().parents[2] / "fixtures/samples/variants/zotero.csv"
+    result = parse(path.read_bytes(), filename="zotero.csv")
+    assert result.format == "csv"
+    pawson, wong = result.records
+    assert pawson.type == wong.type == "journalArticle"
+    assert (pawson.pmid, wong.pmid) == ("16053581", "23360677")
+    assert pawson.keywords == [
+        "realist review", "complex interventions", "Evidence-Based Medicine", "Policy Making"
+    ]  # fmt: skip
+    assert (pawson.volume, pawson.issue, pawson.pages) == ("10", "1_suppl", "21-34")
+    assert pawson.authors[0] == "Pawson, Ray" and len(wong.authors) == 5
+    assert pawson.abstract.startswith("Evidence-based policy") and wong.abstract == ""
+    assert pawson.raw["Extra"].startswith("PMID: 16053581")
