@@ -6,14 +6,10 @@ Entities are not resolved and the network is never touched (no XXE, no billion l
 
 from __future__ import annotations
 
-import io
 import re
-
-from lxml import etree
 
 from studies.importers.base import (
     ImportedRecord,
-    ImportFormatError,
     ParseResult,
     clean_abstract,
     clean_doi,
@@ -25,6 +21,7 @@ from studies.importers.base import (
     clean_year,
     finish,
 )
+from studies.importers.xml_records import iter_elements
 
 _CONTROL = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]"  # the characters, or references to them:
@@ -126,43 +123,14 @@ def to_record(rec, line: int | None) -> ImportedRecord:
 def iter_records(text: str, warnings: list[str]):
     """Records one at a time: each <record> is converted, then cleared with what came before
     it, so the tree never holds more than one record."""
-    # Drop any XML declaration's encoding claim: the text is already decoded.
     if ("&#" in text or not text.isprintable()) and _CONTROL.search(text):
         # EndNote copies control characters from pasted abstracts (vertical tab, form feed)
         # into its XML, where XML 1.0 forbids them: read them as spaces rather than reject
         # the library. Tab, LF and CR are legal and kept.
         text = _CONTROL.sub(" ", text)
-    data = text.encode("utf-8")
-    if data.lstrip().startswith(b"<?xml"):
-        end = data.find(b"?>")
-        data = data[end + 2 :] if end != -1 else data
-    context = etree.iterparse(
-        io.BytesIO(data),
-        events=("end",),
-        tag="record",
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=True,
-        recover=False,
+    yield from iter_elements(
+        text, tag="record", convert=to_record, missing="no EndNote <record> element found"
     )
-    del data  # the BytesIO holds it
-    count = 0
-    try:
-        for _event, el in context:
-            count += 1
-            rec = to_record(el, el.sourceline)
-            el.clear(keep_tail=False)
-            parent = el.getparent()
-            while parent is not None and el.getprevious() is not None:
-                del parent[0]
-            yield rec
-    except etree.XMLSyntaxError as exc:
-        line = exc.lineno if getattr(exc, "lineno", None) else None
-        msg = exc.msg if getattr(exc, "msg", None) else str(exc)
-        raise ImportFormatError(f"malformed XML: {msg}", line=line, record=count + 1) from None
-    if not count:
-        raise ImportFormatError("no EndNote <record> element found", line=1)
 
 
 def parse(text: str) -> ParseResult:

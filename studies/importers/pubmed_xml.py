@@ -6,13 +6,8 @@ and each <PubmedArticle> is converted and then cleared, so memory stays flat.
 
 from __future__ import annotations
 
-import io
-
-from lxml import etree
-
 from studies.importers.base import (
     ImportedRecord,
-    ImportFormatError,
     clean_abstract,
     clean_doi,
     clean_list,
@@ -22,6 +17,7 @@ from studies.importers.base import (
     clean_year,
     finish,
 )
+from studies.importers.xml_records import iter_elements
 
 _ARTICLES = ("PubmedArticle", "PubmedBookArticle")
 
@@ -120,34 +116,6 @@ def to_record(article, line: int | None) -> ImportedRecord:
 
 
 def iter_records(text: str, warnings: list[str]):
-    data = text.encode("utf-8")
-    if data.lstrip().startswith(b"<?xml"):  # the text is decoded: drop the encoding claim
-        end = data.find(b"?>")
-        data = data[end + 2 :] if end != -1 else data
-    context = etree.iterparse(
-        io.BytesIO(data),
-        events=("end",),
-        tag=_ARTICLES,
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=True,
-        recover=False,
+    return iter_elements(
+        text, tag=_ARTICLES, convert=to_record, missing="no <PubmedArticle> element found"
     )
-    del data
-    count = 0
-    try:
-        for _event, el in context:
-            count += 1
-            rec = to_record(el, el.sourceline)
-            el.clear(keep_tail=False)
-            parent = el.getparent()
-            while parent is not None and el.getprevious() is not None:
-                del parent[0]
-            yield rec
-    except etree.XMLSyntaxError as exc:
-        line = exc.lineno if getattr(exc, "lineno", None) else None
-        msg = exc.msg if getattr(exc, "msg", None) else str(exc)
-        raise ImportFormatError(f"malformed XML: {msg}", line=line, record=count + 1) from None
-    if not count:
-        raise ImportFormatError("no <PubmedArticle> element found", line=1)
