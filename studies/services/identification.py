@@ -24,7 +24,7 @@ from studies.importers import ImportFormatError, decode_bytes, detect_format, pa
 from studies.importers.tabular import FIELDS as TABULAR_FIELDS
 from studies.importers.tabular import describe_columns, sniff_separator
 from studies.models import DuplicateCandidate, ImportBatch, Record, RecordSource, Search
-from studies.services.record_writer import RecordWriter, copy_text
+from studies.services.record_writer import RecordWriter, StatementQueue, copy_text
 from studies.services.screening import record_keys_assign
 from synthesis.audit import event_record
 from synthesis.jobs import job_enqueue, job_progress
@@ -463,7 +463,8 @@ GROUP_CHUNK = 1000  # duplicate groups loaded and written at a time
 
 def _apply_pairs(*, review, batch, pairs, user) -> tuple[int, int]:
     """Auto-merge clusters above the review's threshold; store the rest as candidates.
-    Groups are handled a slice at a time so only those records' fields are in memory."""
+    Groups are handled a slice at a time so only those records' fields are in memory. A
+    slice's writes run (StatementQueue) while the next slice's merges are worked out."""
     threshold = review.auto_merge_threshold
     groups = dedup.clusters(pairs, threshold=threshold)
     survivor_of: dict[int, int] = {}
@@ -476,79 +477,97 @@ def _apply_pairs(*, review, batch, pairs, user) -> tuple[int, int]:
         for x in (p.a, p.b):
             if p.score > best.get(x, (0, ""))[0]:
                 best[x] = (p.score, p.reason)
-    for at in range(0, len(groups), GROUP_CHUNK):
-        part = groups[at : at + GROUP_CHUNK]
-        # Plain objects from .values(), not model instances: ~34k members on a 100k import.
-        # `raw` is read only for the survivors a merge changes (see below).
-        loaded = {
-            v["pk"]: SimpleNamespace(**v)
-            for v in Record.objects.filter(pk__in=[i for g in part for i in g]).values(
-                "pk", *MERGE_FIELDS, "position", "batch_id"
+    parts = [groups[at : at + GROUP_CHUNK] for at in range(0, len(groups), GROUP_CHUNK)]
+    writes = StatementQueue()
+    try:
+        loaded = _members_load(parts[0]) if parts else {}
+        for k, part in enumerate(parts):
+            losers: list = []
+            survivors: list = []
+            rows = []
+            for group in part:
+                members = [loaded[i] for i in group]
+                # The library's record survives (it may carry screening decisions); among new
+                # ones, the most complete, then the first imported.
+                members.sort(key=lambda r: (r.batch_id == batch.pk, -_completeness(r), r.position))
+                survivor = members[0]
+                before = _fields(survivor)
+                for loser in members[1:]:
+                    _merge_fields(survivor, loser)
+                    survivor_of[loser.pk] = survivor.pk
+                    losers.append((loser.pk, survivor.pk))
+                after = _fields(survivor)
+                # Undo restores what the merge changed; the unchanged fields need no copy.
+                changed = {f: v for f, v in before.items() if after[f] != v}
+                if changed:
+                    survivor.changed = changed
+                    survivors.append(survivor)
+                for loser in members[1:]:
+                    score, reason = best.get(loser.pk, (threshold, "clustered with duplicates"))
+                    a, b = sorted((loser.pk, survivor.pk))
+                    # One merged row per duplicate (loser → survivor): each merge can be undone.
+                    rows.append((
+                        review.pk, a, b, score, reason[:120], DuplicateCandidate.Status.MERGED.value,
+                        True, survivor.pk,
+                        dumps({"survivor": changed, "loser": loser.pk, "repointed": []}),
+                        batch.pk, now, now,
+                    ))  # fmt: skip
+            # Reads wait for the previous slice's writes; then this slice's writes are queued
+            # and run while the loop works out the next slice.
+            writes.drain()
+            raws = dict(
+                Record.objects.filter(pk__in=[s.pk for s in survivors])
+                .order_by()
+                .values_list("pk", "raw")
             )
-        }
-        losers: list = []
-        survivors: list = []
+            loaded = _members_load(parts[k + 1]) if k + 1 < len(parts) else {}
+            updated = []
+            for s in survivors:
+                record = Record(pk=s.pk, raw=raws[s.pk], **{f: getattr(s, f) for f in MERGE_FIELDS})
+                _pin_raw(record, s.changed)
+                updated.append(record)
+            writes.submit(functools.partial(_duplicate_of_set, pairs=losers))
+            writes.submit(functools.partial(_survivors_update, records=updated))
+            writes.submit(functools.partial(_candidates_insert, rows=rows))
+            del losers, survivors, updated, rows, raws
+        seen: set[tuple[int, int]] = set()
         rows = []
-        for group in part:
-            members = [loaded[i] for i in group]
-            # The library's record survives (it may carry screening decisions); among new
-            # ones, the most complete, then the first imported.
-            members.sort(key=lambda r: (r.batch_id == batch.pk, -_completeness(r), r.position))
-            survivor = members[0]
-            before = _fields(survivor)
-            for loser in members[1:]:
-                _merge_fields(survivor, loser)
-                loser.duplicate_of_id = survivor.pk
-                survivor_of[loser.pk] = survivor.pk
-                losers.append(loser)
-            after = _fields(survivor)
-            # Undo restores what the merge changed; the unchanged fields need no copy.
-            changed = {f: v for f, v in before.items() if after[f] != v}
-            if changed:
-                survivor.changed = changed
-                survivors.append(survivor)
-            for loser in members[1:]:
-                score, reason = best.get(loser.pk, (threshold, "clustered with duplicates"))
-                a, b = sorted((loser.pk, survivor.pk))
-                # One merged row per duplicate (loser → survivor): each merge can be undone.
-                rows.append((
-                    review.pk, a, b, score, reason[:120], DuplicateCandidate.Status.MERGED.value, True,
-                    survivor.pk, dumps({"survivor": changed, "loser": loser.pk, "repointed": []}),
-                    batch.pk, now, now,
-                ))  # fmt: skip
-        raws = dict(
-            Record.objects.filter(pk__in=[s.pk for s in survivors]).values_list("pk", "raw")
-        )
-        updated = []
-        for s in survivors:
-            record = Record(pk=s.pk, raw=raws[s.pk], **{f: getattr(s, f) for f in MERGE_FIELDS})
-            _pin_raw(record, s.changed)
-            updated.append(record)
-        _duplicate_of_set([(r.pk, r.duplicate_of_id) for r in losers])
-        Record.objects.bulk_update(updated, [*MERGE_FIELDS, "raw"], batch_size=UPDATE_BATCH)
-        _candidates_insert(rows)
-        del loaded, losers, survivors, updated, rows
-    seen: set[tuple[int, int]] = set()
-    rows = []
-    for p in pairs:
-        a, b = (p.a, p.b) if p.a < p.b else (p.b, p.a)
-        if (a, b) in seen or survivor_of.get(a, a) == survivor_of.get(b, b):
-            continue  # merged directly or through the rest of its cluster
-        seen.add((a, b))
-        rows.append((review.pk, a, b, p.score, p.reason[:120], DuplicateCandidate.Status.PENDING.value,
-                     False, None, "{}", batch.pk, None, now))  # fmt: skip
-    _candidates_insert(rows)
+        for p in pairs:
+            a, b = (p.a, p.b) if p.a < p.b else (p.b, p.a)
+            if (a, b) in seen or survivor_of.get(a, a) == survivor_of.get(b, b):
+                continue  # merged directly or through the rest of its cluster
+            seen.add((a, b))
+            rows.append((review.pk, a, b, p.score, p.reason[:120],
+                         DuplicateCandidate.Status.PENDING.value, False, None, "{}", batch.pk,
+                         None, now))  # fmt: skip
+        writes.submit(functools.partial(_candidates_insert, rows=rows))
+        writes.close()
+    except BaseException:
+        writes.close(check=False)
+        raise
     return len(survivor_of), len(rows)
+
+
+def _members_load(part: list[list[int]]) -> dict:
+    """The merge fields of a slice's records, as plain objects from .values() rather than
+    model instances (~34k members on a 100k import); `raw` is read later, and only for the
+    survivors a merge changes. No ordering: the model's default joins the review."""
+    return {
+        v["pk"]: SimpleNamespace(**v)
+        for v in Record.objects.filter(pk__in=[i for g in part for i in g])
+        .order_by()
+        .values("pk", *MERGE_FIELDS, "position", "batch_id")
+    }
 
 
 _CANDIDATE_COLUMNS = ("review_id", "record_a_id", "record_b_id", "score", "reason", "status",
                       "auto", "survivor_id", "snapshot", "batch_id", "decided_at", "created_at")  # fmt: skip
 
 
-def _candidates_insert(rows: list[tuple]) -> None:
+def _candidates_insert(cursor, *, rows: list[tuple]) -> None:
     """Multi-row INSERT … ON CONFLICT DO NOTHING (a pair already stored stays as it is), as
     bulk_create(ignore_conflicts=True) did, without a model instance per pair: on a 100k import
-    with ~17k merges those instances cost seconds."""
+    with ~17k merges those instances cost seconds. `cursor` is a StatementQueue's."""
     if not rows:
         return
     table = connection.ops.quote_name(DuplicateCandidate._meta.db_table)
@@ -557,44 +576,72 @@ def _candidates_insert(rows: list[tuple]) -> None:
         # COPY: no conflict is possible here, since every pair has a record of this import
         # (dedup never pairs two library records). Half the time of the INSERTs on 17k merges.
         text = "".join("\t".join(map(copy_text, row)) + "\n" for row in rows)
-        with connection.cursor() as cursor:
-            cursor.cursor.copy_expert(
-                f"COPY {table} ({cols}) FROM STDIN", io.StringIO(text), size=len(text) + 1
-            )
+        cursor.copy_expert(
+            f"COPY {table} ({cols}) FROM STDIN", io.StringIO(text), size=len(text) + 1
+        )
         return
     one = "(" + ", ".join(["%s"] * len(_CANDIDATE_COLUMNS)) + ")"
     per = max(
         1, min(BULK, (connection.features.max_query_params or 999) // len(_CANDIDATE_COLUMNS))
     )
-    with connection.cursor() as cursor:
-        for at in range(0, len(rows), per):
-            part = rows[at : at + per]
-            cursor.execute(
-                f"INSERT INTO {table} ({cols}) VALUES "  # noqa: S608 (table name)
-                f"{', '.join([one] * len(part))} ON CONFLICT DO NOTHING",
-                [v for row in part for v in row],
-            )
+    for at in range(0, len(rows), per):
+        part = rows[at : at + per]
+        cursor.execute(
+            f"INSERT INTO {table} ({cols}) VALUES "  # noqa: S608 (table name)
+            f"{', '.join([one] * len(part))} ON CONFLICT DO NOTHING",
+            [v for row in part for v in row],
+        )
 
 
-# bulk_update builds CASE WHEN … per row; small batches keep that linear on SQLite.
-UPDATE_BATCH = 250
-
-
-def _duplicate_of_set(pairs: list[tuple[int, int]]) -> None:
+def _duplicate_of_set(cursor, *, pairs: list[tuple[int, int]]) -> None:
     """Point each loser at its survivor: UPDATE … FROM (VALUES …), one statement per 400
     records (SQLite ≥ 3.33 and PostgreSQL both name VALUES columns column1, column2). Django's
     bulk_update took most of the merge time on a 100k import (a CASE per row)."""
     table = connection.ops.quote_name(Record._meta.db_table)
     pairs = sorted(pairs)  # in id order: neighbouring rows share pages
-    with connection.cursor() as cursor:
-        for at in range(0, len(pairs), 400):
-            part = pairs[at : at + 400]
-            values = ", ".join(["(%s, %s)"] * len(part))
-            cursor.execute(
-                f"UPDATE {table} SET duplicate_of_id = v.column2 "  # noqa: S608 (table name)
-                f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1",
-                [x for pair in part for x in pair],
-            )
+    for at in range(0, len(pairs), 400):
+        part = pairs[at : at + 400]
+        values = ", ".join(["(%s, %s)"] * len(part))
+        cursor.execute(
+            f"UPDATE {table} SET duplicate_of_id = v.column2 "  # noqa: S608 (table name)
+            f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1",
+            [x for pair in part for x in pair],
+        )
+
+
+_JSON_FIELDS = frozenset(("authors", "keywords", "raw"))
+
+
+def _survivors_update(cursor, *, records: list[Record]) -> None:
+    """Write the merged fields of survivors a merge filled in, UPDATE … FROM (VALUES …) as in
+    _duplicate_of_set. Real exports differ in keywords and abstracts across databases, so
+    most survivors change; bulk_update's CASE per row and field cost seconds on 17k of them."""
+    if not records:
+        return
+    table = connection.ops.quote_name(Record._meta.db_table)
+    names = [*MERGE_FIELDS, "raw"]
+    pg = connection.vendor == "postgresql"
+    sets = []
+    for i, name in enumerate(names, start=2):
+        value = f"v.column{i}"
+        if pg and name in _JSON_FIELDS:
+            value += "::jsonb"
+        elif pg and name == "year":
+            value += "::integer"  # a column of NULLs alone would be text
+        sets.append(f"{connection.ops.quote_name(name)} = {value}")
+    rows = [
+        (r.pk, *(_json_text(getattr(r, n)) if n in _JSON_FIELDS else getattr(r, n) for n in names))
+        for r in records
+    ]
+    per = max(1, min(400, (connection.features.max_query_params or 999) // (len(names) + 1)))
+    one = "(" + ", ".join(["%s"] * (len(names) + 1)) + ")"
+    for at in range(0, len(rows), per):
+        part = rows[at : at + per]
+        cursor.execute(
+            f"UPDATE {table} SET {', '.join(sets)} "  # noqa: S608 (table and column names)
+            f"FROM (VALUES {', '.join([one] * len(part))}) AS v WHERE {table}.id = v.column1",
+            [x for row in part for x in row],
+        )
 
 
 def _pin_raw(record: Record, old: dict) -> None:

@@ -210,3 +210,69 @@ def copy_text(value) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     return str(value)
+
+
+class StatementQueue:
+    """Run an import's merge writes in order on its own connection, from a second thread on
+    PostgreSQL, while the caller prepares the next group of merges.
+
+    The merge writes of a 100k-record import (pointing ~17k duplicates at their survivors,
+    storing their merge rows) are server work: each updated row is re-checked against its
+    foreign keys because this transaction inserted it. Run inline they left the importing
+    process idle for ~2 s. As with RecordWriter, the caller must not use the connection while
+    a statement is queued except through `drain()`, and errors come back from `submit()` /
+    `drain()`. On SQLite each function runs at once, in the caller's thread."""
+
+    def __init__(self):
+        self._vendor = connection.vendor
+        self._queue: queue.Queue = queue.Queue(maxsize=4)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if self._vendor == "postgresql":
+            self._raw = connection.connection
+            self._thread = threading.Thread(target=self._run, name="merge-writer", daemon=True)
+            self._thread.start()
+
+    def submit(self, fn) -> None:
+        """Queue fn(cursor); the cursor takes %s parameters on every backend."""
+        if self._error is not None:
+            raise self._error
+        if self._thread is None:
+            with connection.cursor() as cursor:
+                fn(cursor)
+            return
+        self._queue.put(fn)
+
+    def drain(self) -> None:
+        """Wait until every queued statement has run (before the caller's own queries)."""
+        if self._thread is not None:
+            self._queue.join()
+        if self._error is not None:
+            raise self._error
+
+    def close(self, *, check: bool = True) -> None:
+        """Wait for the queued statements and stop the thread; `check=False` when the caller
+        is already failing (its own error matters, and the transaction is rolled back)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        if check and self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        cursor = self._raw.cursor()
+        try:
+            while True:
+                fn = self._queue.get()
+                try:
+                    if fn is None:
+                        return
+                    if self._error is None:
+                        fn(cursor)
+                except BaseException as exc:  # handed to the caller by submit()/drain()
+                    self._error = exc
+                finally:
+                    self._queue.task_done()
+        finally:
+            cursor.close()

@@ -377,3 +377,49 @@ def test_large_import_refreshes_planner_statistics_after_commit(
                 "AND attname = 'title'"
             )
             assert cursor.fetchone()[0] == 1
+
+
+def _pair_file(n: int) -> bytes:
+    """n papers, each exported twice: the second copy adds keywords, a longer abstract and
+    (for even papers) the year the first copy lacks."""
+    out = []
+    for i in range(n):
+        title = f"Realist evaluation of programme number {i} in primary care settings"
+        first = f"TY  - JOUR\nTI  - {title}\nAU  - Doe{i}, J\nDO  - 10.5555/pair{i}\nKW  - realist\n"
+        first += ("" if i % 2 == 0 else "PY  - 2019\n") + "AB  - Short.\nER  - \n"
+        second = f"TY  - JOUR\nTI  - {title}\nAU  - Doe{i}, J\nDO  - 10.5555/pair{i}\nKW  - context\n"
+        second += "PY  - 2019\nAB  - A much longer abstract that the merge keeps instead.\nER  - \n"
+        out += [first, second]
+    return "".join(out).encode()
+
+
+def test_merges_written_a_slice_at_a_time_fill_every_survivor(review, users, search, monkeypatch):
+    # One group per slice: each slice's writes run while the next slice is worked out.
+    monkeypatch.setattr(svc, "GROUP_CHUNK", 1)
+    batch = do_import(users["reviewer"], review, search, _pair_file(5))
+    assert (batch.parsed_count, batch.duplicate_count) == (10, 5)
+    survivors = Record.objects.filter(duplicate_of__isnull=True).order_by("position")
+    assert survivors.count() == 5
+    for s in survivors:
+        assert sorted(s.keywords) == ["context", "realist"]
+        assert s.year == 2019 and s.abstract.startswith("A much longer")
+        assert Record.objects.filter(duplicate_of=s).count() == 1
+    assert DuplicateCandidate.objects.filter(status="merged", auto=True).count() == 5
+    # Paper 1's copies are equally complete, so the first survives and took the second's
+    # abstract and keyword: undo gives it back its own.
+    cand = DuplicateCandidate.objects.get(status="merged", survivor__doi="10.5555/pair1")
+    svc.duplicate_undo(user=users["reviewer"], candidate=cand)
+    restored = Record.objects.get(pk=cand.survivor_id)
+    assert restored.abstract == "Short." and restored.keywords == ["realist"]
+
+
+def test_a_failing_merge_write_rolls_back_the_whole_import(review, users, search, monkeypatch):
+    def broken(cursor, *, rows):
+        raise RuntimeError("merge rows refused")
+
+    monkeypatch.setattr(svc, "GROUP_CHUNK", 1)
+    monkeypatch.setattr(svc, "_candidates_insert", broken)
+    with pytest.raises(RuntimeError, match="merge rows refused"):
+        do_import(users["reviewer"], review, search, _pair_file(3))
+    assert Record.objects.count() == 0 and DuplicateCandidate.objects.count() == 0
+    assert ImportBatch.objects.get().status == ImportBatch.Status.FAILED
