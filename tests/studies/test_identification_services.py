@@ -385,9 +385,13 @@ def _pair_file(n: int) -> bytes:
     out = []
     for i in range(n):
         title = f"Realist evaluation of programme number {i} in primary care settings"
-        first = f"TY  - JOUR\nTI  - {title}\nAU  - Doe{i}, J\nDO  - 10.5555/pair{i}\nKW  - realist\n"
+        first = (
+            f"TY  - JOUR\nTI  - {title}\nAU  - Doe{i}, J\nDO  - 10.5555/pair{i}\nKW  - realist\n"
+        )
         first += ("" if i % 2 == 0 else "PY  - 2019\n") + "AB  - Short.\nER  - \n"
-        second = f"TY  - JOUR\nTI  - {title}\nAU  - Doe{i}, J\nDO  - 10.5555/pair{i}\nKW  - context\n"
+        second = (
+            f"TY  - JOUR\nTI  - {title}\nAU  - Doe{i}, J\nDO  - 10.5555/pair{i}\nKW  - context\n"
+        )
         second += "PY  - 2019\nAB  - A much longer abstract that the merge keeps instead.\nER  - \n"
         out += [first, second]
     return "".join(out).encode()
