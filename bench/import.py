@@ -1,5 +1,9 @@
 """Import benchmark: generated RIS and MEDLINE exports with ~20 % planted duplicates.
 
+A planted duplicate differs as copies from two databases do (case, punctuation, diacritics,
+DOI form, missing fields, author order) and carries index terms of its own, so merging it
+fills the surviving record (the keyword union), as merges of real exports do.
+
     .venv/bin/python bench/import.py                 # 10k and 100k, RIS and MEDLINE, SQLite
     .venv/bin/python bench/import.py 10000 ris       # one size / format
     DATABASE_URL=postgres://... .venv/bin/python bench/import.py
@@ -42,6 +46,12 @@ JOURNALS = ["Health Research Policy and Systems", "Implementation Science", "BMJ
             "Journal of Health Services Research & Policy", "Social Science & Medicine"]  # fmt: skip
 
 
+INDEX_TERMS = [f"{a} {b}" for a in ("Health", "Organizational", "Program", "Community", "Patient",
+                                      "Interprofessional", "Knowledge", "Quality")
+               for b in ("Services", "Evaluation", "Innovation", "Relations", "Care", "Culture",
+                         "Research", "Management", "Policy", "Outcomes")]  # fmt: skip
+
+
 def _word(rng) -> str:
     return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 4)))
 
@@ -72,9 +82,20 @@ def make_records(n: int, dup_share: float = 0.2, seed: int = 7) -> tuple[list[di
             "abstract": " ".join(rng.choice(WORDS) for _ in range(rng.randint(80, 200))),
             "key": i,
         })  # fmt: skip
+    # Index terms from their own generator, so every other field is as before they were added.
+    # Each database indexes a paper with its own vocabulary (MeSH, Emtree, author keywords):
+    # a planted duplicate shares some terms and brings others, so its merge changes the
+    # surviving record (the keyword union), as merges of real exports do.
+    terms = random.Random(seed + 1)
+    for r in base:
+        r["keywords"] = terms.sample(INDEX_TERMS, terms.randint(3, 6))
     records = list(base)
     for _ in range(n - n_unique):
         src = dict(rng.choice(base))
+        src["keywords"] = [
+            *terms.sample(src["keywords"], terms.randint(1, 2)),
+            *terms.sample(INDEX_TERMS, terms.randint(1, 3)),
+        ]
         v = rng.randint(0, 5)
         if v == 0:
             src["title"] = src["title"].upper()
@@ -116,6 +137,7 @@ def to_ris(records) -> str:
             lines += [f"SP  - {sp}", f"EP  - {ep}"]
         if r["abstract"]:
             lines.append(f"AB  - {r['abstract']}")
+        lines += [f"KW  - {k}" for k in r["keywords"]]
         lines.append("ER  - ")
         out.append("\n".join(lines))
     return "\n\n".join(out) + "\n"
@@ -132,6 +154,7 @@ def to_medline(records) -> str:
                 lines.append("      " + " ".join(words[j : j + 12]))
         lines += [f"FAU - {a}" for a in r["authors"]]
         lines += [f"DP  - {r['year']} Mar", f"JT  - {r['journal']}"]
+        lines += [f"MH  - {k}" for k in r["keywords"]]
         if r["volume"]:
             lines.append(f"VI  - {r['volume']}")
         if r["pages"]:
