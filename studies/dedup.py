@@ -293,7 +293,10 @@ def first_surname(authors: list[str]) -> str:
 @lru_cache(maxsize=1 << 16)
 def _surname(name: str) -> str:
     if "," in name:
-        return fold(name.split(",", 1)[0]).replace(" ", "")
+        head = name.split(",", 1)[0]
+        if head.isalpha() and head.isascii():  # fold() of one ASCII word: its lower case
+            return head.lower()
+        return fold(head).replace(" ", "")
     parts = fold(name).split()
     if not parts:
         return ""
@@ -369,16 +372,19 @@ class _Prep:
     title: str
     doi: str
     pmid: str
-    authors: frozenset[str]
     surname: str
-    journal: str
-    volume: str
-    issue: str
     page: str
     last_page: str
-    venue: str
     notice: bool
-    foreign: int
+    # Read only once a pair has passed score_pair's first test: find_duplicates leaves them to
+    # _complete for the few records of such pairs (the author tokens are most of _prepare).
+    authors: frozenset[str] = frozenset()
+    journal: str = ""
+    volume: str = ""
+    issue: str = ""
+    venue: str = ""
+    foreign: int = 0
+    complete: bool = False
 
 
 def _foreign_words(title: str) -> int:
@@ -389,7 +395,7 @@ def _foreign_words(title: str) -> int:
 _SUPPLEMENT = re.compile(r"suppl\w*\.?\s*[-:]?\s*\d*\s*:?", re.I)
 
 
-def _prepare(item: DedupItem) -> _Prep:
+def _prepare(item: DedupItem, *, complete: bool = True) -> _Prep:
     raw = item.title or ""
     titles = title_variants(raw, item.folded_title)
     notice = bool(titles) and bool(
@@ -404,25 +410,34 @@ def _prepare(item: DedupItem) -> _Prep:
     page, last_page = page_range(pages)
     if page and last_page and int(last_page) < int(page):
         page = ""  # "2297-2108" for 2097-2108: a typo in the first page; trust the last only
-    return _Prep(
+    p = _Prep(
         item=item,
         titles=titles,
         title=titles[0] if titles else "",
         doi=norm_doi(item.doi),
         pmid=norm_pmid(item.pmid),
-        authors=author_tokens(item.authors),
         surname=first_surname(item.authors),
-        journal=journal_key(item.journal),
-        volume=norm_volume(item.volume),
-        issue=norm_volume(item.issue),
         page=page,
         last_page=last_page,
-        venue=venue_kind(item),
         notice=notice,
-        foreign=_foreign_words(titles[0] if titles else "")
-        # MEDLINE puts the English translation of a non-English title in brackets
-        + (2 if raw[:1] == "[" else 0),
     )
+    return _complete(p) if complete else p
+
+
+def _complete(p: _Prep) -> _Prep:
+    """Fill in the fields score_pair reads after its first test (once)."""
+    if p.complete:
+        return p
+    item = p.item
+    p.authors = author_tokens(item.authors)
+    p.journal = journal_key(item.journal)
+    p.volume = norm_volume(item.volume)
+    p.issue = norm_volume(item.issue)
+    p.venue = venue_kind(item)
+    # MEDLINE puts the English translation of a non-English title in brackets
+    p.foreign = _foreign_words(p.title) + (2 if (item.title or "")[:1] == "[" else 0)
+    p.complete = True
+    return p
 
 
 # --- scoring ---------------------------------------------------------------------------------
@@ -876,7 +891,7 @@ def gc_paused() -> Iterator[None]:
 
 
 def _find_duplicates(items: list[DedupItem], existing: list[DedupItem], min_score: float):
-    preps = [_prepare(i) for i in items] + [_prepare(i) for i in existing]
+    preps = [_prepare(i, complete=False) for i in (*items, *existing)]
     n_new, n_all = len(items), len(preps)
     if n_all < 2:
         return []
@@ -884,6 +899,8 @@ def _find_duplicates(items: list[DedupItem], existing: list[DedupItem], min_scor
     if min_score > 0.0:  # the pairs dropped would score 0.0
         keep = _may_pass_cheap_exit(preps, lo, hi)
         lo, hi = lo[keep], hi[keep]
+    for i in np.unique(np.concatenate([lo, hi])).tolist():
+        _complete(preps[i])
     pairs: list[Pair] = []
     for i, j in zip(lo.tolist(), hi.tolist(), strict=True):
         a, b = preps[i], preps[j]
