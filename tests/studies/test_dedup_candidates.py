@@ -4,6 +4,9 @@ sets built to hold near-duplicates (a word changed, a subtitle added, a heading 
 title, a bracketed translation, a notice, shared DOIs, PMIDs and pages), so that a pre-filter
 dropping a pair that score_pair would keep fails here."""
 
+import random
+import string
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -170,3 +173,27 @@ def test_the_notice_pre_test_never_hides_a_notice(text):
 def test_a_prep_completed_later_equals_one_prepared_at_once(records):
     for item in records:
         assert dedup._complete(_prepare(item, complete=False)) == _prepare(item)
+
+
+def test_a_block_of_max_block_records_is_compared_one_more_is_not_and_doi_blocks_always_are():
+    pair = [
+        "Management of chronic obstructive pulmonary disease in primary care settings",
+        "Managements of chronic obstructive pulmonary diseases in primary care setting",
+    ]  # share no title key: only the first author and year put them together
+
+    def records(n_fillers, **same):
+        rng = random.Random(n_fillers)
+        words = ["".join(rng.choices(string.ascii_lowercase, k=8)) for _ in range(6 * n_fillers)]
+        titles = pair + [" ".join(words[6 * i : 6 * i + 6]) for i in range(n_fillers)]
+        return [DedupItem(id=i, title=t, authors=["Smith, J."], year=2019, **same)
+                for i, t in enumerate(titles)]  # fmt: skip
+
+    at_limit = records(dedup.MAX_BLOCK - 2)
+    found = find_duplicates(at_limit)
+    assert [(p.a, p.b) for p in found] == [(0, 1)]
+    assert [(p.a, p.b, p.score, p.reason) for p in found] == _reference(at_limit, [], 0.8)
+    assert find_duplicates(records(dedup.MAX_BLOCK - 1)) == []
+    same_doi = records(dedup.MAX_BLOCK, doi="10.1/same")
+    got = find_duplicates(same_doi, min_score=0.0)
+    assert len(got) == len(same_doi) * (len(same_doi) - 1) // 2
+    assert [(p.a, p.b, p.score, p.reason) for p in got] == _reference(same_doi, [], 0.0)
