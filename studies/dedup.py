@@ -9,8 +9,11 @@ Steps: (1) exact match on normalised DOI or PMID, checked against the title so a
 the wrong record cannot merge two papers; (2) blocking on several cheap keys (title prefix,
 title suffix, first-author surname + year, a sorted "rare words" key) so that only records
 sharing a block are compared and cost grows near-linearly; (3) rapidfuzz scoring on title, year,
-authors, journal, volume and pages, with vetoes. Before scoring, what databases add to a record
-is set aside: MEDLINE's appended "[Erratum appears in …]" notes and bracketed translations,
+authors, journal, volume and pages, with vetoes. The blocked pairs are built with numpy, and
+those certain to fail the first title test are dropped in bulk (rapidfuzz's C++ loop) before
+Python scores the rest, a few per cent of them (tests/studies/test_dedup_candidates.py checks
+that nothing else is dropped). Before scoring, what databases add to a record is set aside:
+MEDLINE's appended "[Erratum appears in …]" notes and bracketed translations,
 DARE's "(Provisional abstract)", Embase's "Conference: …" after a journal name, EndNote record
 numbers in the issue field, supplement numbers in the pages (see bench/dedup.py and
 BENCHMARKS.md for the labelled sets these rules were checked on).
@@ -840,7 +843,7 @@ def _short_item(p: _Prep) -> bool:
 
 
 def _block_keys(p: _Prep) -> list[tuple]:
-    """Blocking keys; DOI and PMID keys come first (find_duplicates relies on the kind)."""
+    """Blocking keys; DOI and PMID keys come first (_candidates tells them apart so)."""
     keys: list[tuple] = []
     if p.doi:
         keys.append(("doi", p.doi))
@@ -896,7 +899,7 @@ def _find_duplicates(items: list[DedupItem], existing: list[DedupItem], min_scor
     if n_all < 2:
         return []
     lo, hi = _candidates(preps, n_new)
-    if min_score > 0.0:  # the pairs dropped would score 0.0
+    if min_score > 0.0:  # a dropped pair scores 0.0: only a min_score of 0 keeps it
         keep = _may_pass_cheap_exit(preps, lo, hi)
         lo, hi = lo[keep], hi[keep]
     for i in np.unique(np.concatenate([lo, hi])).tolist():
@@ -931,7 +934,7 @@ def _candidates(preps: list[_Prep], n_new: int) -> tuple[np.ndarray, np.ndarray]
     h = np.array(hashes, dtype=np.int64)
     del hashes
     owner = np.repeat(np.arange(len(preps), dtype=np.int64), counts)
-    # _block_keys yields a record's DOI and PMID keys first
+    # _block_keys puts a record's DOI and PMID keys first
     n_exact = np.array([bool(p.doi) + bool(p.pmid) for p in preps], dtype=np.int64)
     first_key = np.cumsum(counts) - counts
     is_exact = np.arange(len(h)) - np.repeat(first_key, counts) < np.repeat(n_exact, counts)
