@@ -368,7 +368,7 @@ def _venue_kind(type_: str, journal: str) -> str:
     return "journal" if (not t and journal) else "other"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Prep:
     item: DedupItem
     titles: list[str]
