@@ -4,6 +4,7 @@ return the same pairs (same ids, scores, reasons, order).
     .venv/bin/python bench/dedup_speed.py                      # against d80dc55, 100k RIS
     .venv/bin/python bench/dedup_speed.py --file /tmp/imp/bench-100000.ris --reference REV
     .venv/bin/python bench/dedup_speed.py --min-score 0.5 --min-score 0 --repeats 1
+    .venv/bin/python bench/dedup_speed.py --existing 50000 --repeats 1   # half as the library
 
 The earlier version is read from git (`git show REV:studies/dedup.py`) into a temporary file
 and imported from there, so it is not kept in the working tree. The file defaults to the
@@ -75,12 +76,12 @@ def clear_caches(module) -> None:
             value.cache_clear()
 
 
-def run(module, parsed, min_score: float) -> tuple[float, list[tuple]]:
+def run(module, parsed, min_score: float, existing: int) -> tuple[float, list[tuple]]:
     items = items_for(module, parsed)
     clear_caches(module)
     gc.collect()
     t0 = time.process_time()
-    pairs = module.find_duplicates(items, min_score=min_score)
+    pairs = module.find_duplicates(items[existing:], existing=items[:existing], min_score=min_score)
     cpu = time.process_time() - t0
     return cpu, [(p.a, p.b, p.score, p.reason) for p in pairs]
 
@@ -91,19 +92,22 @@ def main() -> int:
     parser.add_argument("--reference", default=REFERENCE, help="git revision to compare with")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--min-score", type=float, action="append", dest="min_scores")
+    parser.add_argument("--existing", type=int, default=0,
+                        help="pass the first N records as the library (`existing`)")  # fmt: skip
     args = parser.parse_args()
     from studies import dedup
 
     with tempfile.TemporaryDirectory() as tmp:
         old = reference_module(args.reference, Path(tmp))
         parsed = parsed_records(args.file, Path(tmp))
-    print(f"{len(parsed)} records; reference {args.reference}; load {os.getloadavg()[0]:.2f}")
+    print(f"{len(parsed)} records ({args.existing} as existing); reference {args.reference}; "
+          f"load {os.getloadavg()[0]:.2f}")  # fmt: skip
     failed = False
     for min_score in args.min_scores or [dedup.CANDIDATE]:
         times: dict[str, list[float]] = {"reference": [], "current": []}
         for _ in range(args.repeats):
-            cpu_old, pairs_old = run(old, parsed, min_score)
-            cpu_new, pairs_new = run(dedup, parsed, min_score)
+            cpu_old, pairs_old = run(old, parsed, min_score, args.existing)
+            cpu_new, pairs_new = run(dedup, parsed, min_score, args.existing)
             times["reference"].append(cpu_old)
             times["current"].append(cpu_new)
             same = pairs_old == pairs_new
