@@ -9,8 +9,11 @@ Steps: (1) exact match on normalised DOI or PMID, checked against the title so a
 the wrong record cannot merge two papers; (2) blocking on several cheap keys (title prefix,
 title suffix, first-author surname + year, a sorted "rare words" key) so that only records
 sharing a block are compared and cost grows near-linearly; (3) rapidfuzz scoring on title, year,
-authors, journal, volume and pages, with vetoes. Before scoring, what databases add to a record
-is set aside: MEDLINE's appended "[Erratum appears in …]" notes and bracketed translations,
+authors, journal, volume and pages, with vetoes. The blocked pairs are built with numpy, and
+those certain to fail the first title test are dropped in bulk (rapidfuzz's C++ loop) before
+Python scores the rest, a few per cent of them (tests/studies/test_dedup_candidates.py checks
+that nothing else is dropped). Before scoring, what databases add to a record is set aside:
+MEDLINE's appended "[Erratum appears in …]" notes and bracketed translations,
 DARE's "(Provisional abstract)", Embase's "Conference: …" after a journal name, EndNote record
 numbers in the issue field, supplement numbers in the pages (see bench/dedup.py and
 BENCHMARKS.md for the labelled sets these rules were checked on).
@@ -31,13 +34,17 @@ import gc
 import re
 import unicodedata
 from collections import defaultdict
-from collections.abc import Hashable, Iterable, Iterator
+from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import chain
+from operator import attrgetter
 from urllib.parse import unquote
 
-from rapidfuzz import fuzz
+import numpy as np
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Postfix, Prefix
 
 AUTO_MERGE = 0.97  # default; the review's own threshold is passed in by the service
 CANDIDATE = 0.80  # below this a pair is not even shown to the reviewer
@@ -76,6 +83,7 @@ _NON_ALNUM = re.compile(r"[^\w]+")
 _BRACKETED = re.compile(r"\[([^\]]{8,})\]")
 _ANY_BRACKETS = re.compile(r"\[[^\]]*\]")  # "[careers]", "[Editorial]", "[Review]"
 # Notices about another paper: never the same record as the paper they are about.
+# (_maybe_notice below lists words that every match holds: keep the two in step.)
 _NOTICE = re.compile(
     r"^(?:erratum|errata|corrigendum|corrigenda|correction|retraction|retracted|expression of "
     r"concern|withdrawn|comment|commentary|reply|response|author s reply|authors reply|"
@@ -109,6 +117,18 @@ _ANNOTATION = re.compile(
     r"author'?s transl|see comments?|letter|editorial|review)\)|\s+LA:\s*\w+\s*$",
     re.I,
 )
+
+
+def _maybe_notice(title: str) -> bool:
+    """False when _NOTICE cannot match: every match holds one of these words. A few substring
+    tests cost a fifth of the regex, which scans the whole title for its middle alternatives."""
+    return (
+        "errat" in title or "corrig" in title or "correction" in title or "retract" in title
+        or "comment" in title or "reply" in title or "response" in title or "withdrawn" in title
+        or "expression of concern" in title or "letter to the editor" in title
+    )  # fmt: skip
+
+
 _DIGITS = re.compile(r"\d+")
 _NAME_SPLIT = re.compile(r"[\s,.;]+")
 _STOP = frozenset(
@@ -187,6 +207,8 @@ def norm_doi(doi: str) -> str:
     doi = (doi or "").strip().lower()
     if "%" in doi:
         doi = unquote(doi)
+    if doi[:3] == "10.":  # most DOIs: none of the prefixes below can start them
+        return doi
     for prefix in ("https://doi.org/", "http://doi.org/", "https://dx.doi.org/",
                    "http://dx.doi.org/", "doi:", "doi "):  # fmt: skip
         if doi.startswith(prefix):
@@ -246,10 +268,7 @@ def notice_variants(title: str, folded: str) -> list[str]:
 def author_tokens(authors: list[str], limit: int = 6) -> frozenset[str]:
     """Name tokens of the first authors, initials dropped: robust to "Smith, J." vs
     "John Smith" vs swapped given/family names."""
-    tokens: set[str] = set()
-    for name in authors[:limit]:
-        tokens.update(_name_tokens(name))
-    return frozenset(tokens)
+    return frozenset(chain.from_iterable(map(_name_tokens, authors[:limit])))
 
 
 # Names, journals and types repeat across a library (and a duplicate repeats them all):
@@ -258,7 +277,7 @@ def author_tokens(authors: list[str], limit: int = 6) -> frozenset[str]:
 def _name_tokens(name: str) -> tuple[str, ...]:
     out = []
     for raw in _NAME_SPLIT.split(name):
-        if raw.isupper() and len(raw) <= 3:  # "DK" in "Allen DK": initials
+        if not raw or (raw.isupper() and len(raw) <= 3):  # "DK" in "Allen DK": initials
             continue
         # fold() of a plain ASCII word is its lower case (most name parts): skip its regex.
         tok = raw.lower() if raw.isalpha() and raw.isascii() else fold(raw).replace(" ", "")
@@ -277,7 +296,10 @@ def first_surname(authors: list[str]) -> str:
 @lru_cache(maxsize=1 << 16)
 def _surname(name: str) -> str:
     if "," in name:
-        return fold(name.split(",", 1)[0]).replace(" ", "")
+        head = name.split(",", 1)[0]
+        if head.isalpha() and head.isascii():  # fold() of one ASCII word: its lower case
+            return head.lower()
+        return fold(head).replace(" ", "")
     parts = fold(name).split()
     if not parts:
         return ""
@@ -346,33 +368,42 @@ def _venue_kind(type_: str, journal: str) -> str:
     return "journal" if (not t and journal) else "other"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Prep:
     item: DedupItem
     titles: list[str]
     title: str
     doi: str
     pmid: str
-    authors: frozenset[str]
     surname: str
-    journal: str
-    volume: str
-    issue: str
     page: str
     last_page: str
-    venue: str
     notice: bool
-    foreign: int
+    # Read only once a pair has passed score_pair's first test: find_duplicates leaves them to
+    # _complete for the few records of such pairs (the author tokens are most of _prepare).
+    authors: frozenset[str] = frozenset()
+    journal: str = ""
+    volume: str = ""
+    issue: str = ""
+    venue: str = ""
+    foreign: int = 0
+    complete: bool = False
+
+
+def _foreign_words(title: str) -> int:
+    words = title.split()
+    return 0 if _FOREIGN.isdisjoint(words) else sum(1 for w in words if w in _FOREIGN)
 
 
 _SUPPLEMENT = re.compile(r"suppl\w*\.?\s*[-:]?\s*\d*\s*:?", re.I)
 
 
-def _prepare(item: DedupItem) -> _Prep:
+def _prepare(item: DedupItem, *, complete: bool = True) -> _Prep:
     raw = item.title or ""
     titles = title_variants(raw, item.folded_title)
     notice = bool(titles) and bool(
-        _NOTICE.search(titles[0]) or (raw[-1:] == ")" and _ERRATUM_REF.search(raw))
+        (_maybe_notice(titles[0]) and _NOTICE.search(titles[0]))
+        or (raw[-1:] == ")" and _ERRATUM_REF.search(raw))
     )
     if notice:
         titles += [t for t in notice_variants(raw, titles[0]) if t not in titles]
@@ -382,25 +413,34 @@ def _prepare(item: DedupItem) -> _Prep:
     page, last_page = page_range(pages)
     if page and last_page and int(last_page) < int(page):
         page = ""  # "2297-2108" for 2097-2108: a typo in the first page; trust the last only
-    return _Prep(
+    p = _Prep(
         item=item,
         titles=titles,
         title=titles[0] if titles else "",
         doi=norm_doi(item.doi),
         pmid=norm_pmid(item.pmid),
-        authors=author_tokens(item.authors),
         surname=first_surname(item.authors),
-        journal=journal_key(item.journal),
-        volume=norm_volume(item.volume),
-        issue=norm_volume(item.issue),
         page=page,
         last_page=last_page,
-        venue=venue_kind(item),
         notice=notice,
-        foreign=sum(1 for w in (titles[0] if titles else "").split() if w in _FOREIGN)
-        # MEDLINE puts the English translation of a non-English title in brackets
-        + (2 if raw[:1] == "[" else 0),
     )
+    return _complete(p) if complete else p
+
+
+def _complete(p: _Prep) -> _Prep:
+    """Fill in the fields score_pair reads after its first test (once)."""
+    if p.complete:
+        return p
+    item = p.item
+    p.authors = author_tokens(item.authors)
+    p.journal = journal_key(item.journal)
+    p.volume = norm_volume(item.volume)
+    p.issue = norm_volume(item.issue)
+    p.venue = venue_kind(item)
+    # MEDLINE puts the English translation of a non-English title in brackets
+    p.foreign = _foreign_words(p.title) + (2 if (item.title or "")[:1] == "[" else 0)
+    p.complete = True
+    return p
 
 
 # --- scoring ---------------------------------------------------------------------------------
@@ -802,25 +842,28 @@ def _short_item(p: _Prep) -> bool:
 # --- blocking --------------------------------------------------------------------------------
 
 
-def _block_keys(p: _Prep) -> Iterable[tuple]:
-    """Blocking keys; DOI and PMID keys come first (find_duplicates relies on the kind)."""
+def _block_keys(p: _Prep) -> list[tuple]:
+    """Blocking keys; DOI and PMID keys come first (_candidates tells them apart so)."""
+    keys: list[tuple] = []
     if p.doi:
-        yield ("doi", p.doi)
+        keys.append(("doi", p.doi))
     if p.pmid:
-        yield ("pmid", p.pmid)
+        keys.append(("pmid", p.pmid))
     for title in p.titles:
         compact = title.replace(" ", "")
         if len(compact) >= 10:
-            yield ("tp", compact[:24])
-            yield ("ts", compact[-24:])
-        # Longest first, ties alphabetical: sort by word, then (stable) by length descending,
-        # which is cheaper than a Python key function per word.
-        words = sorted(w for w in title.split() if w not in _STOP and len(w) > 3)
-        words.sort(key=len, reverse=True)
+            keys.append(("tp", compact[:24]))
+            keys.append(("ts", compact[-24:]))
+        words = [w for w in title.split() if len(w) > 3 and w not in _STOP]
         if len(words) >= 3:
-            yield ("tw", " ".join(sorted(words[:4])))
+            # Longest first, ties alphabetical: sort by word, then (stable) by length
+            # descending, which is cheaper than a Python key function per word.
+            words.sort()
+            words.sort(key=len, reverse=True)
+            keys.append(("tw", " ".join(sorted(words[:4]))))
     if p.surname and p.item.year:
-        yield ("ay", p.surname, p.item.year)
+        keys.append(("ay", p.surname, p.item.year))
+    return keys
 
 
 def find_duplicates(
@@ -851,42 +894,141 @@ def gc_paused() -> Iterator[None]:
 
 
 def _find_duplicates(items: list[DedupItem], existing: list[DedupItem], min_score: float):
-    preps = [_prepare(i) for i in items] + [_prepare(i) for i in existing]
-    n_new = len(items)
-    # Blocks keyed by the hash of the key, not the key: ints take a fraction of the memory of
-    # a million tuples of strings. A hash collision only puts two blocks together, so a few
-    # more pairs are scored; it cannot merge anything by itself. Exact (DOI/PMID) blocks are
-    # kept apart because they are never skipped for their size.
-    exact: dict[int, list[int]] = defaultdict(list)
-    fuzzy: dict[int, list[int]] = defaultdict(list)
-    for idx, p in enumerate(preps):
-        for key in _block_keys(p):
-            (exact if key[0] in ("doi", "pmid") else fuzzy)[hash(key)].append(idx)
-    seen: set[int] = set()
+    preps = [_prepare(i, complete=False) for i in (*items, *existing)]
+    n_new, n_all = len(items), len(preps)
+    if n_all < 2:
+        return []
+    lo, hi = _candidates(preps, n_new)
+    if min_score > 0.0:  # a dropped pair scores 0.0: only a min_score of 0 keeps it
+        keep = _may_pass_cheap_exit(preps, lo, hi)
+        lo, hi = lo[keep], hi[keep]
+    for i in np.unique(np.concatenate([lo, hi])).tolist():
+        _complete(preps[i])
     pairs: list[Pair] = []
-    n_all = len(preps)
-    blocks = [*exact.values()]
-    blocks += [m for m in fuzzy.values() if len(m) <= MAX_BLOCK]
-    del exact, fuzzy
-    for members in blocks:
-        if len(members) < 2:
-            continue
-        for x in range(len(members)):
-            i = members[x]
-            for y in range(x + 1, len(members)):
-                j = members[y]
-                if (i >= n_new and j >= n_new) or i == j:  # i == j: two keys of one title
-                    continue
-                lo, hi = (i, j) if i < j else (j, i)
-                pair_key = lo * n_all + hi
-                if pair_key in seen:
-                    continue
-                seen.add(pair_key)
-                score, reason = score_pair(preps[i], preps[j])
-                if score >= min_score:
-                    pairs.append(Pair(preps[lo].item.id, preps[hi].item.id, score, reason))
+    for i, j in zip(lo.tolist(), hi.tolist(), strict=True):
+        a, b = preps[i], preps[j]
+        score, reason = score_pair(a, b)
+        if score >= min_score:
+            pairs.append(Pair(a.item.id, b.item.id, score, reason))
     pairs.sort(key=lambda p: -p.score)
     return pairs
+
+
+def _candidates(preps: list[_Prep], n_new: int) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs (lo, hi), lo < hi, of records sharing a block, each once, in the order a
+    double loop over the blocks meets them first: blocks in the order their key first occurs
+    (DOI and PMID blocks first, whatever their size; then the others of at most MAX_BLOCK
+    records), members in record order. That order decides the order of equal scores in the
+    result. Pairs of two `existing` records (index >= n_new) are left out.
+
+    Blocks are keyed by the hash of the key, not the key: ints take a fraction of the memory of
+    a million tuples of strings. A hash collision only puts two blocks together, so a few more
+    pairs are scored; it cannot merge anything by itself. Exact (DOI/PMID) blocks are kept
+    apart because they are never skipped for their size."""
+    hashes: list[int] = []
+    counts: list[int] = []
+    for p in preps:
+        before = len(hashes)
+        hashes.extend(map(hash, _block_keys(p)))
+        counts.append(len(hashes) - before)
+    h = np.array(hashes, dtype=np.int64)
+    del hashes
+    owner = np.repeat(np.arange(len(preps), dtype=np.int64), counts)
+    # _block_keys puts a record's DOI and PMID keys first
+    n_exact = np.array([bool(p.doi) + bool(p.pmid) for p in preps], dtype=np.int64)
+    first_key = np.cumsum(counts) - counts
+    is_exact = np.arange(len(h)) - np.repeat(first_key, counts) < np.repeat(n_exact, counts)
+    members_e, starts_e, sizes_e = _blocks(h[is_exact], owner[is_exact])
+    members_f, starts_f, sizes_f = _blocks(h[~is_exact], owner[~is_exact])
+    small = sizes_f <= MAX_BLOCK
+    members = np.concatenate([members_e, members_f])
+    starts = np.concatenate([starts_e, starts_f[small] + len(members_e)])
+    sizes = np.concatenate([sizes_e, sizes_f[small]])
+    many = sizes >= 2
+    starts, sizes = starts[many], sizes[many]
+    n_pairs = sizes * (sizes - 1) // 2
+    offsets = np.cumsum(n_pairs) - n_pairs
+    lo = np.empty(int(n_pairs.sum()), dtype=np.int64)
+    hi = np.empty_like(lo)
+    for size in np.unique(sizes).tolist():  # all blocks of one size at once
+        sel = sizes == size
+        grid = members[starts[sel][:, None] + np.arange(size)]
+        x, y = np.triu_indices(size, 1)  # (0, 1), (0, 2) … (1, 2) …: the double loop's order
+        at = (offsets[sel][:, None] + np.arange(len(x))).ravel()
+        lo[at] = grid[:, x].ravel()
+        hi[at] = grid[:, y].ravel()
+    # Members are in record order, so lo <= hi; lo == hi: two keys of one record in one block.
+    ok = (lo != hi) & (lo < n_new)
+    lo, hi = lo[ok], hi[ok]
+    n_all = len(preps)
+    _, first = np.unique(lo * n_all + hi, return_index=True)  # first occurrences
+    first.sort()
+    return lo[first], hi[first]
+
+
+def _blocks(h: np.ndarray, owner: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Group records by key hash: (members grouped by block, each block's start and size),
+    blocks in the order their key first occurs, each block's members in record order."""
+    order = np.argsort(h, kind="stable")
+    sorted_h = h[order]
+    starts = np.flatnonzero(np.r_[True, sorted_h[1:] != sorted_h[:-1]]) if len(h) else order
+    sizes = np.diff(np.r_[starts, len(h)])
+    by_first = np.argsort(order[starts], kind="stable")  # a stable sort keeps the first
+    return owner[order], starts[by_first], sizes[by_first]
+
+
+# Looser than score_pair's 0.85 on fuzz.ratio / 100: a margin for floating point.
+_RATIO_FLOOR = 84.0
+
+
+def _may_pass_cheap_exit(preps: list[_Prep], lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """False for pairs certain to take score_pair's first exit (0.0, "different titles"):
+    all title variants below 0.85 similarity, neither title the other with words added, no
+    shared DOI, PMID or first page. Computed in bulk (rapidfuzz's C++ loops over the pairs)
+    so that Python scores only the rest, a few per cent of the blocked pairs. It is looser than
+    the exit, never stricter: "may be a prefix" only asks that the shorter title of at least 15
+    characters start or end the other, and similarity has a margin."""
+    n = len(preps)
+    keep = np.zeros(len(lo), dtype=bool)
+    for name in ("doi", "pmid", "page"):
+        values = list(map(attrgetter(name), preps))
+        code = np.fromiter(map(hash, values), dtype=np.int64, count=n)
+        present = np.fromiter(map(bool, values), dtype=bool, count=n)
+        # equal hashes of different strings only keep a pair for score_pair to reject
+        keep |= present[lo] & (code[lo] == code[hi])
+    rest = np.flatnonzero(~keep)
+    if not len(rest):
+        return keep
+    # Every variant of one title against every variant of the other (_title_sim's max).
+    n_titles = np.fromiter(map(len, map(attrgetter("titles"), preps)), dtype=np.int64, count=n)
+    title_at = np.cumsum(n_titles) - n_titles
+    variants = list(chain.from_iterable(map(attrgetter("titles"), preps)))
+    lengths = np.fromiter(map(len, variants), dtype=np.int64, count=len(variants))
+    # Hashes of the first and last 15 characters: a title that starts or ends another has them.
+    heads = np.fromiter((hash(t[:15]) for t in variants), dtype=np.int64, count=len(variants))
+    tails = np.fromiter((hash(t[-15:]) for t in variants), dtype=np.int64, count=len(variants))
+    variants = np.array(variants or [""], dtype=object)
+    a, b = lo[rest], hi[rest]
+    per_pair = n_titles[a] * n_titles[b]
+    pair = np.repeat(rest, per_pair)
+    k = np.arange(int(per_pair.sum())) - np.repeat(np.cumsum(per_pair) - per_pair, per_pair)
+    width = np.repeat(n_titles[b], per_pair)
+    va = np.repeat(title_at[a], per_pair) + k // width
+    vb = np.repeat(title_at[b], per_pair) + k % width
+    la, lb = lengths[va], lengths[vb]
+    shorter = np.minimum(la, lb)
+    # fuzz.ratio is 100 * (1 - indel distance / (la + lb)) and the distance is >= |la - lb|.
+    ratio_may = 100 * (la + lb - np.abs(la - lb)) >= _RATIO_FLOOR * (la + lb)
+    maybe = np.zeros(len(va), dtype=bool)
+    at = np.flatnonzero(ratio_may)
+    ratio = process.cpdist(variants[va[at]], variants[vb[at]], scorer=fuzz.ratio, dtype=np.float64)
+    maybe[at] = ratio >= _RATIO_FLOOR
+    for ends, scorer in ((heads, Prefix.similarity), (tails, Postfix.similarity)):
+        at = np.flatnonzero(~maybe & (shorter >= 15) & (ends[va] == ends[vb]))
+        common = process.cpdist(variants[va[at]], variants[vb[at]], scorer=scorer)
+        maybe[at] = common >= shorter[at]
+    keep[pair[maybe]] = True
+    return keep
 
 
 def clusters(pairs: list[Pair], *, threshold: float = AUTO_MERGE) -> list[list[Hashable]]:
