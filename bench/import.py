@@ -11,7 +11,7 @@ fills the surviving record (the keyword union), as merges of real exports do.
     .venv/bin/python bench/import.py --database postgres://postgres@127.0.0.1:54330/x 100000 ris
 
 Reports, per file: bare rispy parse of the file (the floor), our parse alone, dedup alone, the
-rest of the end-to-end import (database writes, merges), end to end, peak RSS (ru_maxrss) of
+rest of the end-to-end import (database writes, merges), end to end, peak RSS (VmHWM) of
 the process that ran the import, and precision/recall of the planted duplicates as merged in
 the database. The file is generated first and written to disk; the floor, the phases and the
 import each run in a fresh process, so the peak RSS is the import's own, as in the background
@@ -188,6 +188,14 @@ def _setup() -> None:
 
 
 def _rss_mb() -> int:
+    """Peak RSS of this process. Linux's VmHWM, not ru_maxrss: a child started from this
+    script inherits the parent's ru_maxrss across fork and exec, so every worker reported at
+    least the generator's own ~800 MB (sessions 1–5 printed that as the import's peak)."""
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024)
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
 
@@ -394,6 +402,7 @@ def main() -> None:
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / f"bench-{n}.{'ris' if fmt == 'ris' else 'txt'}"
                 path.write_text(text, encoding="utf-8")
+                os.sync()  # its write-back would otherwise run during the floor's parse
                 groups_path = Path(tmp) / "groups.json"
                 groups_path.write_text(json.dumps([sorted(g) for g in planted]))
                 mb = round(len(text.encode()) / 1e6, 1)

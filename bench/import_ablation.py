@@ -92,6 +92,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"bench-{args.records}.ris"
         path.write_text(bi.to_ris(records), encoding="utf-8")
+        os.sync()  # its write-back would otherwise run during the first measurements
         del records
         groups = Path(tmp) / "groups.json"
         groups.write_text(json.dumps([sorted(g) for g in planted]))
