@@ -12,8 +12,8 @@ fills the surviving record (the keyword union), as merges of real exports do.
 
 Reports, per file: bare rispy parse of the file (the floor, fastest of three runs), our parse
 alone, dedup alone, the rest of the end-to-end import (database writes, merges), end to end,
-peak RSS (VmHWM) of the process that ran the import, and precision/recall of the planted duplicates as merged in
-the database. The file is generated first and written to disk; the floor, the phases and the
+peak RSS (VmHWM) of the process that ran the import, and precision/recall of the planted
+duplicates as merged in the database. The file is generated first and written to disk; the floor, the phases and the
 import each run in a fresh process, so the peak RSS is the import's own, as in the background
 job. Without DATABASE_URL a throwaway SQLite file under /tmp is used. DEBUG is off.
 "cpu" is the importing process's CPU time; "server" the local PostgreSQL server's CPU time
