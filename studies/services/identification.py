@@ -530,9 +530,12 @@ def _apply_pairs(*, review, batch, pairs, user) -> tuple[int, int]:
                 _pin_raw(record, s.changed)
                 names = (*s.changed, *(("raw",) if record.raw is not raws[s.pk] else ()))
                 updated[names].append((s.pk, *(getattr(record, n) for n in names)))
-            writes.submit(functools.partial(_duplicate_of_set, pairs=losers))
+            # Losers pointed at their survivors, in id order: neighbouring rows share pages.
+            writes.submit(
+                functools.partial(_records_update, names=("duplicate_of_id",), rows=sorted(losers))
+            )
             for names, values in updated.items():
-                writes.submit(functools.partial(_survivors_update, names=names, rows=values))
+                writes.submit(functools.partial(_records_update, names=names, rows=values))
             writes.submit(functools.partial(_candidates_insert, rows=rows))
             del losers, survivors, updated, rows, raws
         seen: set[tuple[int, int]] = set()
@@ -598,30 +601,15 @@ def _candidates_insert(cursor, *, rows: list[tuple]) -> None:
         )
 
 
-def _duplicate_of_set(cursor, *, pairs: list[tuple[int, int]]) -> None:
-    """Point each loser at its survivor: UPDATE … FROM (VALUES …), one statement per 400
-    records (SQLite ≥ 3.33 and PostgreSQL both name VALUES columns column1, column2). Django's
-    bulk_update took most of the merge time on a 100k import (a CASE per row)."""
-    table = connection.ops.quote_name(Record._meta.db_table)
-    pairs = sorted(pairs)  # in id order: neighbouring rows share pages
-    for at in range(0, len(pairs), 400):
-        part = pairs[at : at + 400]
-        values = ", ".join(["(%s, %s)"] * len(part))
-        cursor.execute(
-            f"UPDATE {table} SET duplicate_of_id = v.column2 "  # noqa: S608 (table name)
-            f"FROM (VALUES {values}) AS v WHERE {table}.id = v.column1",
-            [x for pair in part for x in pair],
-        )
-
-
 _JSON_FIELDS = frozenset(("authors", "keywords", "raw"))
 
 
-def _survivors_update(cursor, *, names: tuple[str, ...], rows: list[tuple]) -> None:
-    """Write merged fields of survivors, rows of (id, *values of `names`), UPDATE … FROM
-    (VALUES …) as in _duplicate_of_set. Real exports differ in keywords and abstracts across
-    databases, so most survivors change: bulk_update's CASE per row and field took 23 s of a
-    100k-record import."""
+def _records_update(cursor, *, names: tuple[str, ...], rows: list[tuple]) -> None:
+    """Set columns `names` of records from rows of (id, *values): UPDATE … FROM (VALUES …),
+    up to 400 records a statement (SQLite ≥ 3.33 and PostgreSQL both name VALUES columns
+    column1, column2, …). Merges use it to point duplicates at their survivors and to write
+    the fields a merge filled in; Django's bulk_update (a CASE per row and field) took 23 s of
+    a 100k-record import whose survivors took other databases' keywords."""
     table = connection.ops.quote_name(Record._meta.db_table)
     pg = connection.vendor == "postgresql"
     sets = []

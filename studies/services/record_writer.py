@@ -236,11 +236,10 @@ class StatementQueue:
     `drain()`. On SQLite each function runs at once, in the caller's thread."""
 
     def __init__(self):
-        self._vendor = connection.vendor
         self._queue: queue.Queue = queue.Queue(maxsize=4)
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
-        if self._vendor == "postgresql":
+        if connection.vendor == "postgresql":
             self._raw = connection.connection
             self._thread = threading.Thread(target=self._run, name="merge-writer", daemon=True)
             self._thread.start()
