@@ -12,12 +12,13 @@ import json
 import os
 from collections import defaultdict
 from dataclasses import dataclass
-from types import SimpleNamespace
+from sys import intern
 
 import orjson
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import Max, Q
+from django.db.models.functions import Length
 from django.utils import timezone
 
 from studies import dedup
@@ -329,7 +330,9 @@ def _import(*, user, batch: ImportBatch, box: list, job) -> ImportSummary:
     ).start()
     try:
         # New records are known to dedup by -position until the writer hands back their ids.
-        items = _parse_and_write(stream, writer, review=review, batch=batch, first=first, job=job)
+        items, extras = _parse_and_write(
+            stream, writer, review=review, batch=batch, first=first, job=job
+        )
         _progress(job, 2, f"Looking for duplicates among {len(items)} records", store=False)
         pairs = dedup.find_duplicates(items, existing=existing)  # while the last rows are written
         ids = writer.close()
@@ -337,14 +340,17 @@ def _import(*, user, batch: ImportBatch, box: list, job) -> ImportSummary:
         writer.abort()
         raise
     n = len(items)
-    items.clear()  # only the pairs (ids and scores) are needed from here
-    existing.clear()
+    existing.clear()  # library records in a group are read again, with their merge fields
     pairs = [
         dedup.Pair(ids[-p.a - first] if p.a < 0 else p.a, ids[-p.b - first] if p.b < 0 else p.b,
                    p.score, p.reason)
         for p in pairs
     ]  # fmt: skip
-    merged, candidates = _apply_pairs(review=review, batch=batch, pairs=pairs, user=user)
+    merged, candidates = _apply_pairs(
+        review=review, batch=batch, pairs=pairs, new=_NewRecords(ids, items, extras, first)
+    )
+    items.clear()
+    extras.clear()
     # Keys of records the writer did not key (none from this import; kept for safety).
     record_keys_assign(review_id=review.pk, dual_seed=review.dual_seed)
     _progress(job, 3, "Saving counts")
@@ -416,7 +422,16 @@ def _json_text(value) -> str:
         return _json_slow(value)
 
 
-def _parse_and_write(stream, writer: RecordWriter, *, review, batch, first: int, job) -> list:
+def _json_load(text: str):
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:  # what _json_text wrote with the json module
+        return json.loads(text)
+
+
+def _parse_and_write(
+    stream, writer: RecordWriter, *, review, batch, first: int, job
+) -> tuple[list, list]:
     """Build each record's row (record_writer.ROW_COLUMNS) and dedup key; the writer thread
     inserts the rows BULK at a time. Hand-written rows rather than bulk_create: on a 100k-record
     import, a model instance per record and the ORM's per-field preparation cost more than
@@ -428,20 +443,33 @@ def _parse_and_write(stream, writer: RecordWriter, *, review, batch, first: int,
     review_id, batch_id = review.pk, batch.pk
     null = writer.null
     items: list[dedup.DedupItem] = []
+    extras: list[tuple] = []
+    shared: dict[tuple, dict] = {}
     rows: list[tuple] = []
     position = first
     for r in stream:
         folded = fold(r.title)  # the title key, and dedup's normalised title
+        raw = lean_raw(r)
         rows.append((
             review_id, batch_id, position, r.title, r.abstract, dumps(r.authors),
             null if r.year is None else r.year,
-            r.journal, r.volume, r.issue, r.pages, r.doi, r.pmid, r.url, dumps(r.keywords),
-            r.type, r.language, dumps(lean_raw(r)), folded[:255], "", now,
+            r.journal, r.volume, r.issue, r.pages, r.doi, r.pmid, r.url,
+            (keywords := dumps(r.keywords)), r.type, r.language, dumps(raw), folded[:255], "", now,
         ))  # fmt: skip
         items.append(item(
             id=-position, title=r.title, authors=r.authors[:8], year=r.year, journal=r.journal,
             volume=r.volume, issue=r.issue, pages=r.pages, doi=r.doi, pmid=r.pmid, type=r.type,
             folded_title=folded,
+        ))  # fmt: skip
+        # What merging needs beyond the dedup item (_NewRecords), compactly: the abstract's
+        # length, not its text; the keywords as the row's JSON; each "_same" map and language
+        # shared between the records that have it. ≈ 400 bytes a record.
+        same = raw.get("_same")
+        if same:
+            same = shared.setdefault(tuple(same.items()), same)
+        extras.append((
+            r.authors if len(r.authors) > 8 else None, r.url, keywords, intern(r.language),
+            len(r.abstract), same,
         ))  # fmt: skip
         position += 1
         if len(rows) >= BULK:
@@ -450,7 +478,7 @@ def _parse_and_write(stream, writer: RecordWriter, *, review, batch, first: int,
             _progress(job, 1, f"Writing records: {len(items)} so far", store=False)
     if rows:
         writer.put(rows)
-    return items
+    return items, extras
 
 
 def _item_from_values(v: dict) -> dedup.DedupItem:
@@ -459,18 +487,97 @@ def _item_from_values(v: dict) -> dedup.DedupItem:
     return dedup.DedupItem(id=v.pop("pk"), **v)
 
 
-GROUP_CHUNK = 1000  # duplicate groups loaded and written at a time
+GROUP_CHUNK = 1000  # duplicate groups worked out and written at a time
+_SCALAR_FIELDS = tuple(f for f in MERGE_FIELDS if f != "abstract")
+_EMPTY = (None, "", [])
 
 
-def _apply_pairs(*, review, batch, pairs, user) -> tuple[int, int]:
+class _Member:
+    """A record of a duplicate group, as merging sees it: every merge field but the abstract,
+    of which only the length (to choose) and whose text it now is (`abstract_of`)."""
+
+    __slots__ = ("pk", "position", "batch_id", "abstract_len", "abstract_of", "same",
+                 *_SCALAR_FIELDS)  # fmt: skip
+
+    def __init__(self, **values):
+        for name, value in values.items():
+            setattr(self, name, value)
+        self.abstract_of = self.pk
+
+    def completeness(self) -> int:
+        # As _completeness() on a Record: the filled merge fields, and a real abstract.
+        filled = sum(1 for f in _SCALAR_FIELDS if getattr(self, f) not in (None, "", [], {}))
+        return filled + (self.abstract_len > 0) + (self.abstract_len > 200)
+
+
+class _NewRecords:
+    """This import's records as merging needs them, from what the parse kept in memory
+    (dedup items and _parse_and_write's extras), so merging reads none of them back."""
+
+    def __init__(self, ids: list[int], items: list, extras: list, first: int):
+        self.slot = {pk: k for k, pk in enumerate(ids)}
+        self.items, self.extras, self.first = items, extras, first
+
+    def member(self, pk: int, batch_id: int) -> _Member:
+        k = self.slot[pk]
+        item = self.items[k]
+        authors, url, keywords, language, abstract_len, same = self.extras[k]
+        return _Member(
+            pk=pk, position=self.first + k, batch_id=batch_id, title=item.title,
+            authors=authors if authors is not None else item.authors, year=item.year,
+            journal=item.journal, volume=item.volume, issue=item.issue, pages=item.pages,
+            doi=item.doi, pmid=item.pmid, url=url, keywords=_json_load(keywords), type=item.type,
+            language=language, abstract_len=abstract_len, same=same or {},
+        )  # fmt: skip
+
+
+def _library_members(pks: list[int]) -> dict[int, _Member]:
+    """The library's records in this import's groups (few: only they are read back)."""
+    out = {}
+    for at in range(0, len(pks), 2000):
+        for v in (
+            Record.objects.filter(pk__in=pks[at : at + 2000])
+            .order_by()
+            .values(
+                "pk",
+                *_SCALAR_FIELDS,
+                "position",
+                "batch_id",
+                "raw",
+                abstract_len=Length("abstract"),
+            )  # fmt: skip
+        ):
+            v["same"] = (v.pop("raw") or {}).get("_same") or {}
+            out[v["pk"]] = _Member(**v)
+    return out
+
+
+def _merge_group(members: list[_Member], batch_id: int) -> tuple[_Member, dict]:
+    """Choose the survivor and fill it from the others (as _merge_fields does, the abstract
+    by its length); returns it and the merge fields it changed, with their old values (the
+    abstract's old text is not known here: `survivor.abstract_of != survivor.pk` says it
+    changed). The library's record survives (it may carry screening decisions); among new
+    ones, the most complete, then the first imported."""
+    members.sort(key=lambda m: (m.batch_id == batch_id, -m.completeness(), m.position))
+    survivor = members[0]
+    before = {f: getattr(survivor, f) for f in _SCALAR_FIELDS}
+    for loser in members[1:]:
+        for f in _SCALAR_FIELDS:
+            setattr(survivor, f, _merged_value(f, getattr(survivor, f), getattr(loser, f)))
+        if _takes_abstract(survivor.abstract_len, loser.abstract_len):
+            survivor.abstract_len, survivor.abstract_of = loser.abstract_len, loser.abstract_of
+    return survivor, {f: v for f, v in before.items() if getattr(survivor, f) != v}
+
+
+def _apply_pairs(*, review, batch, pairs, new: _NewRecords) -> tuple[int, int]:
     """Auto-merge clusters above the review's threshold; store the rest as candidates.
-    Groups are handled a slice at a time so only those records' fields are in memory. A
-    slice's writes run (StatementQueue) while the next slice's merges are worked out."""
+
+    The merges are worked out from what the parse kept in memory; only the library's records
+    in a group and the abstracts a merge moves are read. Groups go a slice at a time: a
+    slice's writes run (StatementQueue) while the next slice is worked out."""
     threshold = review.auto_merge_threshold
     groups = dedup.clusters(pairs, threshold=threshold)
-    survivor_of: dict[int, int] = {}
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    dumps = json.JSONEncoder(ensure_ascii=False).encode
     best: dict[int, tuple[float, str]] = {}
     for p in pairs:
         if p.score < threshold:
@@ -478,66 +585,46 @@ def _apply_pairs(*, review, batch, pairs, user) -> tuple[int, int]:
         for x in (p.a, p.b):
             if p.score > best.get(x, (0, ""))[0]:
                 best[x] = (p.score, p.reason)
-    parts = [groups[at : at + GROUP_CHUNK] for at in range(0, len(groups), GROUP_CHUNK)]
+    library = _library_members([i for g in groups for i in g if i not in new.slot])
+    survivor_of: dict[int, int] = {}
+    # Survivors that took another record's abstract: written last, once the texts are read.
+    moved: list[tuple[_Member, list[_Member], dict]] = []
     writes = StatementQueue()
     try:
-        loaded = _members_load(parts[0]) if parts else {}
-        for k, part in enumerate(parts):
-            losers: list = []
-            survivors: list = []
-            rows = []
-            for group in part:
-                members = [loaded[i] for i in group]
-                # The library's record survives (it may carry screening decisions); among new
-                # ones, the most complete, then the first imported.
-                members.sort(key=lambda r: (r.batch_id == batch.pk, -_completeness(r), r.position))
-                survivor = members[0]
-                before = _fields(survivor)
+        for at in range(0, len(groups), GROUP_CHUNK):
+            losers: list[tuple[int, int]] = []
+            updates: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
+            rows: list[tuple] = []
+            for group in groups[at : at + GROUP_CHUNK]:
+                members = [library[i] if i in library else new.member(i, batch.pk) for i in group]
+                survivor, changed = _merge_group(members, batch.pk)
                 for loser in members[1:]:
-                    _merge_fields(survivor, loser)
                     survivor_of[loser.pk] = survivor.pk
                     losers.append((loser.pk, survivor.pk))
-                after = _fields(survivor)
-                # Undo restores what the merge changed; the unchanged fields need no copy.
-                changed = {f: v for f, v in before.items() if after[f] != v}
-                if changed:
-                    survivor.changed = changed
-                    survivors.append(survivor)
-                for loser in members[1:]:
-                    score, reason = best.get(loser.pk, (threshold, "clustered with duplicates"))
-                    a, b = sorted((loser.pk, survivor.pk))
-                    # One merged row per duplicate (loser → survivor): each merge can be undone.
-                    rows.append((
-                        review.pk, a, b, score, reason[:120], DuplicateCandidate.Status.MERGED.value,
-                        True, survivor.pk,
-                        dumps({"survivor": changed, "loser": loser.pk, "repointed": []}),
-                        batch.pk, now, now,
-                    ))  # fmt: skip
-            # Reads wait for the previous slice's writes; then this slice's writes are queued
-            # and run while the loop works out the next slice.
-            writes.drain()
-            raws = dict(
-                Record.objects.filter(pk__in=[s.pk for s in survivors])
-                .order_by()
-                .values_list("pk", "raw")
-            )
-            loaded = _members_load(parts[k + 1]) if k + 1 < len(parts) else {}
-            # Only the fields a merge changed are written (mostly the keywords): setting an
-            # unchanged abstract would still store and compress it again.
-            updated: dict[tuple[str, ...], list[tuple]] = defaultdict(list)
-            for s in survivors:
-                record = Record(pk=s.pk, raw=raws[s.pk], **{f: getattr(s, f) for f in MERGE_FIELDS})
-                _pin_raw(record, s.changed)
-                names = (*s.changed, *(("raw",) if record.raw is not raws[s.pk] else ()))
-                updated[names].append((s.pk, *(getattr(record, n) for n in names)))
+                if survivor.abstract_of != survivor.pk:
+                    moved.append((survivor, members[1:], changed))
+                    continue
+                _survivor_update(updates, survivor, changed)
+                rows += _merged_rows(review, batch, survivor, members[1:], changed, best, now)
             # Losers pointed at their survivors, in id order: neighbouring rows share pages.
             writes.submit(
                 functools.partial(_records_update, names=("duplicate_of_id",), rows=sorted(losers))
             )
-            for names, values in updated.items():
+            for names, values in updates.items():
                 writes.submit(functools.partial(_records_update, names=names, rows=values))
             writes.submit(functools.partial(_candidates_insert, rows=rows))
-            del losers, survivors, updated, rows, raws
+            del losers, updates, rows
+        if moved:
+            writes.drain()  # the abstracts are read on the writes' connection
+            texts = _abstracts([pk for s, _, _ in moved for pk in (s.pk, s.abstract_of)])
+            updates, rows = defaultdict(list), []
+            for survivor, losers_, changed in moved:
+                changed["abstract"] = texts[survivor.pk]
+                _survivor_update(updates, survivor, changed, abstract=texts[survivor.abstract_of])
+                rows += _merged_rows(review, batch, survivor, losers_, changed, best, now)
+            for names, values in updates.items():
+                writes.submit(functools.partial(_records_update, names=names, rows=values))
+            writes.submit(functools.partial(_candidates_insert, rows=rows))
         seen: set[tuple[int, int]] = set()
         rows = []
         for p in pairs:
@@ -556,16 +643,57 @@ def _apply_pairs(*, review, batch, pairs, user) -> tuple[int, int]:
     return len(survivor_of), len(rows)
 
 
-def _members_load(part: list[list[int]]) -> dict:
-    """The merge fields of a slice's records, as plain objects from .values() rather than
-    model instances (~34k members on a 100k import); `raw` is read later, and only for the
-    survivors a merge changes. No ordering: the model's default joins the review."""
-    return {
-        v["pk"]: SimpleNamespace(**v)
-        for v in Record.objects.filter(pk__in=[i for g in part for i in g])
-        .order_by()
-        .values("pk", *MERGE_FIELDS, "position", "batch_id")
-    }
+def _survivor_update(updates: dict, survivor: _Member, changed: dict, abstract=None) -> None:
+    """Queue the columns a merge changed (an unchanged abstract written again would be stored
+    and compressed again) and, when `raw` refers to one of them ("_same"), the patch that
+    copies the old value into raw, so the record's original fields survive the merge."""
+    if not changed:
+        return
+    names = tuple(changed)
+    values = [abstract if f == "abstract" else getattr(survivor, f) for f in names]
+    patch = _raw_patch(survivor.same, changed)
+    if patch is not None:
+        names, values = (*names, _RAW_PATCH), [*values, patch]
+    updates[names].append((survivor.pk, *values))
+
+
+def _raw_patch(same: dict, old: dict) -> dict | None:
+    """What to set in raw (after dropping its "_same") before fields in `old` change."""
+    pinned = {tag for tag, name in same.items() if name in old}
+    if not pinned:
+        return None
+    patch = {tag: old[same[tag]] for tag in pinned}
+    if rest := {t: n for t, n in same.items() if t not in pinned}:
+        patch["_same"] = rest
+    return patch
+
+
+def _merged_rows(review, batch, survivor, losers, changed, best, now) -> list[tuple]:
+    """One merged candidate row per duplicate (loser → survivor): each merge can be undone,
+    restoring what the merge changed (the unchanged fields need no copy)."""
+    threshold = review.auto_merge_threshold
+    rows = []
+    for loser in losers:
+        score, reason = best.get(loser.pk, (threshold, "clustered with duplicates"))
+        a, b = sorted((loser.pk, survivor.pk))
+        rows.append((
+            review.pk, a, b, score, reason[:120], DuplicateCandidate.Status.MERGED.value, True,
+            survivor.pk, _json_text({"survivor": changed, "loser": loser.pk, "repointed": []}),
+            batch.pk, now, now,
+        ))  # fmt: skip
+    return rows
+
+
+def _abstracts(pks: list[int]) -> dict[int, str]:
+    out: dict[int, str] = {}
+    pks = list(dict.fromkeys(pks))
+    for at in range(0, len(pks), 2000):
+        out.update(
+            Record.objects.filter(pk__in=pks[at : at + 2000])
+            .order_by()
+            .values_list("pk", "abstract")
+        )
+    return out
 
 
 _CANDIDATE_COLUMNS = ("review_id", "record_a_id", "record_b_id", "score", "reason", "status",
@@ -602,6 +730,7 @@ def _candidates_insert(cursor, *, rows: list[tuple]) -> None:
 
 
 _JSON_FIELDS = frozenset(("authors", "keywords", "raw"))
+_RAW_PATCH = "raw patch"  # a name for _records_update: patch raw rather than set it
 
 
 def _records_update(cursor, *, names: tuple[str, ...], rows: list[tuple]) -> None:
@@ -615,12 +744,20 @@ def _records_update(cursor, *, names: tuple[str, ...], rows: list[tuple]) -> Non
     sets = []
     for i, name in enumerate(names, start=2):
         value = f"v.column{i}"
+        if name == _RAW_PATCH:
+            # raw without its "_same", then the patch's keys (a new "_same" among them):
+            # only the few pinned values travel, not each survivor's whole raw.
+            sets.append(
+                f"raw = (raw - '_same') || {value}::jsonb" if pg
+                else f"raw = json_patch(json_remove(raw, '$._same'), {value})"
+            )  # fmt: skip
+            continue
         if pg and name in _JSON_FIELDS:
             value += "::jsonb"
         elif pg and name == "year":
             value += "::integer"  # a column of NULLs alone would be text
         sets.append(f"{connection.ops.quote_name(name)} = {value}")
-    json_at = [i for i, n in enumerate(names, start=1) if n in _JSON_FIELDS]
+    json_at = [i for i, n in enumerate(names, start=1) if n in _JSON_FIELDS or n == _RAW_PATCH]
     if json_at:
         rows = [list(r) for r in rows]
         for r in rows:
@@ -640,17 +777,11 @@ def _records_update(cursor, *, names: tuple[str, ...], rows: list[tuple]) -> Non
 def _pin_raw(record: Record, old: dict) -> None:
     """A merge is about to change fields that `raw` refers to ("_same"): copy the original
     values into raw first, so the record's original fields survive the merge."""
-    same = (record.raw or {}).get("_same") or {}
-    pinned = {tag: name for tag, name in same.items() if name in old}
-    if not pinned:
-        return
-    raw = dict(record.raw)
-    raw["_same"] = {t: n for t, n in same.items() if t not in pinned}
-    if not raw["_same"]:
+    patch = _raw_patch((record.raw or {}).get("_same") or {}, old)
+    if patch is not None:
+        raw = dict(record.raw)
         del raw["_same"]
-    for tag, name in pinned.items():
-        raw[tag] = old[name]
-    record.raw = raw
+        record.raw = raw | patch
 
 
 def _fields(r: Record) -> dict:
@@ -661,21 +792,33 @@ def _completeness(r: Record) -> int:
     return dedup.completeness(_fields(r)) + (1 if len(r.abstract) > 200 else 0)
 
 
+def _merged_value(field: str, mine, theirs):
+    """The survivor's value of a merge field (not the abstract) once a duplicate's is taken
+    in: an empty field filled, more authors, the union of keywords; nothing else the survivor
+    has is overwritten."""
+    if theirs in _EMPTY:
+        return mine
+    if mine in _EMPTY:
+        return theirs
+    if field == "authors" and len(theirs) > len(mine):
+        return theirs
+    if field == "keywords":
+        return list(dict.fromkeys([*mine, *theirs]))
+    return mine
+
+
+def _takes_abstract(mine: int, theirs: int) -> bool:
+    """Whether the survivor takes the duplicate's abstract, by their lengths: when it has
+    none, or the duplicate's is clearly longer (not a reworded copy of the same length)."""
+    return theirs > 0 and (mine == 0 or theirs > mine * 1.2)
+
+
 def _merge_fields(survivor: Record, loser: Record) -> None:
-    """Fill the survivor from the duplicate: empty fields, a longer abstract, more authors,
-    the union of keywords. Nothing the survivor already has is overwritten otherwise."""
-    for f in MERGE_FIELDS:
-        mine, theirs = getattr(survivor, f), getattr(loser, f)
-        if theirs in (None, "", []):
-            continue
-        if mine in (None, "", []):
-            setattr(survivor, f, theirs)
-        elif f == "abstract" and len(theirs) > len(mine) * 1.2:
-            survivor.abstract = theirs
-        elif f == "authors" and len(theirs) > len(mine):
-            survivor.authors = theirs
-        elif f == "keywords":
-            survivor.keywords = list(dict.fromkeys([*mine, *theirs]))
+    """Fill the survivor from the duplicate (the manual merge; imports merge _Members)."""
+    for f in _SCALAR_FIELDS:
+        setattr(survivor, f, _merged_value(f, getattr(survivor, f), getattr(loser, f)))
+    if _takes_abstract(len(survivor.abstract), len(loser.abstract)):
+        survivor.abstract = loser.abstract
 
 
 # --- duplicates page decisions ---------------------------------------------------------------
