@@ -149,3 +149,23 @@ def test_raw_patch_pins_exactly_the_changed_fields_raw_refers_to(same, old):
             assert record.raw["_same"][tag] == name
     assert record.raw.get("_same", None) != {}  # never left empty
     assert {k: record.raw[k] for k in ("TY", "M3")} == {"TY": "JOUR", "M3": "x"}
+
+
+def test_raw_patch_in_sql_drops_a_same_map_left_empty(review, users, search):
+    """The survivors' raw is patched in the database: when every field raw referred to is
+    pinned, no "_same" is left behind (it would expand to the merged values)."""
+    from django.db import connection
+
+    batch = do_import(users["reviewer"], review, search, ris(authors=["Doe, J"]))
+    record = Record.objects.get(batch=batch)
+    Record.objects.filter(pk=record.pk).update(
+        raw={"TY": "JOUR", "_same": {"KW": "keywords"}}, keywords=["Trust", "Care"]
+    )
+    patch = svc._raw_patch({"KW": "keywords"}, {"keywords": ["Trust", "Care"]})
+    with connection.cursor() as cursor:
+        svc._records_update(cursor, names=("keywords", svc._RAW_PATCH),
+                            rows=[(record.pk, ["Trust", "Care", "Policy"], patch)])  # fmt: skip
+    record.refresh_from_db()
+    assert record.raw == {"TY": "JOUR", "KW": ["Trust", "Care"]}
+    assert record.keywords == ["Trust", "Care", "Policy"]
+    assert record.original_fields()["KW"] == ["Trust", "Care"]
