@@ -649,29 +649,44 @@ class DuplicateCandidate(models.Model):
         MERGED = "merged", "Merged"
         REJECTED = "rejected", "Not a duplicate"
 
+    # An import writes one row per merge (~17k for 100k records), so no index is kept that
+    # another covers: `review` leads (review, status, score), `record_a` the unique pair, and
+    # `survivor` / `decided_by` are indexed only where set (merged / decided by hand).
     review = models.ForeignKey(
-        Review, on_delete=models.CASCADE, related_name="duplicate_candidates"
+        Review, on_delete=models.CASCADE, related_name="duplicate_candidates", db_index=False
     )
-    record_a = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="+")
+    record_a = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="+", db_index=False)
     record_b = models.ForeignKey(Record, on_delete=models.CASCADE, related_name="+")
     score = models.FloatField()
     reason = models.CharField(max_length=120, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     auto = models.BooleanField(default=False, help_text="Merged automatically on import.")
     survivor = models.ForeignKey(
-        Record, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Record, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     snapshot = models.JSONField(default=dict, blank=True)
     batch = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    decided_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.SET_NULL)
+    decided_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.SET_NULL, db_index=False
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["review", "-score", "id"]
-        indexes = [models.Index(fields=["review", "status", "score"])]
+        indexes = [
+            models.Index(fields=["review", "status", "score"]),
+            models.Index(
+                fields=["survivor"], condition=Q(survivor__isnull=False), name="candidate_survivor"
+            ),
+            models.Index(
+                fields=["decided_by"],
+                condition=Q(decided_by__isnull=False),
+                name="candidate_decided_by",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["record_a", "record_b"], name="duplicate_unique_pair"),
             models.CheckConstraint(
