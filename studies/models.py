@@ -121,6 +121,12 @@ class Study(models.Model):
 class Record(models.Model):
     """A bibliographic record as imported; merged duplicates point at their survivor.
 
+    The search that found a record is its import's (`batch.search`). A paper found by three
+    databases is three records, two of them merged into the third, so it counts once for each
+    search in the search log and PRISMA, and once in screening. (A separate record-to-search
+    table held nothing more and cost every import a row, three key checks and four index
+    entries per record.)
+
     Indexes are few on purpose: every one is updated for each of the 100k records a large
     import writes. `review` has none of its own (the composite indexes below start with it);
     DOI, PMID and title key have none (nothing looks a record up by them: deduplication reads
@@ -139,7 +145,6 @@ class Record(models.Model):
     batch = models.ForeignKey(
         ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="records"
     )
-    searches = models.ManyToManyField(Search, through="RecordSource", related_name="records")
     # Both indexed only where set (see Meta): most records have neither, and an import would
     # otherwise add 100k NULL entries to each index.
     study = models.ForeignKey(
@@ -225,27 +230,6 @@ class Record(models.Model):
     @property
     def first_author(self) -> str:
         return self.authors[0] if self.authors else ""
-
-
-class RecordSource(models.Model):
-    """Which search (and import) found a record: a record found by three databases counts for
-    each search, once in screening."""
-
-    # No index of its own: the unique constraint's index starts with it.
-    record = models.ForeignKey(
-        Record, on_delete=models.CASCADE, related_name="sources", db_index=False
-    )
-    search = models.ForeignKey(Search, on_delete=models.CASCADE, related_name="record_sources")
-    batch = models.ForeignKey(
-        ImportBatch, null=True, blank=True, on_delete=models.CASCADE, related_name="record_sources"
-    )
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["record", "search", "batch"], name="recordsource_unique"
-            ),
-        ]
 
 
 class Participant(models.Model):

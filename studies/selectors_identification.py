@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Count, Q, QuerySet
 
-from studies.models import DuplicateCandidate, ImportBatch, Record, RecordSource, Search
+from studies.models import DuplicateCandidate, ImportBatch, Record, Search
 from synthesis.models import Review
 
 
@@ -14,7 +14,7 @@ def search_list(*, review: Review) -> QuerySet[Search]:
         Search.objects.filter(review=review)
         .select_related("phase")
         .annotate(
-            imported=Count("record_sources__record", distinct=True),
+            imported=Count("import_batches__records", distinct=True),
             n_batches=Count("import_batches", distinct=True),
         )
         .order_by("run_on", "id")
@@ -53,14 +53,13 @@ def duplicate_list(*, review: Review, status: str = "pending") -> QuerySet[Dupli
 
 
 def record_sources(*, review: Review, record_ids: list[int]) -> dict[int, list[str]]:
-    """Search sources per record id (one query)."""
+    """The source of the search that found each record (one query); a record added by hand
+    has none."""
     out: dict[int, list[str]] = {}
-    for rid, source in RecordSource.objects.filter(
-        record__review=review, record_id__in=record_ids
-    ).values_list("record_id", "search__source"):
-        out.setdefault(rid, [])
-        if source not in out[rid]:
-            out[rid].append(source)
+    for rid, source in Record.objects.filter(
+        review=review, pk__in=record_ids, batch__isnull=False
+    ).values_list("pk", "batch__search__source"):
+        out[rid] = [source]
     return out
 
 
@@ -73,7 +72,7 @@ def prisma_identification(review: Review) -> dict:
     """
     per_search = list(
         Search.objects.filter(review=review)
-        .annotate(n=Count("record_sources", distinct=True))
+        .annotate(n=Count("import_batches__records"))
         .values("id", "source", "kind", "reported_hits", "n")
         .order_by("run_on", "id")
     )
@@ -95,8 +94,7 @@ def prisma_identification(review: Review) -> dict:
         duplicates=Count("id", filter=Q(duplicate_of__isnull=False)),
         duplicates_databases=Count(
             "id",
-            filter=Q(duplicate_of__isnull=False, sources__search__kind__in=Search.DATABASE_ARM),
-            distinct=True,
+            filter=Q(duplicate_of__isnull=False, batch__search__kind__in=Search.DATABASE_ARM),
         ),
     )
     unique = counts["total"] - counts["duplicates"]

@@ -54,7 +54,6 @@ MODELS: list[tuple[type[models.Model], str]] = [
     (sm.ImportBatch, "review"),
     (sm.Study, "review"),
     (sm.Record, "review"),
-    (sm.RecordSource, "record__review"),
     (sm.Participant, "review"),
     (sm.Document, "review"),
     (sm.ScreeningStage, "review"),

@@ -197,7 +197,7 @@ def prisma_counts(*, review: Review) -> dict:
     Arms: a record (with its merged duplicates) belongs to the databases/registers arm when
     any database or register search found it, otherwise to the other-methods arm.
     """
-    from studies.models import Record, RecordSource, ScreeningStage, Search
+    from studies.models import Record, ScreeningStage, Search
 
     kinds = dict(Search.objects.filter(review=review).values_list("id", "kind"))
     sources = dict(Search.objects.filter(review=review).values_list("id", "source"))
@@ -216,7 +216,9 @@ def prisma_counts(*, review: Review) -> dict:
         return rid
 
     hits: list[tuple[int, int]] = list(
-        RecordSource.objects.filter(record__review=review).values_list("record_id", "search_id")
+        Record.objects.filter(review=review, batch__isnull=False).values_list(
+            "id", "batch__search_id"
+        )
     )
     db_survivors: set[int] = set()
     for rid, sid in hits:

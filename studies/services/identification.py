@@ -25,7 +25,7 @@ from studies import dedup
 from studies.importers import ImportFormatError, decode_bytes, detect_format, parse_stream
 from studies.importers.tabular import FIELDS as TABULAR_FIELDS
 from studies.importers.tabular import describe_columns, sniff_separator
-from studies.models import DuplicateCandidate, ImportBatch, Record, RecordSource, Search
+from studies.models import DuplicateCandidate, ImportBatch, Record, Search
 from studies.services.record_writer import RecordWriter, StatementQueue, copy_text
 from studies.services.screening import record_keys_assign
 from synthesis.audit import event_record
@@ -272,7 +272,7 @@ def _statistics_refresh(*, added: int) -> None:
     inside the import's transaction would hold its locks longer and could not see the new rows
     as committed): with stale statistics the next record and screening page loads may pick plans
     made for a much smaller table. Cheap next to the import (see BENCHMARKS.md)."""
-    tables = [m._meta.db_table for m in (Record, RecordSource, DuplicateCandidate)]
+    tables = [m._meta.db_table for m in (Record, DuplicateCandidate)]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # ANALYZE samples a fixed number of rows whatever the import: ~1–2 s on a table of
@@ -325,8 +325,6 @@ def _import(*, user, batch: ImportBatch, box: list, job) -> ImportSummary:
     writer = RecordWriter(
         dual_seed=review.dual_seed,
         first_position=first,
-        search_id=batch.search_id,
-        batch_id=batch.pk,
     ).start()
     try:
         # New records are known to dedup by -position until the writer hands back their ids.

@@ -24,7 +24,7 @@ from datetime import datetime
 
 from django.db import connection
 
-from studies.models import Record, RecordSource
+from studies.models import Record
 from studies.screening_rules import order_seed, screen_hash
 
 # Columns of a row handed to `put()`; the writer adds "id" first and "screen_key" last.
@@ -43,12 +43,8 @@ class RecordWriter:
     """`put()` rows, `close()` to get their ids. On PostgreSQL a thread runs the COPYs; on
     SQLite the rows are inserted at once, in the caller's thread (see `start`)."""
 
-    def __init__(self, *, dual_seed: int, first_position: int, search_id: int, batch_id: int):
+    def __init__(self, *, dual_seed: int, first_position: int):
         self._seed = order_seed(dual_seed)
-        # Every record is found by its import's search: its RecordSource row is written with it.
-        self._source = f"\t{search_id}\t{batch_id}\n"
-        self._source_params = [search_id, batch_id]
-        self._src_table = connection.ops.quote_name(RecordSource._meta.db_table)
         self._first = first_position
         # ids[position - first_position]: appended as rows are written, complete after close().
         self.ids: list[int] = []
@@ -145,12 +141,6 @@ class RecordWriter:
         cursor.copy_expert(
             f"COPY {self._table} ({self._cols}) FROM STDIN", io.StringIO(text), size=len(text) + 1
         )
-        text = self._source.join(map(str, ids)) + self._source
-        cursor.copy_expert(
-            f"COPY {self._src_table} (record_id, search_id, batch_id) FROM STDIN",
-            io.StringIO(text),
-            size=len(text) + 1,
-        )
         self.ids.extend(ids)
 
     # -- SQLite (and other backends): inline ---------------------------------------------
@@ -170,11 +160,6 @@ class RecordWriter:
                     + ", ".join([one] * len(part)),
                     [v for row in part for v in row],
                 )
-            cursor.execute(
-                f"INSERT INTO {self._src_table} (record_id, search_id, batch_id) "  # noqa: S608
-                f"SELECT id, %s, %s FROM {self._table} WHERE id >= %s AND id < %s",
-                [*self._source_params, ids.start, ids.stop],
-            )
         self.ids.extend(ids)
 
 

@@ -53,7 +53,7 @@ class SearchFilter(django_filters.FilterSet):
 
 
 class RecordFilter(django_filters.FilterSet):
-    search = IdFilter(field_name="sources__search", distinct=True)
+    search = IdFilter(field_name="batch__search")
     study = IdFilter()
     year = IdFilter(max_value=9999)
     is_duplicate = django_filters.BooleanFilter(

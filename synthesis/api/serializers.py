@@ -68,7 +68,9 @@ class RecordSerializer(serializers.ModelSerializer):
         ]  # fmt: skip
 
     def get_searches(self, obj) -> list[int]:
-        return sorted({s.search_id for s in obj.sources.all()})
+        # The search of the record's import (a paper found by several searches is several
+        # records, merged: see `duplicate_of`); none for a record added by hand.
+        return [obj.found_by] if obj.found_by is not None else []
 
 
 class StudySerializer(serializers.ModelSerializer):

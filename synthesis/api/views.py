@@ -6,7 +6,7 @@ and a filterset, and register it in `urls.py`.
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import Count, OuterRef, Prefetch, Subquery
+from django.db.models import Count, F, OuterRef, Prefetch, Subquery
 from django.http import Http404
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -31,7 +31,6 @@ from studies.models import (
     Document,
     ExtractionAnswer,
     Record,
-    RecordSource,
     ScreeningStage,
     Search,
     Study,
@@ -155,7 +154,7 @@ class SearchViewSet(ReadOnly):
     def queryset_for_review(self, review):
         return (
             Search.objects.filter(review=review)
-            .annotate(n_records=Count("record_sources__record", distinct=True))
+            .annotate(n_records=Count("import_batches__records"))
             .order_by("run_on", "id")
         )
 
@@ -170,9 +169,7 @@ class RecordViewSet(ReadOnly):
         return (
             Record.objects.filter(review=review)
             .defer("raw")
-            .prefetch_related(
-                Prefetch("sources", queryset=RecordSource.objects.only("record_id", "search_id"))
-            )
+            .annotate(found_by=F("batch__search_id"))
         )
 
 

@@ -10,8 +10,9 @@ from django.core.management import call_command
 from django.http import Http404
 from django.urls import reverse
 
+from studies import selectors_identification as sel
 from studies.importers import ImportFormatError
-from studies.models import DuplicateCandidate, ImportBatch, Record, RecordSource, Search
+from studies.models import DuplicateCandidate, ImportBatch, Record, Search
 from studies.selectors_identification import prisma_identification
 from studies.services import identification as svc
 
@@ -47,7 +48,10 @@ def test_import_creates_records_sources_and_merges_duplicates(review, users, sea
     merged = Record.objects.get(review=review, duplicate_of__isnull=False)
     survivor = merged.duplicate_of
     assert survivor.pmid == "31010000" and survivor.keywords  # kept and completed
-    assert RecordSource.objects.filter(record__in=[merged, survivor]).count() == 2
+    assert {merged.batch.search_id, survivor.batch.search_id} == {search.pk, other.pk}
+    assert sel.record_sources(review=review, record_ids=[merged.pk, survivor.pk]) == {
+        merged.pk: ["PubMed"], survivor.pk: ["MEDLINE (Ovid)"]
+    }  # fmt: skip
     web = svc.search_create(user=user, review=review, source="Google Scholar", kind="website")
     do_import(user, review, web, (SAMPLES / "endnote.xml").read_bytes(), "lib.xml")
     p = prisma_identification(review)
@@ -72,7 +76,7 @@ def test_failure_midway_rolls_back_the_batch(review, users, search):
         pytest.raises(RuntimeError),
     ):
         do_import(users["reviewer"], review, search, ris("A first title here", "A second title"))
-    assert Record.objects.count() == 0 and RecordSource.objects.count() == 0
+    assert Record.objects.count() == 0
     assert ImportBatch.objects.get().status == ImportBatch.Status.FAILED
 
 
@@ -235,12 +239,12 @@ def test_failing_record_mid_stream_rolls_back_chunks_already_written(
     data = ris(*[f"Title number {i}" for i in range(8)])
     with pytest.raises(ImportFormatError, match="export.ris"):
         do_import(users["reviewer"], review, search, data)
-    assert Record.objects.count() == 0 and RecordSource.objects.count() == 0
+    assert Record.objects.count() == 0
     batch = ImportBatch.objects.get()
     assert batch.status == ImportBatch.Status.FAILED and "line 36" in batch.error
     monkeypatch.setattr(ris_module, "to_record", real)
     assert do_import(users["reviewer"], review, search, data).parsed_count == 8
-    assert Record.objects.count() == 8 == RecordSource.objects.count()
+    assert Record.objects.filter(batch__search=search).count() == 8
 
 
 def test_raw_stored_leanly_and_expanded_back(review, users, search):

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from studies.models import ImportBatch, Record, RecordSource, Search
+from studies.models import ImportBatch, Record, Search
 from studies.screening_rules import order_seed, screen_hash
 from studies.services import identification as svc
 from studies.services.record_writer import RecordWriter
@@ -45,8 +45,8 @@ def test_keys_and_sources_are_written_with_the_records(review, users, search, mo
     assert ids == sorted(ids) and len(set(ids)) == 7
     seed = order_seed(review.dual_seed)
     assert all(r.screen_key == screen_hash(r.pk, seed) for r in records)
-    sources = set(RecordSource.objects.values_list("record_id", "search_id", "batch_id"))
-    assert sources == {(pk, search.pk, batch.pk) for pk in ids}
+    found_by = set(Record.objects.values_list("pk", "batch_id", "batch__search_id"))
+    assert found_by == {(pk, batch.pk, search.pk) for pk in ids}
 
 
 def test_ids_are_never_reused_after_records_are_deleted(review, users, search):
@@ -84,7 +84,7 @@ def test_an_error_while_writing_rolls_back_everything(review, users, search, mon
     monkeypatch.setattr(RecordWriter, name, failing)
     with pytest.raises(RuntimeError, match="disk full"):
         do_import(users["reviewer"], review, search, ris(9))
-    assert Record.objects.count() == 0 and RecordSource.objects.count() == 0
+    assert Record.objects.count() == 0
     batch = ImportBatch.objects.get()
     assert batch.status == ImportBatch.Status.FAILED and "disk full" in batch.error
     monkeypatch.setattr(RecordWriter, name, real)

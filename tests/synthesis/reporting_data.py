@@ -29,7 +29,6 @@ from studies.models import (
     RankingRun,
     Record,
     RecordScore,
-    RecordSource,
     ScreeningDecision,
     ScreeningResolution,
     ScreeningStage,
@@ -84,22 +83,22 @@ def build(review, users) -> dict:
             authors=[f"Author{i}, A.", "Second, B."], journal="J Health Serv" if i % 2 else "",
             doi=f"10.1000/r{i}", pages="1-10", position=i,
         )  # fmt: skip
-    # Databases: MEDLINE found r1..r6; HMIC found r1 again, r7, r8 and r9 (a duplicate of r2).
-    for i in range(1, 7):
-        RecordSource.objects.create(record=r[i], search=medline)
-    for i in (1, 7, 8, 9):
-        RecordSource.objects.create(record=r[i], search=hmic)
-    Record.objects.filter(pk=r[9].pk).update(duplicate_of=r[2])
-    batch = ImportBatch.objects.create(
-        review=review, search=medline, filename="medline.ris", format="ris", status="done",
-        parsed_count=6, created_count=6, created_by=rv,
+    # Databases: MEDLINE found r1..r6; HMIC found r1 again (r13, merged into r1), r7, r8 and
+    # r9 (a duplicate of r2). Other methods: r10, r11 from a website, r12 from citation
+    # tracking. A record's search is its import's.
+    r[13] = Record.objects.create(
+        review=review, title="Record 1 on collaboration", year=2011, doi="10.1000/r1",
+        authors=["Author1, A.", "Second, B."], pages="1-10", position=13, duplicate_of=r[1],
     )  # fmt: skip
-    batch.file.save("medline.ris", ContentFile(b"TY  - JOUR\nER  - \n"), save=True)
-    Record.objects.filter(pk__in=[r[i].pk for i in range(1, 7)]).update(batch=batch)
-    # Other methods: r10, r11 from a website, r12 from citation tracking.
-    for i in (10, 11):
-        RecordSource.objects.create(record=r[i], search=website)
-    RecordSource.objects.create(record=r[12], search=citation)
+    Record.objects.filter(pk=r[9].pk).update(duplicate_of=r[2])
+    found = {medline: range(1, 7), hmic: (13, 7, 8, 9), website: (10, 11), citation: (12,)}
+    for search, numbers in found.items():
+        batch = ImportBatch.objects.create(
+            review=review, search=search, filename=f"{search.pk}.ris", format="ris",
+            status="done", parsed_count=len(numbers), created_count=len(numbers), created_by=rv,
+        )  # fmt: skip
+        batch.file.save(f"{search.pk}.ris", ContentFile(b"TY  - JOUR\nER  - \n"), save=True)
+        Record.objects.filter(pk__in=[r[i].pk for i in numbers]).update(batch=batch)
 
     ta = ScreeningStage.objects.create(
         review=review, kind="title_abstract", name="Title and abstract", order=1

@@ -167,14 +167,17 @@ def test_ordering_and_cursor_pagination(api, review, data):
     while page["next"]:
         page = c.get(page["next"]).json()
         seen += [r["id"] for r in page["results"]]
-    assert len(seen) == len(set(seen)) == 12
+    assert len(seen) == len(set(seen)) == 13
 
 
 def test_records_filters(api, review, data):
     c = api("viewer")
     medline = data["searches"][0].pk
     assert len(results(c.get(f"/api/v1/reviews/{review.pk}/records/?search={medline}"))) == 6
-    assert len(results(c.get(f"/api/v1/reviews/{review.pk}/records/?is_duplicate=true"))) == 1
+    hmic = data["searches"][1].pk
+    assert len(results(c.get(f"/api/v1/reviews/{review.pk}/records/?search={hmic}"))) == 4
+    duplicates = results(c.get(f"/api/v1/reviews/{review.pk}/records/?is_duplicate=true"))
+    assert len(duplicates) == 2 and {r["searches"][0] for r in duplicates} == {hmic}
     assert len(results(c.get(f"/api/v1/reviews/{review.pk}/records/?included=true"))) == 2
 
 
@@ -351,15 +354,17 @@ def test_query_count_constant_as_data_grows(
 
 def _grow(review, users, data):
     """Ten more of everything that lists, with relations."""
-    from studies.models import Appraisal, ExtractionAnswer, Record, RecordSource, Study
+    from studies.models import Appraisal, ExtractionAnswer, ImportBatch, Record, Study
 
     trust, goals, engagement = data["concepts"]
     ta = data["stages"][0]
     field = data["studies"][0].answers.first().field
+    batch = ImportBatch.objects.create(review=review, search=data["searches"][0], filename="g.ris")
     for i in range(10):
         s = Study.objects.create(review=review, label=f"Grown {i}")
-        rec = Record.objects.create(review=review, title=f"grown {i}", study=s, position=100 + i)
-        RecordSource.objects.create(record=rec, search=data["searches"][0])
+        rec = Record.objects.create(
+            review=review, title=f"grown {i}", study=s, position=100 + i, batch=batch
+        )
         ScreeningDecision.objects.create(
             record=rec, stage=ta, reviewer=users["reviewer"], decision="include"
         )
