@@ -27,7 +27,6 @@ from studies.importers.tabular import FIELDS as TABULAR_FIELDS
 from studies.importers.tabular import describe_columns, sniff_separator
 from studies.models import DuplicateCandidate, ImportBatch, Record, Search
 from studies.services.record_writer import RecordWriter, StatementQueue, copy_text
-from studies.services.screening import record_keys_assign
 from synthesis.audit import event_record
 from synthesis.jobs import job_enqueue, job_progress
 from synthesis.models import Review
@@ -349,8 +348,6 @@ def _import(*, user, batch: ImportBatch, box: list, job) -> ImportSummary:
     )
     items.clear()
     extras.clear()
-    # Keys of records the writer did not key (none from this import; kept for safety).
-    record_keys_assign(review_id=review.pk, dual_seed=review.dual_seed)
     _progress(job, 3, "Saving counts")
     ImportBatch.objects.filter(pk=batch.pk).update(
         status=ImportBatch.Status.DONE,
