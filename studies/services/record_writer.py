@@ -37,6 +37,8 @@ _YEAR = ROW_COLUMNS.index("year")  # the one column whose value may be missing (
 # Markers while a chunk is one string (see `copy_lines`): \x01 and \x02 might occur in a
 # value, and are counted before they are trusted.
 _ROW, _NULL = "\x01", "\x02"
+_TEMPLATE = "\t".join(["%s"] * len(ROW_COLUMNS))  # a row's values, str() each (see _rows_text)
+_HEAD = "%s\t" * (len(ROW_COLUMNS) - 1)  # all but the last
 
 
 class RecordWriter:
@@ -186,7 +188,7 @@ def copy_lines(rows: list[tuple]) -> list[str]:
     separator, the tab: the parsers' values never hold one (whitespace is collapsed, JSON
     escapes it), which one count over the chunk confirms. Values are str(), ints, or a
     datetime; a missing year is _NULL."""
-    body = _ROW.join(["\t".join(map(str, row)) for row in rows])
+    body = _rows_text(rows)
     nulls = sum(1 for row in rows if row[_YEAR] is _NULL)
     if (
         body.count("\t") != (len(ROW_COLUMNS) - 1) * len(rows)
@@ -209,6 +211,21 @@ def copy_lines(rows: list[tuple]) -> list[str]:
     if nulls:
         body = body.replace(_NULL, "\\N")
     return body.split(_ROW)
+
+
+def _rows_text(rows: list[tuple]) -> str:
+    """The rows' values as str(), tab-separated, rows separated by _ROW: one %-format per row
+    ("%s" is str()) instead of a str() call per value. created_at is one datetime for the
+    whole import, and its str() was most of the formatting: when every row holds the same
+    object it is formatted once, into the template."""
+    last = rows[0][-1]
+    try:
+        if all(r[-1] is last for r in rows):
+            template = _HEAD + str(last).replace("%", "%%")
+            return _ROW.join([template % r[:-1] for r in rows])
+        return _ROW.join([_TEMPLATE % r for r in rows])
+    except TypeError:  # a row of another width: its tab count sends copy_lines value by value
+        return _ROW.join(["\t".join(map(str, row)) for row in rows])
 
 
 def copy_text(value) -> str:
