@@ -143,6 +143,46 @@ def is_clean(text: str) -> bool:
     )
 
 
+def plain_values(raw: dict, skip: str = "") -> bool:
+    """True when clean_text would return each value of `raw` (but raw[skip]) unchanged, line
+    breaks aside: there are none either (values str, or lists of str; anything else: False).
+    One check of the values joined with spaces, instead of a cleaning call per field: most
+    records need none. A value with a space at either end, or an empty one, puts a double
+    space in the joined text (or a space at its ends) and fails the check; so do markup and
+    every whitespace character but the space, as in is_clean. An "&" passes when a space
+    follows it: no entity starts so (html.unescape leaves it), as in "Science & Medicine"."""
+    try:
+        text = " ".join(
+            [v if v.__class__ is str
+             # Exactly str: clean_text converts a subclass with str(), which may differ.
+             else " ".join(v) if v.__class__ is list and {*map(type, v)} == _ONLY_STR else None
+             for k, v in raw.items() if k != skip]
+        )  # fmt: skip
+    except TypeError:  # a value neither str nor a list of str
+        return False
+    if "&" in text and text.count("&") != text.count("& "):
+        return False
+    if len(text) > 200 and text.isascii():
+        if (
+            "\n" in text or "\t" in text or "\r" in text or "\x0b" in text or "\x0c" in text
+            or "\x1c" in text or "\x1d" in text or "\x1e" in text or "\x1f" in text
+        ):  # fmt: skip
+            return False
+    elif not text.isprintable():
+        return False
+    return text[:1] != " " and text[-1:] != " " and "<" not in text and "  " not in text
+
+
+_ONLY_STR = {str}
+
+
+def unique(values: list[str]) -> list[str]:
+    """clean_list(values) of values clean_text leaves unchanged (plain_values)."""
+    out = dict.fromkeys(values)
+    out.pop("", None)
+    return list(out)
+
+
 def _unmark(text: str) -> str:
     # Most values hold neither markup nor entities: skip the regex and the unescape for them.
     if "<" in text:
@@ -167,6 +207,14 @@ def clean_abstract(value) -> str:
 def clean_doi(value) -> str:
     """Bare DOI (10.xxxx/...) or "" when the value holds none. Case is kept; matching lowercases."""
     text = clean_text(value)
+    if text[:3] == "10." and " " not in text:
+        # A bare DOI, most values: what the regexes find is all of it. No prefix matches
+        # "10.", and cleaned text holds no whitespace but spaces, so \S+ runs to the end.
+        slash = text.find("/", 3)
+        if 6 <= slash <= 12 and slash + 1 < len(text):
+            digits = text[3:slash]
+            if digits.isdigit() and digits.isascii():
+                return text.rstrip(".,;)]}")[:255]
     if not text:
         return ""
     text = _DOI_PREFIX.sub("", text)
@@ -238,7 +286,11 @@ def clean_list(values, *, split: str | None = None) -> list[str]:
 
 
 def clean_pages(start, end=None) -> str:
-    start, end = clean_text(start), clean_text(end)
+    return join_pages(clean_text(start), clean_text(end))
+
+
+def join_pages(start: str, end: str) -> str:
+    """clean_pages of a start and an end page clean_text leaves unchanged."""
     start = start.replace("--", "-").replace("–", "-").replace("—", "-")
     if start[:1] in ("p", "P") and (m := _PAGES_LABEL.match(start)):
         start = start[m.end() :]  # TRID's RIS: "SP  - pp 278-298"

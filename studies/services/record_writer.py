@@ -190,17 +190,10 @@ def copy_lines(rows: list[tuple]) -> list[str]:
     datetime; a missing year is _NULL."""
     body = _rows_text(rows)
     nulls = sum(1 for row in rows if row[_YEAR] is _NULL)
-    if (
-        body.count("\t") != (len(ROW_COLUMNS) - 1) * len(rows)
-        or body.count(_ROW) != len(rows) - 1
-        or body.count(_NULL) != nulls
+    if body.count("\t") != (len(ROW_COLUMNS) - 1) * len(rows) or (
+        body.count(_NULL) != nulls if nulls else _NULL in body  # `in`: a memchr, count is not
     ):
-        # A value holds a tab or a marker character (a control character in the file): value
-        # by value for this chunk.
-        return [
-            "\t".join(copy_text(None if i == _YEAR and v is _NULL else v) for i, v in enumerate(r))
-            for r in rows
-        ]
+        return _value_by_value(rows)
     # Each scan below is a memchr; most chunks have nothing to replace but backslashes (JSON).
     if "\\" in body:
         body = body.replace("\\", "\\\\")
@@ -210,7 +203,19 @@ def copy_lines(rows: list[tuple]) -> list[str]:
         body = body.replace("\r", "\\r")
     if nulls:
         body = body.replace(_NULL, "\\N")
-    return body.split(_ROW)
+    lines = body.split(_ROW)
+    # The split counts the row markers (the replaces above leave them): one more than the
+    # rows when a value holds one.
+    return lines if len(lines) == len(rows) else _value_by_value(rows)
+
+
+def _value_by_value(rows: list[tuple]) -> list[str]:
+    # A value holds a tab or a marker character (a control character in the file): value by
+    # value for this chunk.
+    return [
+        "\t".join(copy_text(None if i == _YEAR and v is _NULL else v) for i, v in enumerate(r))
+        for r in rows
+    ]
 
 
 def _rows_text(rows: list[tuple]) -> str:
