@@ -105,3 +105,104 @@ def test_copy_lines_rows_of_another_width_as_before():
     for width in (WIDTH - 1, WIDTH + 1):
         rows = [tuple(["a", 1, *["b"] * (width - 2)]) for _ in range(2)]
         assert rw.copy_lines(rows) == _reference(rows)
+
+
+# --- RIS: records whose values need no cleaning (base.plain_values) -------------------------
+
+# Mostly what plain_values lets through (words, single spaces, "& "), with every kind of thing
+# it must notice now and then: entities, markup, other whitespace, leading, trailing and
+# double spaces, line breaks, non-ASCII and control characters, lone surrogates.
+WORDS = ["Health", "care", "&", "Müller", "协作", "2019", "10.1234/ab.c", "doi:", "-", "*", ";",
+         "p", "pp", "12-34", "No", "Specified", "Scopus", "NLM", "PMID: 123456", "x" * 120]  # fmt: skip
+ODD = [" ", "  ", "\t", "\n", "\r", "\x0b", "\x1f", "\x85", "\xa0", "\u2003", "\x00", "\x7f",
+       "&amp;", "&#10;", "&lt;i&gt;", "&x", "<i>", "</i>", "<", "& ", " &", "\ud800", "–"]  # fmt: skip
+plain_word = st.sampled_from(WORDS)
+piece = st.one_of(plain_word, plain_word, plain_word, plain_word, st.sampled_from(ODD))
+value_text = st.one_of(
+    st.lists(plain_word, min_size=1, max_size=6).map(" ".join),
+    st.lists(piece, max_size=8).map("".join),
+    st.lists(piece, max_size=8).map(" ".join),
+    st.text(st.characters(blacklist_categories=()), max_size=12),
+)
+RIS_TAGS = ["TY", "TI", "T1", "AU", "A1", "AB", "N2", "PY", "T2", "JF", "JO", "VL", "IS", "SP",
+            "EP", "DO", "DI", "AN", "DB", "DP", "C2", "C5", "C7", "UR", "L2", "KW", "LA", "N1"]  # fmt: skip
+ris_value = st.one_of(value_text, value_text, st.lists(value_text, min_size=1, max_size=4))
+ris_raw = st.dictionaries(st.sampled_from(RIS_TAGS), ris_value, max_size=14)
+
+
+@FAST
+@given(ris_raw, st.sampled_from(["", "AB"]))
+def test_plain_values_are_left_unchanged_by_the_cleaning(raw, skip):
+    from studies.importers import base
+    from tests.studies import importers_reference as ref
+
+    if not base.plain_values(raw, skip):
+        return
+    for tag, value in raw.items():
+        if tag == skip:
+            continue
+        for v in value if isinstance(value, list) else [value]:
+            assert "\n" not in v
+            assert ref.clean_text(v) == v == ref.clean_abstract(v)
+            assert base.clean_text(v) == v
+
+
+def test_plain_values_notices_what_needs_cleaning():
+    from studies.importers import base
+
+    assert base.plain_values({"TI": "Social Science & Medicine", "AU": ["A, B", "C, D"]})
+    assert base.plain_values({"TI": "A & B", "AB": "  dirty\tabstract "}, skip="AB")
+    for odd in ["a  b", " a", "a ", "a&amp;", "a &b", "a\tb", "a\nb", "a\xa0b", "<i>a</i>", ""]:
+        assert not base.plain_values({"TY": "JOUR", "TI": odd}), odd
+        assert not base.plain_values({"TY": "JOUR", "AU": ["A, B", odd]}), odd
+    assert not base.plain_values({"TI": 2019})
+    assert not base.plain_values({"AU": ["A", None]})
+    assert not base.plain_values({"AU": ("A", "B")})
+
+    class Text(str):
+        pass
+
+    assert not base.plain_values({"TI": Text("a")})
+    assert not base.plain_values({"AU": [Text("a")]})
+
+
+@FAST
+@given(ris_raw, st.integers(1, 10**6))
+def test_ris_record_of_plain_or_odd_values_matches_the_general_path(raw, line):
+    from studies.importers import ris
+    from tests.studies import importers_reference as ref
+
+    assert ris.to_record(raw, line) == ref.to_record(raw, line)
+
+
+def test_ris_record_with_str_subclasses_matches_the_general_path():
+    from studies.importers import ris
+    from tests.studies import importers_reference as ref
+
+    class Shown(str):
+        def __str__(self):
+            return " shown  <i>other</i> "
+
+    raw = {"TY": "JOUR", "TI": Shown("Plain title"), "AU": ["A, B", Shown("C, D")],
+           "T2": [Shown("Journal"), "Other"], "KW": [Shown("kw")]}  # fmt: skip
+    assert ris.to_record(raw, 1) == ref.to_record(raw, 1)
+
+
+# --- clean_doi: bare DOIs without the regexes -----------------------------------------------
+
+doi_like = st.tuples(
+    st.sampled_from(["10.", "10.", "1O.", "10,", " 10.", "doi:10.", "https://doi.org/10."]),
+    st.text(st.sampled_from("0123456789١٢"), max_size=11),
+    st.sampled_from(["/", "/", "//", "", " /"]),
+    st.text(st.sampled_from("abc.,;)]}/ -\t\xa0é"), max_size=10),
+    st.sampled_from(["", "", ".", ")", " ", "x" * 300]),
+).map("".join)
+
+
+@FAST
+@given(st.one_of(doi_like, value_text))
+def test_clean_doi_matches_the_general_path(value):
+    from studies.importers import base
+    from tests.studies import importers_reference as ref
+
+    assert base.clean_doi(value) == ref.clean_doi(value)
