@@ -206,3 +206,15 @@ def test_clean_doi_matches_the_general_path(value):
     from tests.studies import importers_reference as ref
 
     assert base.clean_doi(value) == ref.clean_doi(value)
+
+
+def test_imported_record_fields_in_the_order_the_importers_pass_them():
+    """ris.to_record and tagged.medline_record build records positionally."""
+    import dataclasses
+
+    from studies.importers.base import ImportedRecord
+
+    assert [f.name for f in dataclasses.fields(ImportedRecord)] == [
+        "title", "abstract", "authors", "year", "journal", "volume", "issue", "pages", "doi",
+        "pmid", "url", "keywords", "type", "language", "raw", "line",
+    ]  # fmt: skip
