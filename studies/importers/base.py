@@ -143,7 +143,7 @@ def is_clean(text: str) -> bool:
     )
 
 
-def plain_values(raw: dict, skip: str = "") -> bool:
+def plain_values(raw: dict, skip: str | None = None) -> bool:
     """True when clean_text would return each value of `raw` (but raw[skip]) unchanged, line
     breaks aside: there are none either (values str, or lists of str; anything else: False).
     One check of the values joined with spaces, instead of a cleaning call per field: most

@@ -131,7 +131,7 @@ ris_raw = st.dictionaries(st.sampled_from(RIS_TAGS), ris_value, max_size=14)
 
 
 @FAST
-@given(ris_raw, st.sampled_from(["", "AB"]))
+@given(ris_raw, st.sampled_from([None, "AB"]))
 def test_plain_values_are_left_unchanged_by_the_cleaning(raw, skip):
     from studies.importers import base
     from tests.studies import importers_reference as ref
@@ -156,6 +156,7 @@ def test_plain_values_notices_what_needs_cleaning():
         assert not base.plain_values({"TY": "JOUR", "TI": odd}), odd
         assert not base.plain_values({"TY": "JOUR", "AU": ["A, B", odd]}), odd
     assert not base.plain_values({"TI": 2019})
+    assert not base.plain_values({"": [" a"]})  # any key is checked unless skipped
     assert not base.plain_values({"AU": ["A", None]})
     assert not base.plain_values({"AU": ("A", "B")})
 
@@ -218,3 +219,37 @@ def test_imported_record_fields_in_the_order_the_importers_pass_them():
         "title", "abstract", "authors", "year", "journal", "volume", "issue", "pages", "doi",
         "pmid", "url", "keywords", "type", "language", "raw", "line",
     ]  # fmt: skip
+
+
+# --- MEDLINE: the same check (tagged.medline_record) ----------------------------------------
+
+MEDLINE_TAGS = ["PMID", "TI", "BTI", "AB", "FAU", "AU", "CN", "DP", "JT", "TA", "VI", "IP", "PG",
+                "LID", "AID", "SO", "OT", "MH", "PT", "LA", "OWN"]  # fmt: skip
+words = st.lists(plain_word, min_size=1, max_size=4).map(" ".join)
+mostly_plain = st.one_of(words, words, words, value_text)
+heading = st.one_of(
+    mostly_plain, st.sampled_from(["*Humans", "Humans/*methods", "* x", "x *", "*"])
+)
+medline_fields = st.dictionaries(
+    st.sampled_from(MEDLINE_TAGS),
+    st.one_of(st.lists(mostly_plain, min_size=1, max_size=3), st.lists(heading, max_size=4)),
+    max_size=12,
+)
+
+
+@FAST
+@given(medline_fields, st.integers(1, 10**6))
+def test_medline_record_of_plain_or_odd_values_matches_the_general_path(fields, line):
+    from studies.importers import tagged
+    from tests.studies import importers_reference as ref
+
+    assert tagged.medline_record(fields, line) == ref.medline_record(fields, line)
+
+
+def test_medline_headings_whose_star_leaves_a_space():
+    from studies.importers import tagged
+    from tests.studies import importers_reference as ref
+
+    fields = {"PMID": ["1"], "TI": ["A title"], "MH": ["* Humans", "Care *", "*Adult"]}
+    assert tagged.medline_record(fields, 1).keywords == ["Humans", "Care", "Adult"]
+    assert tagged.medline_record(fields, 1) == ref.medline_record(fields, 1)
