@@ -11,6 +11,7 @@ import html
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 
 MAX_LEN = {"journal": 500, "volume": 50, "issue": 50, "pages": 50, "type": 60, "language": 40}
 
@@ -160,6 +161,21 @@ def plain_values(raw: dict, skip: str | None = None) -> bool:
         )  # fmt: skip
     except TypeError:  # a value neither str nor a list of str
         return False
+    return plain_text(text)
+
+
+def plain_lists(fields: dict, skip: str | None = None) -> bool:
+    """plain_values of {tag: [values]} (MEDLINE): the types checked in two sets for the whole
+    record rather than one for each list."""
+    lists = [v for k, v in fields.items() if k != skip]
+    if {*map(type, lists)} != _ONLY_LIST or {*map(type, chain.from_iterable(lists))} != _ONLY_STR:
+        return False
+    return plain_text(" ".join(map(" ".join, lists)))
+
+
+def plain_text(text: str) -> bool:
+    """True when clean_text would return each of the values joined with spaces in `text`
+    unchanged, and none holds a line break (see plain_values)."""
     if "&" in text and text.count("&") != text.count("& "):
         return False
     if len(text) > 200 and text.isascii():
@@ -173,7 +189,7 @@ def plain_values(raw: dict, skip: str | None = None) -> bool:
     return text[:1] != " " and text[-1:] != " " and "<" not in text and "  " not in text
 
 
-_ONLY_STR = {str}
+_ONLY_STR, _ONLY_LIST = {str}, {list}
 
 
 def unique(values: list[str]) -> list[str]:

@@ -27,7 +27,8 @@ from studies.importers.base import (
     finish,
     iter_line_chunks,
     join_pages,
-    plain_values,
+    plain_lists,
+    plain_text,
     unique,
 )
 
@@ -152,10 +153,10 @@ def medline_record(fields: dict, line: int | None) -> ImportedRecord:
     type_, language = _one(fields, "PT"), _one(fields, "LA")
     # Most records hold no value to clean: one check of all of them (the abstract apart), and
     # their values are used as they are (see ris.to_record).
-    if plain_values(fields, skip="AB"):
+    if plain_lists(fields, skip="AB"):
         authors, pages = unique(authors), join_pages(pages, "")
         # Removing a "*" may leave a space at an end: the keywords are checked again.
-        keywords = unique(keywords) if plain_values({"MH": keywords}) else clean_list(keywords)
+        keywords = unique(keywords) if plain_text(" ".join(keywords)) else clean_list(keywords)
     else:
         title, journal = clean_text(title), clean_text(journal)
         volume, issue = clean_text(volume), clean_text(issue)

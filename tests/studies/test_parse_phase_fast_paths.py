@@ -253,3 +253,28 @@ def test_medline_headings_whose_star_leaves_a_space():
     fields = {"PMID": ["1"], "TI": ["A title"], "MH": ["* Humans", "Care *", "*Adult"]}
     assert tagged.medline_record(fields, 1).keywords == ["Humans", "Care", "Adult"]
     assert tagged.medline_record(fields, 1) == ref.medline_record(fields, 1)
+
+
+@FAST
+@given(
+    st.dictionaries(st.sampled_from(MEDLINE_TAGS), st.lists(mostly_plain, max_size=3), max_size=8),
+    st.sampled_from([None, "AB"]),
+)
+def test_plain_lists_is_plain_values_for_lists(fields, skip):
+    from studies.importers import base
+
+    # The same answer, but for a record with no field to check, which plain_lists leaves to
+    # the general path.
+    checked = any(tag != skip for tag in fields)
+    assert base.plain_lists(fields, skip) == (checked and base.plain_values(fields, skip))
+
+
+def test_plain_lists_notices_other_types():
+    from studies.importers import base
+
+    class Text(str):
+        pass
+
+    assert base.plain_lists({"TI": ["a"], "AU": ["b", "c"]})
+    for odd in ("a", ["a", Text("b")], ["a", None], ("a",)):
+        assert not base.plain_lists({"TI": ["x"], "AU": odd}), odd
