@@ -208,7 +208,19 @@ def _unmark(text: str) -> str:
 
 def clean_abstract(value) -> str:
     if value.__class__ is str and "\n" not in value and "&" not in value:
-        return clean_text(value)  # one paragraph (an entity could be "&#10;")
+        # One paragraph (an entity could be "&#10;"): clean_text. Most abstracts are long,
+        # ASCII, free of markup and clean already: its check inline, without the scans for
+        # what is known absent (line breaks, entities, markup).
+        if "<" not in value and len(value) > 200 and value.isascii():
+            if (
+                value[0] != " " and value[-1] != " " and "\t" not in value and "\r" not in value
+                and "\x0b" not in value and "\x0c" not in value and "\x1c" not in value
+                and "\x1d" not in value and "\x1e" not in value and "\x1f" not in value
+                and "  " not in value
+            ):  # fmt: skip
+                return value
+            return " ".join(value.split())
+        return clean_text(value)
     if isinstance(value, list | tuple):
         value = "\n".join(str(v) for v in value if v)
     if value is None:

@@ -247,6 +247,8 @@ def to_record(raw: dict, line: int | None) -> ImportedRecord:
             pmid = an
     if not pmid:
         for value in _all(raw, ("C2", "N1", "M1", "AN", "U1", "ID")):
+            if "d" not in value and "D" not in value:
+                continue  # no "PMID": most values (an accession number), without the regex
             found = set(_PMID_IN_TEXT.findall(value))
             if len(found) == 1:  # several: a reference list, not this record's own
                 pmid = found.pop()

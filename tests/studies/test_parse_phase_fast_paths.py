@@ -278,3 +278,23 @@ def test_plain_lists_notices_other_types():
     assert base.plain_lists({"TI": ["a"], "AU": ["b", "c"]})
     for odd in ("a", ["a", Text("b")], ["a", None], ("a",)):
         assert not base.plain_lists({"TI": ["x"], "AU": odd}), odd
+
+
+# --- clean_abstract: long ASCII paragraphs checked inline -----------------------------------
+
+long_text = st.tuples(
+    st.lists(piece, max_size=3).map("".join),
+    st.integers(25, 60),
+    st.sampled_from(["word ", "w ", "wörd ", "a  b ", "x\x1e "]),
+    st.lists(piece, max_size=3).map("".join),
+).map(lambda t: t[0] + (t[2] * t[1]).strip() + t[3])
+
+
+@FAST
+@given(st.one_of(long_text, value_text))
+def test_clean_abstract_matches_the_general_path(value):
+    from studies.importers import base
+    from tests.studies import importers_reference as ref
+
+    assert base.clean_abstract(value) == ref.clean_abstract(value)
+    assert base.clean_abstract(value.strip()) == ref.clean_abstract(value.strip())
