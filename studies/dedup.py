@@ -192,14 +192,22 @@ def fold(text: str) -> str:
     """Lower-case, strip diacritics and punctuation, collapse spaces."""
     if not text:
         return ""
-    if not text.isascii():  # most records are ASCII: skip the Unicode work for them
-        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
-        text = text.replace("ß", "ss").replace("æ", "ae").replace("ø", "o").replace("Ø", "o")
-        text = text.replace("Æ", "ae").replace("ł", "l").replace("Ł", "l").replace("đ", "d")
+    if text.isascii():
+        # Most records. In ASCII, \w is [A-Za-z0-9_] and "_" separates too: one byte table
+        # lowercases letters and blanks everything else, in C (the regex took 3 µs a title).
+        if "&" in text:
+            text = text.replace("&", " and ")
+        return " ".join(text.encode("ascii").translate(_FOLD_ASCII).decode("ascii").split())
+    text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
+    text = text.replace("ß", "ss").replace("æ", "ae").replace("ø", "o").replace("Ø", "o")
+    text = text.replace("Æ", "ae").replace("ł", "l").replace("Ł", "l").replace("đ", "d")
     text = text.lower().replace("&", " and ").replace("_", " ")
     return " ".join(_NON_ALNUM.sub(" ", text).split())
 
 
+_FOLD_ASCII = bytes(
+    c + 32 if 65 <= c <= 90 else c if 48 <= c <= 57 or 97 <= c <= 122 else 32 for c in range(256)
+)
 _COMBINING = re.compile("[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 
 

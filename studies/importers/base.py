@@ -11,6 +11,7 @@ import html
 import re
 import unicodedata
 from dataclasses import asdict, dataclass, field
+from itertools import chain
 
 MAX_LEN = {"journal": 500, "volume": 50, "issue": 50, "pages": 50, "type": 60, "language": 40}
 
@@ -143,6 +144,61 @@ def is_clean(text: str) -> bool:
     )
 
 
+def plain_values(raw: dict, skip: str | None = None) -> bool:
+    """True when clean_text would return each value of `raw` (but raw[skip]) unchanged, line
+    breaks aside: there are none either (values str, or lists of str; anything else: False).
+    One check of the values joined with spaces, instead of a cleaning call per field: most
+    records need none. A value with a space at either end, or an empty one, puts a double
+    space in the joined text (or a space at its ends) and fails the check; so do markup and
+    every whitespace character but the space, as in is_clean. An "&" passes when a space
+    follows it: no entity starts so (html.unescape leaves it), as in "Science & Medicine"."""
+    try:
+        text = " ".join(
+            [v if v.__class__ is str
+             # Exactly str: clean_text converts a subclass with str(), which may differ.
+             else " ".join(v) if v.__class__ is list and {*map(type, v)} == _ONLY_STR else None
+             for k, v in raw.items() if k != skip]
+        )  # fmt: skip
+    except TypeError:  # a value neither str nor a list of str
+        return False
+    return plain_text(text)
+
+
+def plain_lists(fields: dict, skip: str | None = None) -> bool:
+    """plain_values of {tag: [values]} (MEDLINE): the types checked in two sets for the whole
+    record rather than one for each list."""
+    lists = [v for k, v in fields.items() if k != skip]
+    if {*map(type, lists)} != _ONLY_LIST or {*map(type, chain.from_iterable(lists))} != _ONLY_STR:
+        return False
+    return plain_text(" ".join(map(" ".join, lists)))
+
+
+def plain_text(text: str) -> bool:
+    """True when clean_text would return each of the values joined with spaces in `text`
+    unchanged, and none holds a line break (see plain_values)."""
+    if "&" in text and text.count("&") != text.count("& "):
+        return False
+    if len(text) > 200 and text.isascii():
+        if (
+            "\n" in text or "\t" in text or "\r" in text or "\x0b" in text or "\x0c" in text
+            or "\x1c" in text or "\x1d" in text or "\x1e" in text or "\x1f" in text
+        ):  # fmt: skip
+            return False
+    elif not text.isprintable():
+        return False
+    return text[:1] != " " and text[-1:] != " " and "<" not in text and "  " not in text
+
+
+_ONLY_STR, _ONLY_LIST = {str}, {list}
+
+
+def unique(values: list[str]) -> list[str]:
+    """clean_list(values) of values clean_text leaves unchanged (plain_values)."""
+    out = dict.fromkeys(values)
+    out.pop("", None)
+    return list(out)
+
+
 def _unmark(text: str) -> str:
     # Most values hold neither markup nor entities: skip the regex and the unescape for them.
     if "<" in text:
@@ -152,7 +208,19 @@ def _unmark(text: str) -> str:
 
 def clean_abstract(value) -> str:
     if value.__class__ is str and "\n" not in value and "&" not in value:
-        return clean_text(value)  # one paragraph (an entity could be "&#10;")
+        # One paragraph (an entity could be "&#10;"): clean_text. Most abstracts are long,
+        # ASCII, free of markup and clean already: its check inline, without the scans for
+        # what is known absent (line breaks, entities, markup).
+        if "<" not in value and len(value) > 200 and value.isascii():
+            if (
+                value[0] != " " and value[-1] != " " and "\t" not in value and "\r" not in value
+                and "\x0b" not in value and "\x0c" not in value and "\x1c" not in value
+                and "\x1d" not in value and "\x1e" not in value and "\x1f" not in value
+                and "  " not in value
+            ):  # fmt: skip
+                return value
+            return " ".join(value.split())
+        return clean_text(value)
     if isinstance(value, list | tuple):
         value = "\n".join(str(v) for v in value if v)
     if value is None:
@@ -167,6 +235,14 @@ def clean_abstract(value) -> str:
 def clean_doi(value) -> str:
     """Bare DOI (10.xxxx/...) or "" when the value holds none. Case is kept; matching lowercases."""
     text = clean_text(value)
+    if text[:3] == "10." and " " not in text:
+        # A bare DOI, most values: what the regexes find is all of it. No prefix matches
+        # "10.", and cleaned text holds no whitespace but spaces, so \S+ runs to the end.
+        slash = text.find("/", 3)
+        if 6 <= slash <= 12 and slash + 1 < len(text):
+            digits = text[3:slash]
+            if digits.isdigit() and digits.isascii():
+                return text.rstrip(".,;)]}")[:255]
     if not text:
         return ""
     text = _DOI_PREFIX.sub("", text)
@@ -238,7 +314,11 @@ def clean_list(values, *, split: str | None = None) -> list[str]:
 
 
 def clean_pages(start, end=None) -> str:
-    start, end = clean_text(start), clean_text(end)
+    return join_pages(clean_text(start), clean_text(end))
+
+
+def join_pages(start: str, end: str) -> str:
+    """clean_pages of a start and an end page clean_text leaves unchanged."""
     start = start.replace("--", "-").replace("–", "-").replace("—", "-")
     if start[:1] in ("p", "P") and (m := _PAGES_LABEL.match(start)):
         start = start[m.end() :]  # TRID's RIS: "SP  - pp 278-298"
