@@ -184,10 +184,10 @@ class Record(models.Model):
     class Meta:
         ordering = ["review", "position", "id"]
         indexes = [
-            models.Index(fields=["review", "duplicate_of", "position"]),
             # The screening queues walk unique records in import or random order. Partial
             # indexes, because PostgreSQL does not take `duplicate_of IS NULL` as fixing
-            # that column, so (review, duplicate_of, position) cannot give the order there.
+            # that column, so (review, duplicate_of, position) could not give the order there
+            # (that index is gone: no query used it, and every import wrote 100k entries).
             models.Index(
                 fields=["review", "screen_key", "id"],
                 condition=Q(duplicate_of__isnull=True),
