@@ -127,13 +127,7 @@ def is_clean(text: str) -> bool:
     abstracts alone). All the whitespace str.split() knows except the space is non-printable
     (a test walks the whole Unicode range), so isprintable() rules it out; on long ASCII
     text, scanning for the nine ASCII ones (memchr) is faster than isprintable's loop."""
-    if len(text) > 200 and text.isascii():
-        if (
-            "\n" in text or "\t" in text or "\r" in text or "\x0b" in text or "\x0c" in text
-            or "\x1c" in text or "\x1d" in text or "\x1e" in text or "\x1f" in text
-        ):  # fmt: skip
-            return False
-    elif not text.isprintable():
+    if not _spaces_only(text):
         return False
     return (
         text[:1] != " "
@@ -142,6 +136,16 @@ def is_clean(text: str) -> bool:
         and "&" not in text
         and "  " not in text
     )
+
+
+def _spaces_only(text: str) -> bool:
+    """No whitespace in `text` but the space (is_clean's first test, see there)."""
+    if len(text) > 200 and text.isascii():
+        return not (
+            "\n" in text or "\t" in text or "\r" in text or "\x0b" in text or "\x0c" in text
+            or "\x1c" in text or "\x1d" in text or "\x1e" in text or "\x1f" in text
+        )  # fmt: skip
+    return text.isprintable()
 
 
 def plain_values(raw: dict, skip: str | None = None) -> bool:
@@ -178,13 +182,7 @@ def plain_text(text: str) -> bool:
     unchanged, and none holds a line break (see plain_values)."""
     if "&" in text and text.count("&") != text.count("& "):
         return False
-    if len(text) > 200 and text.isascii():
-        if (
-            "\n" in text or "\t" in text or "\r" in text or "\x0b" in text or "\x0c" in text
-            or "\x1c" in text or "\x1d" in text or "\x1e" in text or "\x1f" in text
-        ):  # fmt: skip
-            return False
-    elif not text.isprintable():
+    if not _spaces_only(text):
         return False
     return text[:1] != " " and text[-1:] != " " and "<" not in text and "  " not in text
 
