@@ -500,9 +500,7 @@ class _Member:
         self.abstract_of = self.pk
 
     def completeness(self) -> int:
-        # As _completeness() on a Record: the filled merge fields, and a real abstract.
-        filled = sum(1 for f in _SCALAR_FIELDS if getattr(self, f) not in (None, "", [], {}))
-        return filled + (self.abstract_len > 0) + (self.abstract_len > 200)
+        return _completeness_of(self, self.abstract_len)
 
 
 class _NewRecords:
@@ -784,7 +782,15 @@ def _fields(r: Record) -> dict:
 
 
 def _completeness(r: Record) -> int:
-    return dedup.completeness(_fields(r)) + (1 if len(r.abstract) > 200 else 0)
+    return _completeness_of(r, len(r.abstract))
+
+
+def _completeness_of(record, abstract_len: int) -> int:
+    """How complete a record is, to choose the survivor of a merge: its filled merge fields
+    (dedup.completeness), and a point more for a real abstract. The abstract goes by its
+    length, so an import's _Member (which keeps no abstract text) counts as its Record."""
+    filled = dedup.completeness({f: getattr(record, f) for f in _SCALAR_FIELDS})
+    return filled + (abstract_len > 0) + (abstract_len > 200)
 
 
 def _merged_value(field: str, mine, theirs):
