@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from studies.models import Record, Search
 
@@ -36,7 +37,7 @@ def test_upload_preview_import_and_merge(live_server, page, login, review, users
     assert Record.objects.count() == 3
     page.get_by_role("link", name="Check duplicates").click()
     pair = page.locator(".pair").first
-    assert "differs" in pair.inner_html()
+    expect(pair.locator(".differs").first).to_be_attached()
     pair.get_by_role("button", name="Merge (keep the more complete)").click()
     page.wait_for_selector(".pair .badge.ok")
     assert Record.objects.filter(duplicate_of__isnull=False).count() == 1

@@ -2,6 +2,7 @@
 screening with a conflict that appears only after both decided, resolution, agreement."""
 
 import pytest
+from playwright.sync_api import expect
 
 from studies.models import ScreeningDecision, ScreeningResolution
 from tests.studies.screening_fixtures import make_records, make_stages
@@ -116,7 +117,8 @@ def test_blind_conflict_resolution_and_agreement(browser, live_server, review, s
     try:
         o.goto(f"{live_server.url}/reviews/{review.pk}/screening/{ta.pk}/conflicts/")
         o.click(f'#conflicts a[href$="/conflicts/{recs[0].pk}/"]')
-        assert o.locator(".card.vote").count() == 2
+        # the click returns once navigation starts, not when the page has loaded
+        expect(o.locator(".card.vote")).to_have_count(2)
         o.check("input[name=decision][value=include]")
         o.fill("#note", "Meets the collaboration criterion")
         o.click("#resolve-form button")
