@@ -199,8 +199,13 @@ class Record(models.Model):
                 name="record_import_queue",
             ),
             models.Index(fields=["review", "year"]),
-            # Reports sought / retrieved: the full-text screening queue.
-            models.Index(fields=["review", "fulltext_status", "position"]),
+            # Reports sought / retrieved: the full-text screening queue. Partial: records
+            # join it only past title-abstract screening, so an import writes no entries.
+            models.Index(
+                fields=["review", "position", "id"],
+                condition=~Q(fulltext_status=""),  # "" is FullTextStatus.NOT_SOUGHT
+                name="record_fulltext_queue",
+            ),
             # `duplicate_of = x` / `study = x` imply NOT NULL: both engines use these.
             models.Index(
                 fields=["duplicate_of"],

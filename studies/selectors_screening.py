@@ -128,6 +128,18 @@ def stage_records(stage: ScreeningStage) -> QuerySet[Record]:
     return qs
 
 
+def reports_sought(*, review: Review, status: str = "") -> QuerySet[Record]:
+    """The review's unique records whose full text is sought, retrieved or not retrieved
+    (optionally one of those), in import order: the full-text page's list. It walks the
+    partial index record_fulltext_queue, which holds only these records."""
+    qs = Record.objects.filter(review=review, duplicate_of__isnull=True).exclude(
+        fulltext_status=Record.FullTextStatus.NOT_SOUGHT
+    )
+    if status and status in Record.FullTextStatus.values:
+        qs = qs.filter(fulltext_status=status)
+    return qs.order_by("position", "id")
+
+
 def min_stage_order(stage: ScreeningStage) -> int:
     cached = getattr(stage, "_min_order", None)
     if cached is None:

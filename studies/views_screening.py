@@ -465,12 +465,7 @@ def fulltexts(request, review: Review):
         prev.review = review
         svc.reports_sought_sync(user=request.user, stage=prev)
     status = request.GET.get("status", "")
-    qs = Record.objects.filter(review=review, duplicate_of__isnull=True).exclude(
-        fulltext_status=Record.FullTextStatus.NOT_SOUGHT
-    )
-    if status in Record.FullTextStatus.values and status:
-        qs = qs.filter(fulltext_status=status)
-    qs = qs.select_related("study").order_by("position", "id")
+    qs = sel.reports_sought(review=review, status=status).select_related("study")
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     ids = [r.pk for r in page]
     docs: dict[int, list] = {}
@@ -479,8 +474,7 @@ def fulltexts(request, review: Review):
     outcomes = {}
     if ft_stage is not None:
         ft_stage.review = review
-        for r in page:
-            outcomes[r.pk] = svc.record_outcome(ft_stage, r)
+        outcomes = svc.record_outcomes(ft_stage, list(page))
     for r in page:
         r.docs = docs.get(r.pk, [])
         r.ft_outcome = outcomes.get(r.pk)
