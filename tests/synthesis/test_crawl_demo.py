@@ -1,0 +1,82 @@
+"""Every page a demo user can reach by following links answers without a server error, and
+every one of the review's pages is a 404 for someone who is not a member.
+
+The crawl follows the links the pages actually render, so a new page is covered as soon as
+something links to it."""
+
+import re
+from collections import Counter, deque
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+from django.urls import Resolver404, resolve
+
+from synthesis.demo import DEMO_USERS, demo_load
+
+pytestmark = pytest.mark.django_db
+
+HREF = re.compile(r'(?:href|hx-get|data-url)="([^"#]*)')  # links and htmx loads
+PER_PATTERN = 3  # a few instances of each URL pattern: /cmocs/12/ and /cmocs/13/ run one view
+SKIP = ("/accounts/logout", "/static/", "/media/", "/admin/")
+
+
+def crawl(client, start: str) -> dict[str, int]:
+    """GET every same-site link reachable from `start`; returns path → status."""
+    seen: dict[str, int] = {}
+    per_view: Counter = Counter()
+    queue = deque([start])
+    while queue:
+        path = queue.popleft()
+        if path in seen:
+            continue
+        try:
+            name = resolve(urlsplit(path).path).url_name
+        except Resolver404:
+            name = None
+        per_view[name] += 1
+        if per_view[name] > PER_PATTERN:
+            continue
+        resp = client.get(path)
+        seen[path] = resp.status_code
+        if resp.status_code != 200 or "text/html" not in resp.get("Content-Type", ""):
+            continue
+        for href in HREF.findall(resp.content.decode()):
+            url = urlsplit(urljoin(path, href.replace("&amp;", "&")))
+            if url.netloc or not url.path.startswith("/") or url.path.startswith(SKIP):
+                continue
+            queue.append(url.path + (f"?{url.query}" if url.query else ""))
+    return seen
+
+
+@pytest.fixture
+def demo():
+    review, _ = demo_load()
+    return review
+
+
+@pytest.mark.parametrize("username", [u for u, _name, _role in DEMO_USERS])
+def test_every_linked_page_answers_without_a_server_error(client, demo, username):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.get(username=username))
+    seen = crawl(client, f"/reviews/{demo.pk}/")
+    assert len(seen) > 40, sorted(seen)  # the crawl really went through the review
+    errors = {p: s for p, s in seen.items() if s >= 500}
+    assert errors == {}
+    # A page linked for this role is one this role may open.
+    refused = {p: s for p, s in seen.items() if s in (403, 404)}
+    assert refused == {}
+
+
+def test_a_non_member_gets_404_on_every_review_page(client, demo, make_user):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.get(username=DEMO_USERS[0][0]))
+    pages = [p for p in crawl(client, f"/reviews/{demo.pk}/") if f"/{demo.pk}/" in p]
+    assert len(pages) > 40
+    client.logout()
+    client.force_login(make_user("stranger"))
+    answers = {p: client.get(p).status_code for p in pages}
+    assert {p: s for p, s in answers.items() if s != 404} == {}
+    posted = {p: client.post(p, {}).status_code for p in pages}
+    assert {p: s for p, s in posted.items() if s not in (404, 405)} == {}
