@@ -83,7 +83,9 @@ def test_a_non_member_gets_404_on_every_review_page(client, demo, make_user):
 
 
 JUNK = {"page": "x", "sort": "nonsense", "status": "<b>", "q": "\x00'", "min_sources": "-1",
-        "phase": "9999", "version": "abc", "filter": "?", "order": "zz", "search": "%%"}  # fmt: skip
+        "phase": "9999", "version": "abc", "filter": "?", "order": "zz", "search": "%%",
+        "concept": "x", "stage": "x", "study": "x", "year": "x", "ordering": "-nonsense",
+        "from": "x", "to": "x", "type": "x", "supported": "x", "format": "x"}  # fmt: skip
 
 
 def test_junk_in_every_query_string_and_form_is_not_a_server_error(client, demo):
@@ -96,8 +98,14 @@ def test_junk_in_every_query_string_and_form_is_not_a_server_error(client, demo)
     pages = list(crawl(client, f"/reviews/{demo.pk}/"))
     client.raise_request_exception = False  # a 500 is counted, not raised
     answers = {}
+    huge = "9" * 20  # beyond any integer column
     for path in pages:
-        answers[f"GET {path}"] = client.get(path.split("?")[0], JUNK).status_code
+        bare = path.split("?")[0]
+        answers[f"GET {path}"] = client.get(bare, JUNK).status_code
+        answers[f"GET {path} (huge)"] = client.get(bare, dict.fromkeys(JUNK, huge)).status_code
+        answers[f"GET {path} (huge ids)"] = client.get(
+            re.sub(r"/\d+/", f"/{huge}/", bare)
+        ).status_code
     for path in pages:
         answers[f"POST {path}"] = client.post(path.split("?")[0], JUNK).status_code
         answers[f"POST {path} (empty)"] = client.post(path.split("?")[0], {}).status_code
