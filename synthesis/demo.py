@@ -6,7 +6,9 @@ as it is unless `reset=True`.
 
 Bulk seeding writes through the ORM in one transaction rather than through the per-action
 services: those check the permissions of a person acting in the UI, and the demo is created
-by the system before any member exists. One audit event records the load.
+by the system before any member exists. One audit event records the load. Once the members
+exist, the reference list is imported and the screening votes cast through the services, as
+the reviewers would (each import and vote audited).
 """
 
 import json
@@ -149,6 +151,8 @@ def demo_load(*, reset: bool = False) -> tuple[Review, bool]:
     _load_participants(review)
     _load_mervyn_document(review, studies, users["rita"])
     _build_versions(review, owner)
+    _import_reference_list(review, owner)
+    _screen(review, ta, ft, users)
     event_record(
         review=review, actor=owner, verb="demo.load", target=review,
         summary="Demo review loaded from the seed report",
@@ -367,3 +371,47 @@ def _build_versions(review: Review, owner) -> None:
     except ImportError:
         return
     build_demo_versions(review=review, user=owner)
+
+
+def _import_reference_list(review: Review, owner) -> None:
+    """The report's reference list, imported the way a reviewer would (preview, confirm) as a
+    reference-scanning search: the included studies it cites merge into their records, the
+    rest wait to be screened."""
+    from studies.services.identification import import_batch_create, import_confirm
+
+    search = Search.objects.create(
+        review=review, source="Reference list of the report", kind=Search.Kind.REFERENCE_SCANNING,
+        notes="Demo: the seed report's own reference list, imported to show deduplication "
+              "against the library and title-abstract screening.",
+    )  # fmt: skip
+    data = (DEMO_DIR / "reference_scanning.ris").read_bytes()
+    batch = import_batch_create(
+        user=owner, review=review, search=search, data=data, filename="reference_scanning.ris"
+    )
+    import_confirm(user=owner, batch=batch)
+
+
+def _screen(review: Review, ta: ScreeningStage, ft: ScreeningStage, users) -> None:
+    """Votes through the screening service, as the two reviewers cast them: Rita includes the
+    72 studies at both stages and excludes the policy documents of the reference list; Ravi,
+    the second reviewer, screens the dual share blind and disagrees once, which leaves one
+    conflict for the owner to resolve. The other references wait in the queue."""
+    from studies.screening_rules import is_dual
+    from studies.services.screening import decision_record
+
+    rita, ravi = users["rita"], users["ravi"]
+    unique = Record.objects.filter(review=review, duplicate_of__isnull=True).order_by("position")
+    studies = [r for r in unique if r.study_id]
+    dual = [r for r in studies if is_dual(r.pk, review.dual_seed, review.dual_fraction)]
+    for record in studies:
+        decision_record(user=rita, stage=ta, record=record, decision="include")
+    for i, record in enumerate(dual):
+        decision_record(user=ravi, stage=ta, record=record, decision="exclude" if i == 0 else "include",
+                        note="Not sure this is about organisations working together" if i == 0 else "")  # fmt: skip
+    for record in studies:
+        if record not in dual[:1]:
+            decision_record(user=rita, stage=ft, record=record, decision="include")
+    not_a_study = ExclusionReason.objects.get(stage=ta, order=3)
+    reports = [r for r in unique if not r.study_id and r.type == "RPRT"]
+    for record in reports[:15]:
+        decision_record(user=rita, stage=ta, record=record, decision="exclude", reason=not_a_study)

@@ -70,3 +70,26 @@ def test_demo_load_is_idempotent():
     assert created and not created_again and again.pk == review.pk
     assert Study.objects.filter(review=review).count() == 72
     assert CMOC.objects.filter(review=review).count() == 56
+
+
+def test_demo_imports_the_reference_list_and_has_votes_and_one_conflict():
+    from studies import selectors_screening as sel
+    from studies.models import DuplicateCandidate, ImportBatch, Record, ScreeningDecision
+
+    review, _ = demo_load()
+    batch = ImportBatch.objects.get(review=review)
+    assert (batch.status, batch.search.kind) == ("done", "reference_scanning")
+    # Every included study is cited in the report: each merges into the study's record.
+    assert batch.parsed_count > 200 and batch.duplicate_count == 72
+    merged = Record.objects.filter(review=review, duplicate_of__isnull=False)
+    assert merged.count() == 72
+    assert not merged.filter(duplicate_of__study__isnull=True).exists()
+    # Look-alike reports (one per place) are left for a reviewer to compare, not merged.
+    assert DuplicateCandidate.objects.filter(review=review, status="pending").exists()
+
+    ta, ft = sel.stage_list(review=review)
+    votes = ScreeningDecision.objects.filter(stage=ta)
+    assert votes.filter(reviewer__username="rita", decision="include").count() == 72
+    assert votes.filter(reviewer__username="rita", decision="exclude").count() == 15
+    assert len(list(sel.conflict_record_ids(ta, unresolved=True))) == 1
+    assert ScreeningDecision.objects.filter(stage=ft, decision="include").count() == 71
