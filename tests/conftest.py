@@ -4,6 +4,8 @@ import os
 
 import pytest
 from django.contrib.auth import get_user_model
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from synthesis.models import Membership, Phase, Review, Role
 
@@ -12,6 +14,13 @@ from synthesis.models import Membership, Phase, Review, Role
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 PASSWORD = "retroduce-test-pw"
+
+# Property tests: no per-example deadline and no "too slow" health check. On a loaded CI
+# machine both fail tests for being slow, not wrong; a failure prints its reproduction blob.
+hypothesis_settings.register_profile(
+    "retroduce", deadline=None, print_blob=True, suppress_health_check=[HealthCheck.too_slow]
+)
+hypothesis_settings.load_profile("retroduce")
 
 
 @pytest.fixture(autouse=True)
