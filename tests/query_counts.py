@@ -63,6 +63,7 @@ def review_with_rows(review, users, n: int) -> dict:
     dr = DemiRegularity.objects.create(review=review, label="Grown demi-regularity")
     first_cmoc = data["cmocs"][0]
     prev = first_cmoc
+    before = selectors_theory.snapshot_build(review=review)
     for i in range(n):
         Phase.objects.create(review=review, name=f"Grown phase {i}", order=10 + i)
         search = Search.objects.create(
@@ -146,6 +147,13 @@ def review_with_rows(review, users, n: int) -> dict:
         CMOCElement.objects.create(cmoc=cmoc, role="mechanism", concept=concept)
         CMOCElement.objects.create(cmoc=cmoc, role="outcome", concept=goals, direction="decrease")
         CMOCEvidence.objects.create(cmoc=cmoc, excerpt=e1, added_by=rv)
+        # Evidence from build's first excerpt and document too: the reader and the excerpt
+        # editor list them.
+        CMOCEvidence.objects.create(cmoc=cmoc, excerpt=data["excerpts"][0], added_by=rv)
+        start = i % 60
+        Excerpt.objects.create(
+            review=review, document=data["documents"][0], text="x", start=start, end=start + 5
+        )
         CMOCEvidence.objects.create(cmoc=cmoc, excerpt=e2, stance="contradicts", added_by=rv)
         CMOCComment.objects.create(cmoc=cmoc, author=rv2, text="Which mechanism?")
         CMOCComment.objects.create(cmoc=first_cmoc, author=rv, text=f"Comment {i}")
@@ -153,8 +161,7 @@ def review_with_rows(review, users, n: int) -> dict:
         link.evidence.add(e1)
         cmoc.middle_range_theories.add(mrt)
         dr.cmocs.add(cmoc)
-        data["dr"] = DemiRegularity.objects.create(review=review, label=f"Grown DR {i}")
-        data["dr"].cmocs.add(first_cmoc, cmoc)
+        DemiRegularity.objects.create(review=review, label=f"Grown DR {i}").cmocs.add(cmoc)
         Appraisal.objects.create(
             review=review, study=study, appraiser=rv, relevance="high", verdict="exclude",
             exclusion_reason=reason,
@@ -187,12 +194,13 @@ def review_with_rows(review, users, n: int) -> dict:
             )
         ReviewEvent.objects.create(review=review, actor=rv2, verb="cmoc.create", summary=f"{i}")
         prev = cmoc
-    # Every version's snapshot in the real format (build's first one is a stub).
-    snapshot = selectors_theory.snapshot_build(review=review)
-    TheoryVersion.objects.filter(review=review).update(snapshot=snapshot)
+    # Version 1 before the rows grew (build's snapshot is a stub), version 2 after.
+    TheoryVersion.objects.filter(review=review, number=1).update(snapshot=before)
     TheoryVersion.objects.create(
-        review=review, number=2, label="Grown", kind="refined", snapshot=snapshot, created_by=rv
-    )
+        review=review, number=2, label="Grown", kind="refined", created_by=rv,
+        snapshot=selectors_theory.snapshot_build(review=review),
+    )  # fmt: skip
+    data["dr"] = dr
     return data
 
 
