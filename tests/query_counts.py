@@ -3,7 +3,7 @@
 `review_with_rows(review, users, n)` is the reporting tests' small review (`build`) plus `n`
 more of every row a list shows, each with the relations a page could fetch row by row:
 searches with imports and records, votes at both stages by two reviewers (with conflicts and
-resolutions), duplicate pairs (pending, merged, not duplicates), studies with reports,
+resolutions), other reviews of the owner, duplicate pairs (pending, merged, not duplicates), studies with reports,
 documents, transcripts, participants, excerpts, concepts, CMOCs with elements, evidence,
 comments, links, theories and demi-regularities, appraisals at three levels, extraction forms
 and answers, export jobs and events; then one programme theory version of it all. A test
@@ -45,7 +45,7 @@ from studies.models import (
     Search,
     Study,
 )
-from synthesis.models import Job, Membership, Phase, ReviewEvent
+from synthesis.models import Job, Membership, Phase, Review, ReviewEvent
 from tests.synthesis.reporting_data import build
 
 SIZES = [3, 30]
@@ -66,6 +66,8 @@ def review_with_rows(review, users, n: int) -> dict:
     before = selectors_theory.snapshot_build(review=review)
     for i in range(n):
         Phase.objects.create(review=review, name=f"Grown phase {i}", order=10 + i)
+        other = Review.objects.create(title=f"Grown review {i:03}")
+        Membership.objects.create(review=other, user=owner, role="owner")
         search = Search.objects.create(
             review=review, source=f"Database {i}", kind="database" if i % 2 else "website",
             phase=phase, run_on=dt.date(2021, 1, 1 + i % 28),
