@@ -35,6 +35,11 @@ def pages(review, data) -> dict:
         "characteristics-csv": reverse("characteristics-csv", args=[r]),
         "searches": reverse("identification-searches", args=[r]),
         "batch": reverse("identification-batch", args=[r, batch.pk]),
+        "batch-status": (
+            reverse("identification-batch", args=[r, batch.pk]) + "?part=status",
+            {"HTTP_HX_REQUEST": "true"},
+        ),
+        "ranking-panel": reverse("ranking-panel", args=[r, ta.pk]),
         "duplicates-merged": duplicates + "?status=merged",
         "duplicates-rejected": duplicates + "?status=rejected",
         "screening-home": reverse("screening-home", args=[r]),
@@ -56,6 +61,10 @@ PINNED = {
     "characteristics-csv": 7,  # form, fields, answers
     "searches": 9,  # searches, PRISMA per search and records, duplicates to check, imports
     "batch": 6,  # import, its duplicates to check
+    "batch-status": 6,
+    # stage, latest run, its job, stopping guidance (votes, resolutions, records, the
+    # reviewers' votes in screening order, resolutions)
+    "ranking-panel": 12,
     "duplicates-merged": 7,  # count, page of pairs with their records, the records' sources
     "duplicates-rejected": 7,
     # stages with reasons; per stage, my votes, the stage's votes, records and resolved

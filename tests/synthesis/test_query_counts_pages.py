@@ -37,7 +37,8 @@ def pages(review, data) -> dict:
 
 
 # The PRISMA counts (synthesis.selectors_reporting.prisma_counts): searches, records found,
-# records, sources, stages, and per stage its votes and resolutions (2 stages here).
+# records, sources, stages, then the votes and resolutions of the title-abstract stages and
+# of the full-text stages.
 PRISMA = 5 + 2 * 2
 # Screening agreement (synthesis.exports.agreement_rows): stages, and per stage its votes'
 # signature, the cross-table (not cached: the test clears the cache) and the reviewers' names.
