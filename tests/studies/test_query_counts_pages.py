@@ -33,6 +33,7 @@ def pages(review, data) -> dict:
         "extraction-study": reverse("extraction-study", args=[r, form.pk, study.pk]),
         "consolidate": reverse("extraction-consolidate", args=[r, form.pk, study.pk]),
         "characteristics-csv": reverse("characteristics-csv", args=[r]),
+        "characteristics-xlsx": reverse("characteristics-xlsx", args=[r]),
         "searches": reverse("identification-searches", args=[r]),
         "batch": reverse("identification-batch", args=[r, batch.pk]),
         "batch-status": (
@@ -59,6 +60,7 @@ PINNED = {
     "extraction-study": 9,  # form, study, fields, answers, next study
     "consolidate": 8,  # form, study, fields, answers
     "characteristics-csv": 7,  # form, fields, answers
+    "characteristics-xlsx": 7,
     "searches": 9,  # searches, PRISMA per search and records, duplicates to check, imports
     "batch": 6,  # import, its duplicates to check
     "batch-status": 6,
