@@ -9,6 +9,7 @@ from django.db.models import (
     Exists,
     IntegerField,
     OuterRef,
+    Prefetch,
     Q,
     QuerySet,
     Subquery,
@@ -34,6 +35,13 @@ from synthesis.models import Review
 
 def forms_current(*, review: Review) -> QuerySet[ExtractionForm]:
     return ExtractionForm.objects.filter(review=review, is_current=True).order_by("name")
+
+
+def forms_current_with_fields(*, review: Review) -> list[ExtractionForm]:
+    """The current forms, each with its ordered fields as `field_list` (two queries)."""
+    ordered = ExtractionField.objects.order_by("order", "id")
+    fields = Prefetch("fields", queryset=ordered, to_attr="field_list")
+    return list(forms_current(review=review).prefetch_related(fields))
 
 
 def form_get(*, review: Review, form_id: int) -> ExtractionForm:

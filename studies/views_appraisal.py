@@ -284,9 +284,7 @@ def _field(form: ExtractionForm, field_id: int) -> ExtractionField:
 
 @review_view()
 def form_list(request, review: Review):
-    forms_ = list(sel.forms_current(review=review))
-    for f in forms_:
-        f.field_list = sel.form_fields(f)
+    forms_ = sel.forms_current_with_fields(review=review)
     return render(
         request,
         "studies/appraisal/forms.html",

@@ -1,0 +1,102 @@
+"""Query counts of the identification, screening, appraisal and extraction pages that list
+rows and had no pinned count, at two sizes of review (tests/query_counts.py): the same pinned
+number at both. Every count starts with 4 queries that resolve the review: session, user,
+review, role. (Pinned elsewhere: appraisal list, characteristics, progress, duplicates to
+check, ranking, the screening queue, conflicts and agreement, full texts.)"""
+
+import pytest
+from django.urls import reverse
+
+from studies.models import ExtractionForm, ImportBatch
+from tests.query_counts import SIZES, measure, review_with_rows
+
+pytestmark = pytest.mark.django_db
+
+
+def pages(review, data) -> dict:
+    r = review.pk
+    ta, ft = data["stages"]
+    study = data["studies"][0]
+    form = ExtractionForm.objects.get(review=review, name="Study characteristics")
+    batch = ImportBatch.objects.filter(review=review).order_by("id").first()
+    duplicates = reverse("identification-duplicates", args=[r])
+    return {
+        "study-list": reverse("study-list", args=[r]),
+        "study-detail": reverse("study-detail", args=[r, study.pk]),
+        "appraisal-study": reverse("appraisal-target", args=[r, "study", study.pk]),
+        "appraisal-cmoc": reverse("appraisal-target", args=[r, "cmoc", data["cmocs"][0].pk]),
+        "appraisal-excerpt": reverse(
+            "appraisal-target", args=[r, "excerpt", data["excerpts"][0].pk]
+        ),
+        "extraction-forms": reverse("extraction-forms", args=[r]),
+        "form-design": reverse("extraction-form-design", args=[r, form.pk]),
+        "extraction-study": reverse("extraction-study", args=[r, form.pk, study.pk]),
+        "consolidate": reverse("extraction-consolidate", args=[r, form.pk, study.pk]),
+        "characteristics-csv": reverse("characteristics-csv", args=[r]),
+        "characteristics-xlsx": reverse("characteristics-xlsx", args=[r]),
+        "searches": reverse("identification-searches", args=[r]),
+        "batch": reverse("identification-batch", args=[r, batch.pk]),
+        "batch-status": (
+            reverse("identification-batch", args=[r, batch.pk]) + "?part=status",
+            {"HTTP_HX_REQUEST": "true"},
+        ),
+        "ranking-panel": reverse("ranking-panel", args=[r, ta.pk]),
+        "duplicates-merged": duplicates + "?status=merged",
+        "duplicates-rejected": duplicates + "?status=rejected",
+        "screening-home": reverse("screening-home", args=[r]),
+        "stage-edit": reverse("screening-stage-edit", args=[r, ft.pk]),
+        "conflict": reverse("screening-conflict", args=[r, ta.pk, data["records"][1].pk]),
+    }
+
+
+PINNED = {
+    "study-list": 6,  # count, page (documents and excerpts counted in it)
+    "study-detail": 9,  # study, its documents, records, answers, their fields
+    "appraisal-study": 9,  # study, appraisals, their CMOCs informed, excerpts, reasons
+    "appraisal-cmoc": 8,  # CMOC, appraisals, their CMOCs informed, reasons
+    "appraisal-excerpt": 7,  # excerpt, appraisals, reasons
+    "extraction-forms": 7,  # forms, their fields (one query: was one per form), studies
+    "form-design": 7,  # form, fields, versions
+    "extraction-study": 9,  # form, study, fields, answers, next study
+    "consolidate": 8,  # form, study, fields, answers
+    "characteristics-csv": 7,  # form, fields, answers
+    "characteristics-xlsx": 7,
+    "searches": 9,  # searches, PRISMA per search and records, duplicates to check, imports
+    "batch": 6,  # import, its duplicates to check
+    "batch-status": 6,
+    # stage, latest run, its job, stopping guidance (votes, resolutions, records, the
+    # reviewers' votes in screening order, resolutions)
+    "ranking-panel": 12,
+    "duplicates-merged": 7,  # count, page of pairs with their records, the records' sources
+    "duplicates-rejected": 7,
+    # stages with reasons; per stage, my votes, the stage's votes, records and resolved
+    # conflicts (+ the first stage's order once): it grows with the stages (2 here), which
+    # have one progress bar each; cached for a minute (selectors_screening.progress)
+    "screening-home": 15,
+    "stage-edit": 6,  # stage, reasons
+    "conflict": 9,  # stage, record, votes, resolution, reasons
+}
+
+
+@pytest.mark.parametrize("n", SIZES)
+def test_list_pages_queries_do_not_grow_with_the_rows(client_for, review, users, n):
+    data = review_with_rows(review, users, n)
+    counts, bodies = measure(client_for("owner"), pages(review, data))
+    assert counts == {name: (200, q) for name, q in PINNED.items()}
+    last = n - 1
+    for name, shown in [
+        ("study-list", f"Grown study {last:03}"),
+        ("study-detail", f"Grown appendix {last}"),
+        ("study-detail", f"Grown record {last}-2"),
+        ("appraisal-study", f"grown{last}"),
+        ("appraisal-cmoc", f"grown{last}"),
+        ("extraction-forms", f"Grown form {last}"),
+        ("form-design", f"Grown field {last}"),
+        ("consolidate", f"grown{last}"),
+        ("characteristics-csv", "Mervyn et al. 2019"),
+        ("searches", f"Database {last}"),
+        ("duplicates-merged", "Grown record"),
+        ("duplicates-rejected", "Grown record"),
+        ("conflict", f"grown{last}"),
+    ]:
+        assert shown in bodies[name], (name, shown)
