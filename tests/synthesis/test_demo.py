@@ -84,8 +84,13 @@ def test_demo_imports_the_reference_list_and_has_votes_and_one_conflict():
     merged = Record.objects.filter(review=review, duplicate_of__isnull=False)
     assert merged.count() == 72
     assert not merged.filter(duplicate_of__study__isnull=True).exists()
-    # Look-alike reports (one per place) are left for a reviewer to compare, not merged.
-    assert DuplicateCandidate.objects.filter(review=review, status="pending").exists()
+    # The duplicates page lists each merge, to be checked or undone.
+    from studies import selectors_identification as ident
+
+    assert ident.duplicate_list(review=review, status="merged").count() == 72
+    assert not DuplicateCandidate.objects.filter(
+        review=review, status="merged", auto=False
+    ).exists()
 
     ta, ft = sel.stage_list(review=review)
     votes = ScreeningDecision.objects.filter(stage=ta)
