@@ -332,19 +332,7 @@ def _fulltext_stage_after(stage: ScreeningStage) -> bool:
 
 
 def record_outcome(stage: ScreeningStage, record: Record) -> str:
-    review = stage.review
-    votes = list(
-        ScreeningDecision.objects.filter(stage=stage, record=record).values_list(
-            "decision", flat=True
-        )
-    )
-    res = (
-        ScreeningResolution.objects.filter(stage=stage, record=record)
-        .values_list("decision", flat=True)
-        .first()
-    )
-    dual = is_dual(record.pk, review.dual_seed, review.dual_fraction)
-    return outcome(votes, res, dual=dual, maybe=review.maybe_counts_as)
+    return record_outcomes(stage, [record])[record.pk]
 
 
 def record_outcomes(stage: ScreeningStage, records: list[Record]) -> dict[int, str]:
