@@ -10,6 +10,8 @@ fills the surviving record (the keyword union), as merges of real exports do.
 
     .venv/bin/python bench/import.py --database postgres://postgres@127.0.0.1:54330/x 100000 ris
 
+    .venv/bin/python bench/import.py --database postgres://… --repeat 5 100000 ris
+
 Reports, per file: bare rispy parse of the file (the floor, fastest of three runs), our parse
 alone, dedup alone, the rest of the end-to-end import (database writes, merges), end to end,
 peak RSS (VmHWM) of the process that ran the import, and precision/recall of the planted
@@ -20,6 +22,9 @@ job. Without DATABASE_URL a throwaway SQLite file under /tmp is used. DEBUG is o
 during the import (read from /proc; "—" on SQLite, whose engine runs inside the importing
 process). "stats" is the planner statistics refresh that an import of ≥ 5,000 records queues
 as its own task once committed (not part of the end-to-end time).
+`--repeat N` imports each file N times, alternating with one bare parse each, and deletes each
+run's review before the next, so every run meets tables of the same size; a summary line gives
+the median and the fastest of both and their ratios (like against like).
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import json
 import os
 import random
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -291,7 +297,19 @@ def worker_import(path: str, groups_path: str, n: int, fmt: str) -> dict:
     quality = _quality(list(groups.values()), json.loads(Path(groups_path).read_text()))
     out["db_precision"], out["db_recall"] = quality["precision"], quality["recall"]
     out["engine"] = django.db.connection.vendor
+    out["review_id"] = review.pk
     return out
+
+
+def worker_drop(review_id: str) -> dict:
+    """Delete a benchmark review and everything in it, so that the next repeat imports into
+    tables of the same size (each 100k import left behind makes the indexes larger)."""
+    _setup()
+    from synthesis.models import Review
+
+    t0 = time.perf_counter()
+    Review.objects.filter(pk=int(review_id)).delete()
+    return {"dropped": time.perf_counter() - t0}
 
 
 def _server_cpu() -> float | None:
@@ -376,6 +394,8 @@ def main() -> None:
         elif kind == "phases":
             _setup()
             result = worker_phases(*args)
+        elif kind == "drop":
+            result = worker_drop(*args)
         else:
             result = worker_import(args[0], args[1], int(args[2]), args[3])
         print(json.dumps(result))
@@ -386,6 +406,10 @@ def main() -> None:
                         help="export format (default: both)")  # fmt: skip
     parser.add_argument("--database", help="DATABASE_URL to measure (default: a temporary "
                         "SQLite file); a missing PostgreSQL database is created")  # fmt: skip
+    parser.add_argument("--repeat", type=int, default=1, metavar="N",
+                        help="import each file N times, deleting each run's review before the "
+                        "next (same table sizes every time), and print the median and the "
+                        "fastest next to the floor's")  # fmt: skip
     args = parser.parse_args()
     if args.database:
         os.environ["DATABASE_URL"] = args.database
@@ -412,28 +436,55 @@ def main() -> None:
                 mb = round(len(text.encode()) / 1e6, 1)
                 del text
                 try:
-                    # The fastest of three: a bare parse also varies with the box (2.9–4.8 s
-                    # seen for the same file), and the slowest would flatter the import.
-                    floor = (
-                        min(_run("floor", path)["rispy"] for _ in range(3))
-                        if fmt == "ris"
-                        else None
-                    )
                     phases = _run("phases", path, groups_path)
-                    r = _run("import", path, groups_path, n, fmt)
+                    floors, runs = [], []
+                    for _ in range(args.repeat):
+                        # The floor is the fastest of three bare parses: it also varies with
+                        # the box (2.9–4.8 s seen for one file), and the slowest would flatter
+                        # the import. Repeats alternate one floor with one import, so that
+                        # both meet the same moments of a noisy machine.
+                        if fmt == "ris":
+                            floors += [
+                                _run("floor", path)["rispy"]
+                                for _ in range(3 if args.repeat == 1 else 1)
+                            ]
+                        runs.append(_run("import", path, groups_path, n, fmt))
+                        if args.repeat > 1:
+                            _run("drop", runs[-1]["review_id"])
                 except RuntimeError as exc:
                     print(f"{n:>8} {fmt:>8} failed: {exc}")
                     continue
-            ratio = f"{r['end_to_end'] / floor:.1f}" if floor else "—"
-            server = "—" if r["server_cpu"] is None else f"{r['server_cpu']:.1f}"
-            rest = max(0.0, r["end_to_end"] - phases["parse"] - phases["dedup"])
-            print(f"{n:>8} {fmt:>8} {mb:>5} {floor or 0:>7.2f} {phases['parse']:>7.2f} "
-                  f"{phases['dedup']:>7.2f} {rest:>8.2f} {r['end_to_end']:>7.2f} {r['cpu']:>6.1f} "
-                  f"{server:>6} {ratio:>6} "
-                  f"{r['peak_rss_mb']:>7} {r['db_precision']:>6.3f} {r['db_recall']:>6.3f} "
-                  f"{r['merged']:>7} {r['candidates']:>8} {r['stats_refresh']:>6.2f}")  # fmt: skip
-            if abs(r["db_recall"] - phases["recall"]) > 0.01:
-                print(f"{'':>8} note: in-memory dedup recall {phases['recall']:.3f}")
+            for r in runs:
+                _print_run(n, fmt, mb, min(floors) if floors else None, phases, r)
+            if len(runs) > 1:
+                _print_summary(n, fmt, floors, runs)
+
+
+def _print_run(n, fmt, mb, floor, phases, r) -> None:
+    ratio = f"{r['end_to_end'] / floor:.1f}" if floor else "—"
+    server = "—" if r["server_cpu"] is None else f"{r['server_cpu']:.1f}"
+    rest = max(0.0, r["end_to_end"] - phases["parse"] - phases["dedup"])
+    print(f"{n:>8} {fmt:>8} {mb:>5} {floor or 0:>7.2f} {phases['parse']:>7.2f} "
+          f"{phases['dedup']:>7.2f} {rest:>8.2f} {r['end_to_end']:>7.2f} {r['cpu']:>6.1f} "
+          f"{server:>6} {ratio:>6} "
+          f"{r['peak_rss_mb']:>7} {r['db_precision']:>6.3f} {r['db_recall']:>6.3f} "
+          f"{r['merged']:>7} {r['candidates']:>8} {r['stats_refresh']:>6.2f}")  # fmt: skip
+    if abs(r["db_recall"] - phases["recall"]) > 0.01:
+        print(f"{'':>8} note: in-memory dedup recall {phases['recall']:.3f}")
+
+
+def _print_summary(n, fmt, floors, runs) -> None:
+    """The repeats side by side: median and fastest import against the floor's median and
+    fastest (like against like; the table's ×floor is one run against the fastest floor)."""
+    times = sorted(r["end_to_end"] for r in runs)
+    line = (f"{n:>8} {fmt:>8}  {len(runs)} imports: median {statistics.median(times):.2f} s, "
+            f"fastest {times[0]:.2f} s, slowest {times[-1]:.2f} s")  # fmt: skip
+    if floors:
+        median_floor = statistics.median(floors)
+        line += (f"; floor median {median_floor:.2f} s, fastest {min(floors):.2f} s; "
+                 f"median/median {statistics.median(times) / median_floor:.2f}×, "
+                 f"fastest/fastest {times[0] / min(floors):.2f}×")  # fmt: skip
+    print(line)
 
 
 if __name__ == "__main__":
