@@ -177,6 +177,10 @@ class CMOC(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True, db_index=True)
+    # Bumped by every edit of the CMOC itself (cmoc_update). An editor sends the version it
+    # read, and an edit made from an older one is refused rather than silently overwriting what
+    # a co-reviewer saved in between (evidence, checks and source counts do not bump it).
+    version = models.PositiveIntegerField(default=1)
     # What the list's search box looks in: one lowercased document computed by the database,
     # so bulk loads, imports and raw updates can never leave it stale. Indexed for full-text
     # search on PostgreSQL (GIN) and SQLite (FTS5 trigram); see cmoc/search.py.

@@ -279,7 +279,7 @@ def _editor(request, review, *, cmoc=None, excerpt=None, panel=False):
                     svc.cmoc_update(
                         user=request.user, cmoc=cmoc, elements=form.elements(),
                         middle_range_theories=form.cleaned_data["middle_range_theories"],
-                        **fields,
+                        expected_version=form.cleaned_data["version"], **fields,
                     )  # fmt: skip
                     messages.success(request, f"{cmoc.code} saved.")
                 if panel and excerpt is not None:
@@ -288,6 +288,8 @@ def _editor(request, review, *, cmoc=None, excerpt=None, panel=False):
                     response["HX-Redirect"] = f"{url}?excerpt={excerpt.pk}"
                     return response
                 return redirect("cmoc-detail", review.pk, cmoc.pk)
+            except svc.EditConflict as exc:
+                form.conflict(exc.current, exc.message_dict["version"][0])
             except ValidationError as exc:
                 _add_errors(form, exc)
     else:
@@ -302,6 +304,7 @@ def _editor(request, review, *, cmoc=None, excerpt=None, panel=False):
                 "confidence": cmoc.confidence, "confidence_note": cmoc.confidence_note,
                 "theme": cmoc.theme, "tags": ", ".join(cmoc.tags or []),
                 "middle_range_theories": list(cmoc.middle_range_theories.all()),
+                "version": cmoc.version,
             }  # fmt: skip
         elif excerpt is not None:
             initial = {"origin": CMOC.Origin.STATED}

@@ -49,7 +49,7 @@ def cmoc_export_queryset(*, review: Review, study_id: int | None = None) -> Quer
 CMOC_API_COLUMNS = (
     "id", "code", "phase_id", "phase_name", "statement", "context", "mechanism_resource",
     "mechanism_reasoning", "outcome", "origin", "relation", "prior_id", "confidence", "theme",
-    "tags", "source_count", "checked", "created_at", "updated_at",
+    "tags", "source_count", "checked", "version", "created_at", "updated_at",
 )  # fmt: skip
 
 

@@ -75,10 +75,13 @@ def cmoc_create(
     )  # fmt: skip
 
 
-def cmoc_update(*, user, cmoc: CMOC, elements: Iterable[dict] | None = None, **fields) -> CMOC:
+def cmoc_update(
+    *, user, cmoc: CMOC, elements: Iterable[dict] | None = None, expected_version=None, **fields
+) -> CMOC:
     return coding.cmoc_update(
-        user=user, cmoc=cmoc, elements=None if elements is None else _specs(elements), **fields
-    )
+        user=user, cmoc=cmoc, elements=None if elements is None else _specs(elements),
+        expected_version=expected_version, **fields,
+    )  # fmt: skip
 
 
 def cmoc_evidence_add(

@@ -29,7 +29,7 @@ from cmoc.models import (
 from cmoc.transcripts import TranscriptError, transcript_text
 from studies.models import Document, Participant, Study
 from synthesis.audit import event_record
-from synthesis.models import Phase, Review
+from synthesis.models import Phase, Review, ReviewEvent
 from synthesis.permissions import Action, check
 
 
@@ -553,6 +553,35 @@ def cmoc_create(
     return cmoc
 
 
+class EditConflict(ValidationError):
+    """A CMOC edit made from a version that a co-reviewer has replaced since (CMOC.version).
+    Nothing is changed; `current` is the CMOC as saved now, for the editor to compare."""
+
+    def __init__(self, message: str, *, current: CMOC):
+        super().__init__({"version": message}, code="conflict")
+        self.current = current
+
+
+def _conflict_message(current: CMOC, expected: int) -> str:
+    event = (
+        ReviewEvent.objects.filter(
+            review_id=current.review_id, target_type="cmoc", target_id=current.pk,
+            verb="cmoc.update",
+        )
+        .select_related("actor")
+        .order_by("-id")
+        .first()
+    )  # fmt: skip
+    actor = event.actor if event is not None else None
+    who = (actor.get_full_name() or actor.username) if actor is not None else "Someone"
+    when = timezone.localtime(current.updated_at).strftime("%d %b %Y %H:%M")
+    return (
+        f"{who} saved {current.code} at {when} (version {current.version}), after the version "
+        f"you edited (version {expected}) was opened. Nothing was saved: compare your changes "
+        "with the saved ones, then save again to keep yours."
+    )
+
+
 @transaction.atomic
 def cmoc_update(
     *,
@@ -560,23 +589,37 @@ def cmoc_update(
     cmoc: CMOC,
     elements: Iterable[ElementSpec] | None = None,
     middle_range_theories: Iterable[MiddleRangeTheory] | None = None,
+    expected_version: int | None = None,
     **fields,
 ) -> CMOC:
+    """Change a CMOC's fields, elements and middle-range theories. `expected_version` is the
+    CMOC.version the editor started from: if a co-reviewer has saved the CMOC since,
+    EditConflict is raised and nothing changes (None: no check, for scripts)."""
     review = cmoc.review
     _edit(user, review)
     unknown = set(fields) - CMOC_FIELDS
     if unknown:
         raise ValueError(f"Unknown CMOC fields: {sorted(unknown)}")
+    # The row lock orders concurrent edits of one CMOC, and the saved row (not the caller's
+    # copy, which may be older) is what is compared and changed: only the fields given are
+    # written, so a source count or a check recorded meanwhile is kept.
+    saved = CMOC.objects.select_for_update().get(pk=cmoc.pk)
+    if expected_version is not None and expected_version != saved.version:
+        raise EditConflict(_conflict_message(saved, expected_version), current=saved)
     if (
         fields.get("code")
         and CMOC.objects.filter(review=review, code=fields["code"]).exclude(pk=cmoc.pk).exists()
     ):
         raise ValidationError({"code": f"Code {fields['code']} is already used."})
-    old = {k: str(getattr(cmoc, k)) for k in fields}
+    old = {k: str(getattr(saved, k)) for k in fields}
+    for name in ("source_count", "checked", "checked_by_id", "checked_at"):
+        setattr(cmoc, name, getattr(saved, name))
     for k, v in fields.items():
         setattr(cmoc, k, v)
     _cmoc_validate(cmoc)
-    cmoc.save()
+    cmoc.version = saved.version + 1
+    # The statement too: _cmoc_validate composes it when it is left empty.
+    cmoc.save(update_fields={*fields, "statement", "version", "updated_at"})
     created = []
     if elements is not None:
         created = _elements_set(user=user, cmoc=cmoc, elements=elements)
@@ -588,7 +631,7 @@ def cmoc_update(
     changed = {k: str(getattr(cmoc, k)) for k in fields if str(getattr(cmoc, k)) != old[k]}
     event_record(
         review=review, actor=user, verb="cmoc.update", target=cmoc, summary=cmoc.code,
-        data={"changed": changed, "new_concepts": created},
+        data={"changed": changed, "new_concepts": created, "version": cmoc.version},
     )  # fmt: skip
     return cmoc
 

@@ -258,8 +258,9 @@ class CMOCSerializer(serializers.ModelSerializer):
             "id", "code", "phase", "phase_name", "statement", "context", "mechanism_resource",
             "mechanism_reasoning", "outcome", "origin", "relation", "prior", "confidence",
             "theme", "tags", "source_count", "is_supported", "checked", "elements", "evidence",
-            "created_at", "updated_at",
+            "version", "created_at", "updated_at",
         ]  # fmt: skip
+        read_only_fields = ["version"]
 
 
 def _locator(page, start, end) -> str:
@@ -300,7 +301,8 @@ def cmoc_representations(rows: list[dict], relations: tuple[dict, dict]) -> list
                     study_label, participant, title,
                 ) in evidence.get(pk, ())
             ],
-            "created_at": dt(r["created_at"]), "updated_at": dt(r["updated_at"]),
+            "version": r["version"], "created_at": dt(r["created_at"]),
+            "updated_at": dt(r["updated_at"]),
         })  # fmt: skip
     return out
 
@@ -323,13 +325,19 @@ class ElementWriteSerializer(serializers.Serializer):
 class CMOCWriteSerializer(serializers.ModelSerializer):
     elements = ElementWriteSerializer(many=True, required=False)
     tags = serializers.ListField(child=serializers.CharField(max_length=100), required=False)
+    version = serializers.IntegerField(
+        required=False, min_value=1, write_only=True,
+        help_text="On update: the `version` you read. If someone has saved the CMOC since, "
+        "nothing is changed and the answer is 409 with the version now saved; without it, "
+        "the update applies whatever was saved in between.",
+    )  # fmt: skip
 
     class Meta:
         model = CMOC
         fields = [
             "code", "phase", "statement", "context", "mechanism_resource",
             "mechanism_reasoning", "outcome", "origin", "relation", "prior", "confidence",
-            "confidence_note", "theme", "tags", "elements",
+            "confidence_note", "theme", "tags", "elements", "version",
         ]  # fmt: skip
         validators: list = []
 

@@ -12,7 +12,7 @@ from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import mixins, permissions, status, viewsets
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 
@@ -26,6 +26,7 @@ from cmoc.models import (
     TheoryVersion,
 )
 from cmoc.services import api_writes
+from cmoc.services.coding import EditConflict
 from studies.models import (
     Appraisal,
     Document,
@@ -68,10 +69,24 @@ def _int_or_404(value) -> int:
     return n
 
 
+class EditConflictError(APIException):
+    """409: the CMOC was saved by someone else after the `version` the client sent."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "conflict"
+
+    def __init__(self, conflict: EditConflict):
+        super().__init__({"version": conflict.message_dict["version"]})
+        self.detail["current_version"] = conflict.current.version  # a number, not a message
+
+
 def service_call(func, /, **kwargs):
-    """Run a service and turn its validation errors into 400 responses."""
+    """Run a service and turn its validation errors into 400 responses (an edit conflict
+    into 409)."""
     try:
         return func(**kwargs)
+    except EditConflict as exc:
+        raise EditConflictError(exc) from exc
     except DjangoValidationError as exc:
         detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
         raise ValidationError(detail) from exc
@@ -324,12 +339,16 @@ class CMOCViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly):
         data = dict(write.validated_data)
         if "elements" in data:
             data["elements"] = [dict(e) for e in data["elements"]]
+        expected_version = data.pop("version", None)
         if instance is None:
             cmoc = service_call(
                 api_writes.cmoc_create, user=request.user, review=self.review, **data
             )
         else:
-            cmoc = service_call(api_writes.cmoc_update, user=request.user, cmoc=instance, **data)
+            cmoc = service_call(
+                api_writes.cmoc_update, user=request.user, cmoc=instance,
+                expected_version=expected_version, **data,
+            )  # fmt: skip
         fresh = self.queryset_for_review(self.review).get(pk=cmoc.pk)
         return self.get_serializer(fresh).data
 
