@@ -139,7 +139,7 @@ def test_the_edit_page_shows_a_conflict_keeps_the_input_and_saves_on_the_second_
     page = resp.content.decode()
     assert "after the version you edited (version 1) was opened" in page
     assert "My outcome" in page  # the reviewer's input is still in the form
-    assert "Saved now by a co-reviewer: <q>Loyalty</q>" in page
+    assert "Saved version: <q>Loyalty</q>" in page
     assert 'name="version" value="2"' in page
     assert CMOC.objects.get(pk=cmoc.pk).outcome == "Loyalty"
 
