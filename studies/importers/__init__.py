@@ -4,7 +4,8 @@
     result.records  # list[ImportedRecord]; result.warnings; raises ImportFormatError
 
 Formats: RIS, PubMed/MEDLINE (nbib), BibTeX, EndNote XML, EndNote tagged / Refer (.enw), Web
-of Science tagged and tab-delimited, CSV (Scopus, Embase, generic, with a user column mapping).
+of Science tagged and tab-delimited, Ovid's tagged and labelled text exports, CSV (Scopus,
+Embase, generic, with a user column mapping).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ __all__ = [
 
 FORMATS = {
     "ris": "RIS (and Ovid's own tagged export)",
+    "ovid": "Ovid labelled text (the Ovid / Complete Reference display saved as text)",
     "medline": "PubMed / MEDLINE (nbib)",
     "bibtex": "BibTeX",
     "endnote-xml": "EndNote XML",
@@ -183,6 +185,11 @@ def detect_format(text: str) -> str:
         ("VN" in head or ". >" in head) and _OVID_TAGGED.search(head)
     ):  # the substring tests first: the regex would scan every MEDLINE or WoS head
         return "ris"
+    if "<1>" in text[:200_000]:  # after a long search strategy, the first record may be far
+        from studies.importers.ovid_fields import DETECT as OVID_FIELDS
+
+        if OVID_FIELDS.search(text[:200_000]):
+            return "ovid"
     if _MEDLINE.search(head):
         return "medline"
     if _WOS_TAGGED.search(head):
@@ -200,7 +207,7 @@ def detect_format(text: str) -> str:
         return "csv"
     raise ImportFormatError(
         "unrecognised format: expected RIS, PubMed/MEDLINE, PubMed XML, BibTeX, EndNote XML, "
-        "EndNote tagged (.enw), Web of Science or CSV",
+        "EndNote tagged (.enw), Web of Science, Ovid or CSV",
         line=1,
     )
 
@@ -235,6 +242,10 @@ class ParseStream:
             from studies.importers import tagged
 
             return tagged.iter_medline(text, self.warnings)
+        if fmt == "ovid":
+            from studies.importers import ovid_fields
+
+            return ovid_fields.iter_records(text, self.warnings)
         if fmt == "wos":
             first = text.lstrip().split("\n", 1)[0]
             if "\t" not in first:

@@ -339,6 +339,9 @@ _SO_JOURNAL = re.compile(r"^(.+?)\.\s+(?=\d|Conference|Vol\b|vol\.|\()")
 _SO_VOL_ISSUE = re.compile(r"(?:^|[.;]\s*)(\d+)\s*\(([^)]+)\)")
 _SO_VOL = re.compile(r"(?:^|[.;]\s*)(\d+)\s*:")
 _SO_PAGES = re.compile(r"[\d)]\s*:\s*([A-Za-z]?\d+(?:\s*-\s*[A-Za-z]?\d+)?)(?=[,;.\s]|$)")
+_SO_PP = re.compile(
+    r"\(pp\.?\s*([A-Za-z]?\d+(?:\s*-\s*[A-Za-z]?\d+)?)\)"
+)  # Embase: "5(4) (pp 221-223)"
 
 
 def ovid_record(raw: dict, line: int | None) -> ImportedRecord:
@@ -362,7 +365,7 @@ def ovid_record(raw: dict, line: int | None) -> ImportedRecord:
             volume, issue = m.group(1), issue or m.group(2)
         elif m := _SO_VOL.search(tail):
             volume = m.group(1)
-    if tail and not pages and (m := _SO_PAGES.search(tail)):
+    if tail and not pages and (m := _SO_PAGES.search(tail) or _SO_PP.search(tail)):
         pages = clean_pages(m.group(1))
     ui = clean_text(_first(raw, ("UI", "AN")))
     # Ovid's KW is one "; "-separated value, wrapped over lines (unlike EndNote's RIS, whose
