@@ -149,9 +149,7 @@ def test_the_edit_page_shows_a_conflict_keeps_the_input_and_saves_on_the_second_
     assert (row.outcome, row.version) == ("My outcome", 3)
 
 
-def test_the_api_answers_409_to_an_update_from_a_replaced_version(
-    client_for, users, review, cmoc
-):
+def test_the_api_answers_409_to_an_update_from_a_replaced_version(client_for, users, review, cmoc):
     url = f"/api/v1/reviews/{review.pk}/cmocs/{cmoc.pk}/"
     client = client_for("reviewer")
     assert client.get(url).json()["version"] == 1
