@@ -227,6 +227,9 @@ class ParseStream:
         elif encoding not in _UNICODE:
             self.warnings.append(f"decoded as {encoding} (not UTF-8)")
         self.count = 0
+        # What a file says of the search that produced it (Ovid's text export: database,
+        # strategy, hits), for the search log.
+        self.meta: dict = {}
         self._text = text
         self._options = options
 
@@ -245,7 +248,7 @@ class ParseStream:
         if fmt == "ovid":
             from studies.importers import ovid_fields
 
-            return ovid_fields.iter_records(text, self.warnings)
+            return ovid_fields.iter_records(text, self.warnings, self.meta)
         if fmt == "wos":
             first = text.lstrip().split("\n", 1)[0]
             if "\t" not in first:

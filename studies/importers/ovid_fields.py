@@ -61,22 +61,31 @@ _CODES = {
 _LISTS = frozenset(("AU", "FA", "IN", "MH", "KW", "PT", "IS", "UR", "XL"))
 
 
-def iter_records(text: str, warnings: list[str]):
-    """Records one at a time; raises ImportFormatError when there is no "<n>" record."""
+def iter_records(text: str, warnings: list[str], meta: dict | None = None):
+    """Records one at a time; raises ImportFormatError when there is no "<n>" record.
+    `meta` receives what the header says of the search: "database", "strategy" (its lines)
+    and "hits" (the count of its last line, the set usually exported)."""
     database = ""
+    strategy: list[str] | None = None
     found = False
     start = 0
     orphans = 0
     fields: list[tuple[str, list[str]]] | None = None
     for lineno, line in enumerate(text.split("\n"), start=1):
         if line[:1] == "<" and _RECORD.match(line):
+            if fields is None:
+                _header(database, strategy or [], warnings, meta)
             if fields:
                 yield _record(fields, start, database)
             found, start, fields = True, lineno, []
             continue
-        if fields is None:  # the header: the search strategy, and which database
+        if fields is None:  # the header: which database, and the search strategy
             if m := _HEADER_DATABASE.match(line):
                 database = database or m.group(1)
+            elif line.strip().lower() == "search strategy:":
+                strategy = []
+            elif strategy is not None and line.strip() and not line.startswith(("---", "***")):
+                strategy.append(line.rstrip())
             continue
         if not line.strip():
             continue
@@ -93,6 +102,25 @@ def iter_records(text: str, warnings: list[str]):
         warnings.append(f"ignored {orphans} indented line(s) with no field label above them")
     if not found:
         raise ImportFormatError("no Ovid record found (no '<1>' line)", line=1)
+
+
+_STRATEGY_HITS = re.compile(r"\((\d+)\)\s*$")  # "4     (1 or 2) and 3 (118)"
+
+
+def _header(database: str, strategy: list[str], warnings: list[str], meta: dict | None) -> None:
+    if not strategy:
+        return
+    hits = _STRATEGY_HITS.search(strategy[-1])
+    if meta is not None:
+        meta.update(
+            database=database, strategy="\n".join(strategy),
+            hits=int(hits.group(1)) if hits else None,
+        )  # fmt: skip
+    warnings.append(
+        f"the file holds its search strategy ({database or 'Ovid'}, {len(strategy)} lines"
+        + (f", {hits.group(1)} results" if hits else "")
+        + "): it fills the search log's query and reported hits where they are empty"
+    )
 
 
 def _record(fields: list[tuple[str, list[str]]], line: int, database: str) -> ImportedRecord:

@@ -358,6 +358,8 @@ def _import(*, user, batch: ImportBatch, box: list, job) -> ImportSummary:
         warnings=stream.warnings[:200],
         error="",
     )
+    if stream.meta and batch.search_id:
+        _search_fill(user=user, search=batch.search, meta=stream.meta)
     event_record(
         review=review, actor=user, verb="import.run", target=batch, summary=batch.filename,
         data={"parsed": n, "duplicates": merged, "candidates": candidates,
@@ -368,6 +370,18 @@ def _import(*, user, batch: ImportBatch, box: list, job) -> ImportSummary:
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     _progress(job, 4, "Done")
     return ImportSummary(n, n - merged, merged, candidates, stream.warnings)
+
+
+def _search_fill(*, user, search: Search, meta: dict) -> None:
+    """What the file says of its search (Ovid's text export: the strategy and its last line's
+    count), into the search log where the reviewer has not written it yet."""
+    fields: dict = {}
+    if meta.get("strategy") and not search.query.strip():
+        fields["query"] = meta["strategy"]
+    if meta.get("hits") is not None and search.reported_hits is None:
+        fields["reported_hits"] = meta["hits"]
+    if fields:
+        search_update(user=user, search=search, **fields)
 
 
 DEDUP_FIELDS = ("pk", "title", "authors", "year", "journal", "volume", "issue", "pages", "doi",

@@ -11,14 +11,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from studies.importers import ImportFormatError, detect_format, parse
-from studies.models import Record
+from studies.models import Record, Search
+from studies.services import identification as svc
+from synthesis.models import ReviewEvent
 
 VARIANTS = Path(__file__).resolve().parents[2] / "fixtures" / "samples" / "variants"
 
 
 def test_medline_labelled_export():
     result = parse((VARIANTS / "ovid_medline_fields.txt").read_bytes(), filename="medline.txt")
-    assert (result.format, len(result.records), result.warnings) == ("ovid", 2, [])
+    assert (result.format, len(result.records)) == ("ovid", 2)
+    assert result.warnings == [
+        "the file holds its search strategy (Ovid MEDLINE(R) ALL <1946 to November 21, 2026>, "
+        "4 lines, 118 results): it fills the search log's query and reported hits where they "
+        "are empty"
+    ]
     first, second = result.records
     assert first.title == (
         "Challenges and insights in inter-organizational collaborative healthcare networks: "
@@ -128,9 +135,31 @@ def test_garbage_raises_a_clear_error_or_parses(junk):
 
 
 @pytest.mark.django_db
-def test_imported_by_the_command_with_the_format_detected(review, users, capsys):
+def test_imported_by_the_command_with_its_search_strategy_logged(review, users, capsys):
     call_command("import_records", "--review", str(review.pk),
                  str(VARIANTS / "ovid_medline_fields.txt"))  # fmt: skip
     line = json.loads(capsys.readouterr().out.strip())
     assert (line["format"], line["parsed"], line["created"], line["error"]) == ("ovid", 2, 2, "")
     assert set(Record.objects.values_list("pmid", flat=True)) == {"31263003", "29202313"}
+    search = Search.objects.get(review=review)
+    assert search.query.splitlines() == [
+        "1     exp Interinstitutional Relations/ (31247)",
+        "2     (partnership* adj3 (universit* or academ*)).tw. (9120)",
+        "3     realist.tw. (6011)",
+        "4     (1 or 2) and 3 (118)",
+    ]
+    assert search.reported_hits == 118
+    assert ReviewEvent.objects.filter(verb="search.update", target_id=search.pk).exists()
+
+
+@pytest.mark.django_db
+def test_a_strategy_the_reviewer_logged_is_not_replaced(review, users):
+    search = Search.objects.create(review=review, source="MEDLINE", query="as run", reported_hits=5)
+    batch = svc.import_batch_create(
+        user=users["reviewer"], review=review, search=search, filename="medline.txt",
+        data=(VARIANTS / "ovid_medline_fields.txt").read_bytes(),
+    )  # fmt: skip
+    svc.import_confirm(user=users["reviewer"], batch=batch)
+    search.refresh_from_db()
+    assert (search.query, search.reported_hits) == ("as run", 5)
+    assert Record.objects.filter(batch__search=search).count() == 2
