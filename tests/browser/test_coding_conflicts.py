@@ -1,0 +1,59 @@
+"""Two coders in two real browsers open the same CMOC; the second to save is told who saved
+it first, keeps what they typed, sees the saved version under each field that differs, and
+saves again on purpose."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from cmoc.models import CMOC
+from cmoc.services import coding as svc
+from tests.conftest import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+DETAIL = re.compile(r"/reviews/\d+/cmocs/\d+/$")
+
+
+def test_second_save_from_an_old_version_is_shown_not_lost(browser, live_server, review, users):
+    users["reviewer2"].first_name, users["reviewer2"].last_name = "Ravi", "Second"
+    users["reviewer2"].save()
+    cmoc = svc.cmoc_create(
+        user=users["reviewer"], review=review, context="Shared goals", outcome="Commitment",
+        statement="Shared goals build commitment.",
+    )  # fmt: skip
+    edit = f"{live_server.url}/reviews/{review.pk}/coding/cmocs/{cmoc.pk}/edit/"
+    pages = []
+    for who in ("reviewer", "reviewer2"):
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        page = context.new_page()
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", who)
+        page.fill("#id_password", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+        page.goto(edit)
+        pages.append(page)
+    mine, theirs = pages
+
+    theirs.fill("#id_outcome", "Joint commitment")
+    theirs.click("#save-cmoc")
+    theirs.wait_for_url(DETAIL)  # saved: on the CMOC's page
+    assert CMOC.objects.get(pk=cmoc.pk).version == 2
+
+    mine.fill("#id_context", "A mandate to collaborate")
+    mine.click("#save-cmoc")
+    expect(mine.locator("p.error")).to_contain_text("Ravi Second saved C001")
+    expect(mine.locator("#id_context")).to_have_value("A mandate to collaborate")
+    expect(mine.locator(".saved-now")).to_have_count(2)  # context and outcome differ
+    expect(mine.locator(".saved-now").last).to_contain_text("Joint commitment")
+    row = CMOC.objects.get(pk=cmoc.pk)
+    assert (row.context, row.outcome) == ("Shared goals", "Joint commitment")
+
+    mine.click("#save-cmoc")  # knowingly: keeps this coder's whole version
+    mine.wait_for_url(DETAIL)
+    row = CMOC.objects.get(pk=cmoc.pk)
+    assert (row.context, row.outcome, row.version) == ("A mandate to collaborate", "Commitment", 3)
+    for page in pages:
+        page.context.close()
