@@ -52,3 +52,28 @@ def login(page, live_server):
         return page
 
     return do
+
+
+@pytest.fixture
+def signed_in(browser, live_server):
+    """`signed_in(username)`: a page in a browser context of its own, logged in through the
+    real form, for journeys with two reviewers at once; the contexts close after the test."""
+    from tests.conftest import PASSWORD
+
+    contexts = []
+
+    def open_as(username: str, password: str = PASSWORD):
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        context.set_default_timeout(15000)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{live_server.url}/accounts/login/")
+        page.fill("#id_username", username)
+        page.fill("#id_password", password)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{live_server.url}/")
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()

@@ -9,14 +9,13 @@ from playwright.sync_api import expect
 
 from cmoc.models import CMOC
 from cmoc.services import coding as svc
-from tests.conftest import PASSWORD
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 DETAIL = re.compile(r"/reviews/\d+/cmocs/\d+/$")
 
 
-def test_second_save_from_an_old_version_is_shown_not_lost(browser, live_server, review, users):
+def test_second_save_from_an_old_version_is_shown_not_lost(signed_in, live_server, review, users):
     users["reviewer2"].first_name, users["reviewer2"].last_name = "Ravi", "Second"
     users["reviewer2"].save()
     cmoc = svc.cmoc_create(
@@ -24,18 +23,9 @@ def test_second_save_from_an_old_version_is_shown_not_lost(browser, live_server,
         statement="Shared goals build commitment.",
     )  # fmt: skip
     edit = f"{live_server.url}/reviews/{review.pk}/coding/cmocs/{cmoc.pk}/edit/"
-    pages = []
-    for who in ("reviewer", "reviewer2"):
-        context = browser.new_context(viewport={"width": 1366, "height": 900})
-        page = context.new_page()
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("#id_username", who)
-        page.fill("#id_password", PASSWORD)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
-        page.goto(edit)
-        pages.append(page)
-    mine, theirs = pages
+    mine, theirs = signed_in("reviewer"), signed_in("reviewer2")
+    mine.goto(edit)
+    theirs.goto(edit)
 
     theirs.fill("#id_outcome", "Joint commitment")
     theirs.click("#save-cmoc")
@@ -55,5 +45,3 @@ def test_second_save_from_an_old_version_is_shown_not_lost(browser, live_server,
     mine.wait_for_url(DETAIL)
     row = CMOC.objects.get(pk=cmoc.pk)
     assert (row.context, row.outcome, row.version) == ("A mandate to collaborate", "Commitment", 3)
-    for page in pages:
-        page.context.close()
