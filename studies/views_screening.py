@@ -169,10 +169,12 @@ def _queue_params(request) -> tuple[str, str]:
     )
 
 
-def _panel_context(request, review, stage, record, order, filter_, error=None) -> dict:
+def _panel_context(request, review, stage, record, order, filter_, error=None, draft=None) -> dict:
+    # `draft`: what a refused post carried (note, reason), shown again instead of the saved vote
     ctx = {
         "review": review, "stage": stage, "record": record, "order": order,
         "filter": filter_, "error": error, "orders": sel.ORDERS, "filters": sel.FILTERS,
+        "draft": draft,
     }  # fmt: skip
     ctx["reasons"] = list(ExclusionReason.objects.filter(stage=stage).order_by("order", "id"))
     if record is None:
@@ -209,11 +211,11 @@ def _panel_context(request, review, stage, record, order, filter_, error=None) -
     return ctx
 
 
-def _panel(request, review, stage, record, order, filter_, error=None, trigger=False):
+def _panel(request, review, stage, record, order, filter_, error=None, trigger=False, draft=None):
     resp = render(
         request,
         "studies/screening/_panel.html",
-        _panel_context(request, review, stage, record, order, filter_, error),
+        _panel_context(request, review, stage, record, order, filter_, error, draft),
     )
     if trigger:
         resp["HX-Trigger"] = "screened"
@@ -282,7 +284,11 @@ def screen_decide(request, review: Review, stage_id: int):
             note=request.POST.get("note", ""),
         )
     except ValidationError as exc:
-        return _panel(request, review, stage, record, order, filter_, error=" ".join(_errors(exc)))
+        draft = {"note": request.POST.get("note", ""), "reason_id": reason.pk if reason else None}
+        return _panel(
+            request, review, stage, record, order, filter_,
+            error=" ".join(_errors(exc)), draft=draft,
+        )  # fmt: skip
     # After going back to change an earlier vote, carry on where the reviewer was (the
     # furthest record of the session) rather than scanning forward from the old record.
     resume = request.POST.get("resume")
