@@ -31,7 +31,7 @@ from studies.models import (
 )
 from studies.screening_rules import is_conflict, is_dual
 from studies.services import screening as svc
-from synthesis.models import Review
+from synthesis.models import Review, Role
 from synthesis.permissions import Action, can
 from synthesis.services import review_update
 from synthesis.views_base import review_view
@@ -405,15 +405,34 @@ def conflict_detail(request, review: Review, stage_id: int, record_id: int):
     )
     if len(votes) < 2:
         raise Http404("No visible conflict on that record.")
+    resolution = (
+        ScreeningResolution.objects.filter(stage=stage, record=record)
+        .select_related("reason", "resolved_by")
+        .first()
+    )
+    if error is not None:  # shown again as entered, to correct
+        entered = {
+            "decision": request.POST.get("decision", ""),
+            "reason": request.POST.get("reason", ""),
+            "note": request.POST.get("note", ""),
+        }
+    else:
+        entered = {
+            "decision": resolution.decision if resolution else "",
+            "reason": str(resolution.reason_id or "") if resolution else "",
+            "note": resolution.note if resolution else "",
+        }
+    can_screen = can(request.user, review, Action.SCREEN, role=review.user_role)
+    # The service refuses a voter who is not the owner: no form they cannot use.
+    voter = review.user_role != Role.OWNER and any(v.reviewer_id == request.user.pk for v in votes)
     return render(
         request,
         "studies/screening/conflict_detail.html",
         {
             "review": review, "stage": stage, "record": record, "votes": votes, "error": error,
-            "resolution": ScreeningResolution.objects.filter(stage=stage, record=record)
-            .select_related("reason", "resolved_by").first(),
+            "resolution": resolution, "entered": entered,
             "reasons": stage.reasons.all(), "decisions": Decision.choices,
-            "can_screen": can(request.user, review, Action.SCREEN, role=review.user_role),
+            "can_resolve": can_screen and not voter, "voter": can_screen and voter,
         },
     )  # fmt: skip
 

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from studies.models import ExclusionReason, ScreeningDecision, ScreeningStage
+from studies.services import screening as svc
 from tests.studies.screening_fixtures import make_records, make_stages
 
 
@@ -47,3 +48,46 @@ def test_a_refused_decision_keeps_the_note_and_reason_typed(client_for, review, 
     assert 'id="screen-error"' in html
     assert re.search(rf'value="{reason.pk}"[^>]* checked>', html)
     assert not ScreeningDecision.objects.exists()
+
+
+def _conflict(stage, users, record):
+    svc.decision_record(user=users["reviewer"], stage=stage, record=record, decision="include")
+    svc.decision_record(user=users["reviewer2"], stage=stage, record=record, decision="exclude")
+
+
+def test_a_refused_resolution_keeps_what_was_entered(client_for, review, stages, users):
+    ta = stages[0]
+    _strict_stage(ta)
+    r = make_records(review, 1)[0]
+    _conflict(ta, users, r)
+    resp = client_for("owner").post(
+        url("screening-conflict", review, ta.pk, r.pk),
+        {"decision": "exclude", "note": "agreed on the call: one organisation only"},
+    )
+    html = resp.content.decode()
+    assert resp.status_code == 200 and 'role="alert"' in html
+    assert re.search(r'value="exclude"[^>]* checked', html)
+    assert ">agreed on the call: one organisation only</textarea>" in html
+
+
+def test_changing_a_resolution_starts_from_its_reason(client_for, review, stages, users):
+    ta = stages[0]
+    reason = _strict_stage(ta)
+    r = make_records(review, 1)[0]
+    _conflict(ta, users, r)
+    svc.resolution_record(user=users["owner"], stage=ta, record=r, decision="exclude",
+                          reason=reason, note="n")  # fmt: skip
+    html = client_for("owner").get(url("screening-conflict", review, ta.pk, r.pk)).content
+    # resubmitting the form unchanged must not drop the reason (or be refused for lacking it)
+    assert f'<option value="{reason.pk}" selected>'.encode() in html
+
+
+def test_a_voter_is_told_who_resolves_instead_of_getting_a_form(client_for, review, stages, users):
+    ta = stages[0]
+    r = make_records(review, 1)[0]
+    _conflict(ta, users, r)
+    html = client_for("reviewer").get(url("screening-conflict", review, ta.pk, r.pk)).content
+    assert b'id="resolve-form"' not in html
+    assert b"resolved by the owner or a third reviewer" in html
+    html = client_for("owner").get(url("screening-conflict", review, ta.pk, r.pk)).content
+    assert b'id="resolve-form"' in html
