@@ -365,13 +365,17 @@ def conflicts(request, review: Review, stage_id: int):
         votes.setdefault(v.record_id, []).append(v)
     for r in rows:
         r.votes = votes.get(r.pk, [])
+    if show == "open" and after is None and not more:
+        open_count = len(rows)  # the whole list is on this page: exact, and free
+    else:
+        open_count = sel.open_conflicts_cached(stage=stage)
     return render(
         request,
         "studies/screening/conflicts.html",
         {
             "review": review, "stage": stage, "rows": rows, "show": show, "first": after is None,
             "next_after": f"{rows[-1].position}-{rows[-1].pk}" if more else None,
-            "open_count": sel.open_conflicts_cached(stage=stage),
+            "open_count": open_count,
         },
     )  # fmt: skip
 

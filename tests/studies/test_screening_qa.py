@@ -91,3 +91,17 @@ def test_a_voter_is_told_who_resolves_instead_of_getting_a_form(client_for, revi
     assert b"resolved by the owner or a third reviewer" in html
     html = client_for("owner").get(url("screening-conflict", review, ta.pk, r.pk)).content
     assert b'id="resolve-form"' in html
+
+
+def test_conflicts_heading_counts_the_list_when_it_is_all_on_the_page(
+    client_for, review, stages, users
+):
+    ta = stages[0]
+    a, b = make_records(review, 2)
+    _conflict(ta, users, a)
+    o = client_for("owner")
+    o.get(url("screening-progress", review, ta.pk))  # the stage counts are cached: 1 conflict
+    _conflict(ta, users, b)
+    html = o.get(url("screening-conflicts", review, ta.pk)).content.decode()
+    assert html.count('<span class="badge bad">open</span>') == 2
+    assert ">2 open</span>" in html
