@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -486,6 +487,14 @@ def _fulltext_stage(review: Review) -> ScreeningStage | None:
     )
 
 
+def _back_to_fulltexts(request, review: Review, record: Record):
+    """The list as the reviewer left it (filter and page), at the row just acted on."""
+    back = QueryDict(request.POST.get("back", ""))
+    query = urlencode({k: back[k] for k in ("status", "page") if back.get(k)})
+    url = reverse("screening-fulltexts", args=[review.pk])
+    return redirect(f"{url}{'?' + query if query else ''}#record-{record.pk}")
+
+
 @review_view()
 def fulltexts(request, review: Review):
     ft_stage = _fulltext_stage(review)
@@ -540,7 +549,7 @@ def fulltext_upload(request, review: Review, record_id: int):
             messages.success(request, f"{f.name}: {len(doc.page_map)} page(s) of text extracted.")
         except fulltext.ExtractionError as exc:
             messages.error(request, str(exc))
-    return redirect(reverse("screening-fulltexts", args=[review.pk]) + f"#record-{record.pk}")
+    return _back_to_fulltexts(request, review, record)
 
 
 @require_POST
@@ -572,7 +581,7 @@ def fulltext_not_retrieved(request, review: Review, record_id: int):
     record = _record(review, record_id)
     svc.fulltext_not_retrieved(user=request.user, record=record, note=request.POST.get("note", ""))
     messages.success(request, f"Record {record.pk}: full text not retrieved.")
-    return redirect("screening-fulltexts", review.pk)
+    return _back_to_fulltexts(request, review, record)
 
 
 @require_POST
@@ -591,10 +600,13 @@ def studies_create(request, review: Review):
 @review_view(Action.EDIT_EVIDENCE)
 def report_group(request, review: Review, record_id: int):
     record = _record(review, record_id)
+    if not request.POST.get("study"):
+        messages.error(request, f"Record {record.pk}: choose the study it is a report of.")
+        return _back_to_fulltexts(request, review, record)
     try:
-        study = Study.objects.get(review=review, pk=int(request.POST.get("study", "")))
+        study = Study.objects.get(review=review, pk=int(request.POST["study"]))
     except (Study.DoesNotExist, ValueError) as exc:
         raise Http404("No such study.") from exc
     svc.report_group(user=request.user, record=record, study=study)
     messages.success(request, f"Record {record.pk} is now a report of {study.label}.")
-    return redirect("screening-fulltexts", review.pk)
+    return _back_to_fulltexts(request, review, record)

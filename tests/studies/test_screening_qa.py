@@ -5,7 +5,7 @@ import re
 import pytest
 from django.urls import reverse
 
-from studies.models import ExclusionReason, ScreeningDecision, ScreeningStage
+from studies.models import ExclusionReason, Record, ScreeningDecision, ScreeningStage, Study
 from studies.services import screening as svc
 from tests.studies.screening_fixtures import make_records, make_stages
 
@@ -105,3 +105,44 @@ def test_conflicts_heading_counts_the_list_when_it_is_all_on_the_page(
     html = o.get(url("screening-conflicts", review, ta.pk)).content.decode()
     assert html.count('<span class="badge bad">open</span>') == 2
     assert ">2 open</span>" in html
+
+
+def _sought(review, users, n):
+    review.dual_fraction = 0
+    review.save()
+    ta, _ft = make_stages(review, users["owner"])
+    recs = make_records(review, n, start=500)
+    for r in recs:
+        svc.decision_record(user=users["reviewer"], stage=ta, record=r, decision="include")
+    return recs
+
+
+def test_fulltext_rows_without_a_study_do_not_preselect_one(client_for, review, users):
+    recs = _sought(review, users, 2)
+    study = Study.objects.create(review=review, label="Aardvark et al. 2001")
+    Record.objects.filter(pk=recs[1].pk).update(study=study)
+    c = client_for("reviewer")
+    html = c.get(url("screening-fulltexts", review)).content.decode()
+    row = html.split(f'id="record-{recs[0].pk}"')[1].split("</tr>")[0]
+    # a stray "Group" click would have attached the report to the first study in the list
+    assert '<option value="" selected>' in row
+    grouped = html.split(f'id="record-{recs[1].pk}"')[1].split("</tr>")[0]
+    assert f'<option value="{study.pk}" selected>' in grouped
+    resp = c.post(url("screening-report-group", review, recs[0].pk), {"study": ""})
+    assert resp.status_code == 302  # a message, not a 404 page
+    assert Record.objects.get(pk=recs[0].pk).study_id is None
+
+
+def test_fulltext_actions_return_to_the_filter_and_page_left(client_for, review, users):
+    recs = _sought(review, users, 2)
+    c = client_for("reviewer")
+    html = c.get(url("screening-fulltexts", review), {"status": "sought", "page": "1"}).content
+    assert b'name="back" value="status=sought&amp;page=1"' in html
+    back = {"back": "status=sought&page=1"}
+    resp = c.post(url("screening-not-retrieved", review, recs[0].pk), back)
+    assert resp["Location"].endswith(f"?status=sought&page=1#record-{recs[0].pk}")
+    resp = c.post(url("screening-fulltext-upload", review, recs[1].pk), back)  # no file chosen
+    assert resp["Location"].endswith(f"?status=sought&page=1#record-{recs[1].pk}")
+    # only the list's own parameters go back into the address
+    resp = c.post(url("screening-not-retrieved", review, recs[1].pk), {"back": "next=//evil"})
+    assert resp["Location"] == url("screening-fulltexts", review) + f"#record-{recs[1].pk}"
