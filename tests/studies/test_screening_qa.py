@@ -146,3 +146,12 @@ def test_fulltext_actions_return_to_the_filter_and_page_left(client_for, review,
     # only the list's own parameters go back into the address
     resp = c.post(url("screening-not-retrieved", review, recs[1].pk), {"back": "next=//evil"})
     assert resp["Location"] == url("screening-fulltexts", review) + f"#record-{recs[1].pk}"
+
+
+def test_an_empty_fulltext_filter_does_not_claim_nothing_is_sought(client_for, review, users):
+    (r,) = _sought(review, users, 1)
+    c = client_for("reviewer")
+    assert f'id="record-{r.pk}"'.encode() in c.get(url("screening-fulltexts", review)).content
+    html = c.get(url("screening-fulltexts", review), {"status": "not_retrieved"}).content
+    assert b"No reports sought yet" not in html
+    assert b"No reports with this status" in html
