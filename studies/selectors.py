@@ -2,7 +2,7 @@
 
 from django.db.models import Count, Prefetch, QuerySet
 
-from studies.models import Document, Record, Study
+from studies.models import Document, ExtractionAnswer, Record, Study
 from synthesis.models import Review
 
 
@@ -31,7 +31,10 @@ def study_detail(*, review: Review, study_id: int) -> Study:
                 "documents", queryset=Document.objects.only("id", "title", "kind", "study_id")
             ),
             Prefetch("records", queryset=Record.objects.only("id", "title", "doi", "study_id")),
-            "answers__field",
+            # each answer with its field and extractor, in one query
+            Prefetch(
+                "answers", queryset=ExtractionAnswer.objects.select_related("field", "extractor")
+            ),
         )
         .get(pk=study_id)
     )

@@ -27,13 +27,31 @@ def study_list(request, review: Review):
     )
 
 
+def _characteristics(answers) -> list[tuple]:
+    """One entry per field, read as the characteristics table reads it: the consensus answer
+    if there is one, else the extractors' common answer, else each answer with its extractor
+    (so two extractors' answers do not look like two fields)."""
+    by_field: dict[int, list] = {}
+    for a in sorted(answers, key=lambda a: (a.field.order, a.field_id, a.extractor_id)):
+        by_field.setdefault(a.field_id, []).append(a)
+    out = []
+    for items in by_field.values():
+        chosen = [a for a in items if a.is_consensus] or items
+        if len({repr(a.value) for a in chosen}) == 1:
+            shown = [(chosen[0].value, None)]
+        else:
+            shown = [(a.value, a.extractor) for a in chosen]
+        out.append((items[0].field, shown))
+    return out
+
+
 @review_view()
 def study_detail(request, review: Review, study_id: int):
     try:
         study = selectors.study_detail(review=review, study_id=study_id)
     except Study.DoesNotExist as exc:
         raise Http404 from exc
-    answers = sorted(study.answers.all(), key=lambda a: (a.field.order, a.field_id))
+    answers = _characteristics(study.answers.all())
     can_export = can(request.user, review, Action.EXPORT, role=review.user_role)
     return render(
         request,

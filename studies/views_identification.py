@@ -283,11 +283,16 @@ def duplicate_decide(request, review: Review, candidate_id: int, verb: str):
         sources = sel.record_sources(
             review=review, record_ids=[candidate.record_a_id, candidate.record_b_id]
         )
+        status = request.POST.get("status", "pending")
+        if status not in ("pending", "merged", "rejected"):
+            status = "pending"
+        # The pair stays in place (to undo); the heading's count of the list shown follows it.
+        total = sel.duplicate_list(review=review, status=status).count()
         return render(
             request,
             "studies/identification/_pair.html",
             {"review": review, "p": _pair_view(candidate, sources), "can_edit": True,
-             "message": msg, "status": request.POST.get("status", "pending")},
+             "message": msg, "status": status, "oob_total": True, "total": total},
         )  # fmt: skip
     messages.info(request, msg)
     status = request.POST.get("status", "pending")

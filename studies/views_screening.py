@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections import Counter
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
@@ -31,7 +32,7 @@ from studies.models import (
 )
 from studies.screening_rules import is_conflict, is_dual
 from studies.services import screening as svc
-from synthesis.models import Review
+from synthesis.models import Review, Role
 from synthesis.permissions import Action, can
 from synthesis.services import review_update
 from synthesis.views_base import review_view
@@ -169,10 +170,12 @@ def _queue_params(request) -> tuple[str, str]:
     )
 
 
-def _panel_context(request, review, stage, record, order, filter_, error=None) -> dict:
+def _panel_context(request, review, stage, record, order, filter_, error=None, draft=None) -> dict:
+    # `draft`: what a refused post carried (note, reason), shown again instead of the saved vote
     ctx = {
         "review": review, "stage": stage, "record": record, "order": order,
         "filter": filter_, "error": error, "orders": sel.ORDERS, "filters": sel.FILTERS,
+        "draft": draft,
     }  # fmt: skip
     ctx["reasons"] = list(ExclusionReason.objects.filter(stage=stage).order_by("order", "id"))
     if record is None:
@@ -209,11 +212,11 @@ def _panel_context(request, review, stage, record, order, filter_, error=None) -
     return ctx
 
 
-def _panel(request, review, stage, record, order, filter_, error=None, trigger=False):
+def _panel(request, review, stage, record, order, filter_, error=None, trigger=False, draft=None):
     resp = render(
         request,
         "studies/screening/_panel.html",
-        _panel_context(request, review, stage, record, order, filter_, error),
+        _panel_context(request, review, stage, record, order, filter_, error, draft),
     )
     if trigger:
         resp["HX-Trigger"] = "screened"
@@ -282,7 +285,11 @@ def screen_decide(request, review: Review, stage_id: int):
             note=request.POST.get("note", ""),
         )
     except ValidationError as exc:
-        return _panel(request, review, stage, record, order, filter_, error=" ".join(_errors(exc)))
+        draft = {"note": request.POST.get("note", ""), "reason_id": reason.pk if reason else None}
+        return _panel(
+            request, review, stage, record, order, filter_,
+            error=" ".join(_errors(exc)), draft=draft,
+        )  # fmt: skip
     # After going back to change an earlier vote, carry on where the reviewer was (the
     # furthest record of the session) rather than scanning forward from the old record.
     resume = request.POST.get("resume")
@@ -359,13 +366,17 @@ def conflicts(request, review: Review, stage_id: int):
         votes.setdefault(v.record_id, []).append(v)
     for r in rows:
         r.votes = votes.get(r.pk, [])
+    if show == "open" and after is None and not more:
+        open_count = len(rows)  # the whole list is on this page: exact, and free
+    else:
+        open_count = sel.open_conflicts_cached(stage=stage)
     return render(
         request,
         "studies/screening/conflicts.html",
         {
             "review": review, "stage": stage, "rows": rows, "show": show, "first": after is None,
             "next_after": f"{rows[-1].position}-{rows[-1].pk}" if more else None,
-            "open_count": sel.open_conflicts_cached(stage=stage),
+            "open_count": open_count,
         },
     )  # fmt: skip
 
@@ -399,15 +410,34 @@ def conflict_detail(request, review: Review, stage_id: int, record_id: int):
     )
     if len(votes) < 2:
         raise Http404("No visible conflict on that record.")
+    resolution = (
+        ScreeningResolution.objects.filter(stage=stage, record=record)
+        .select_related("reason", "resolved_by")
+        .first()
+    )
+    if error is not None:  # shown again as entered, to correct
+        entered = {
+            "decision": request.POST.get("decision", ""),
+            "reason": request.POST.get("reason", ""),
+            "note": request.POST.get("note", ""),
+        }
+    else:
+        entered = {
+            "decision": resolution.decision if resolution else "",
+            "reason": str(resolution.reason_id or "") if resolution else "",
+            "note": resolution.note if resolution else "",
+        }
+    can_screen = can(request.user, review, Action.SCREEN, role=review.user_role)
+    # The service refuses a voter who is not the owner: no form they cannot use.
+    voter = review.user_role != Role.OWNER and any(v.reviewer_id == request.user.pk for v in votes)
     return render(
         request,
         "studies/screening/conflict_detail.html",
         {
             "review": review, "stage": stage, "record": record, "votes": votes, "error": error,
-            "resolution": ScreeningResolution.objects.filter(stage=stage, record=record)
-            .select_related("reason", "resolved_by").first(),
+            "resolution": resolution, "entered": entered,
             "reasons": stage.reasons.all(), "decisions": Decision.choices,
-            "can_screen": can(request.user, review, Action.SCREEN, role=review.user_role),
+            "can_resolve": can_screen and not voter, "voter": can_screen and voter,
         },
     )  # fmt: skip
 
@@ -455,6 +485,14 @@ def _fulltext_stage(review: Review) -> ScreeningStage | None:
         .order_by("order")
         .first()
     )
+
+
+def _back_to_fulltexts(request, review: Review, record: Record):
+    """The list as the reviewer left it (filter and page), at the row just acted on."""
+    back = QueryDict(request.POST.get("back", ""))
+    query = urlencode({k: back[k] for k in ("status", "page") if back.get(k)})
+    url = reverse("screening-fulltexts", args=[review.pk])
+    return redirect(f"{url}{'?' + query if query else ''}#record-{record.pk}")
 
 
 @review_view()
@@ -511,7 +549,7 @@ def fulltext_upload(request, review: Review, record_id: int):
             messages.success(request, f"{f.name}: {len(doc.page_map)} page(s) of text extracted.")
         except fulltext.ExtractionError as exc:
             messages.error(request, str(exc))
-    return redirect(reverse("screening-fulltexts", args=[review.pk]) + f"#record-{record.pk}")
+    return _back_to_fulltexts(request, review, record)
 
 
 @require_POST
@@ -543,7 +581,7 @@ def fulltext_not_retrieved(request, review: Review, record_id: int):
     record = _record(review, record_id)
     svc.fulltext_not_retrieved(user=request.user, record=record, note=request.POST.get("note", ""))
     messages.success(request, f"Record {record.pk}: full text not retrieved.")
-    return redirect("screening-fulltexts", review.pk)
+    return _back_to_fulltexts(request, review, record)
 
 
 @require_POST
@@ -562,10 +600,13 @@ def studies_create(request, review: Review):
 @review_view(Action.EDIT_EVIDENCE)
 def report_group(request, review: Review, record_id: int):
     record = _record(review, record_id)
+    if not request.POST.get("study"):
+        messages.error(request, f"Record {record.pk}: choose the study it is a report of.")
+        return _back_to_fulltexts(request, review, record)
     try:
-        study = Study.objects.get(review=review, pk=int(request.POST.get("study", "")))
+        study = Study.objects.get(review=review, pk=int(request.POST["study"]))
     except (Study.DoesNotExist, ValueError) as exc:
         raise Http404("No such study.") from exc
     svc.report_group(user=request.user, record=record, study=study)
     messages.success(request, f"Record {record.pk} is now a report of {study.label}.")
-    return redirect("screening-fulltexts", review.pk)
+    return _back_to_fulltexts(request, review, record)

@@ -5,7 +5,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from studies.models import Record, Search
+from studies.models import Record, Search, Study
+from studies.services.extraction import answer_save, extraction_form_create_default
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 SAMPLES = Path(__file__).resolve().parents[2] / "fixtures" / "samples"
@@ -78,3 +79,31 @@ def test_csv_columns_mapped_with_selects(live_server, page, login, review, users
         2021,
         "Implementation Science",
     )
+
+
+def test_search_log_and_import_fit_a_phone_screen(live_server, page, login, review, users):
+    """Wide tables scroll inside themselves: the page (and its navigation) stays phone-wide."""
+    Search.objects.create(
+        review=review,
+        source="National Institute for Health and Care Excellence (NICE) evidence search",
+        query="1. exp Interprofessional Relations/\n2. (collaborat* adj3 organi?ation*).tw.",
+        reported_hits=2144,
+    )
+    # a study page lists its characteristics under the form's long labels
+    form = extraction_form_create_default(user=users["owner"], review=review)
+    study = Study.objects.create(review=review, label="Adedoyin et al. 2016")
+    values = {
+        "study": "Adedoyin et al.", "country": "USA", "partnership_type": "Merger",
+        "sector": "Social work programmes", "phase_of_use": "Gleaning and refinement",
+        "methods_and_sample": "Journaling to report personal experiences of the merger",
+    }  # fmt: skip
+    answer_save(user=users["reviewer"], study=study, form=form, values=values)
+    login("reviewer")
+    page.set_viewport_size({"width": 390, "height": 844})
+    paths = ("identification/", "identification/import/", "appraisal/", f"studies/{study.pk}/")
+    for path in paths:
+        page.goto(f"{live_server.url}/reviews/{review.pk}/{path}")
+        widths = page.evaluate(
+            "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+        )
+        assert widths[0] <= widths[1], (path, widths)

@@ -134,3 +134,27 @@ def test_blind_conflict_resolution_and_agreement(browser, live_server, review, s
         assert o.locator("#agreement-pairs tbody tr").count() == 1
     finally:
         ctx_o.close()
+
+
+def test_a_refused_exclusion_keeps_the_note_for_the_next_key(
+    page, login, live_server, review, screening, users
+):
+    """Reason required: `e` without one is refused; the note typed survives, `1` then `e`
+    saves the exclusion with that note."""
+    ta, recs = screening
+    ta.reason_required = True
+    ta.save(update_fields=["reason_required"])
+    login("reviewer")
+    page.goto(screen_url(live_server, review, ta))
+    wait_record(page, recs[0])
+    page.keyboard.press("n")
+    page.keyboard.type("one provider only")
+    page.keyboard.press("Escape")
+    page.keyboard.press("e")
+    page.wait_for_selector("#screen-error")
+    assert page.input_value("#note") == "one provider only"
+    page.keyboard.press("1")
+    page.keyboard.press("e")
+    wait_record(page, recs[1])
+    vote = ScreeningDecision.objects.get(reviewer=users["reviewer"], record=recs[0])
+    assert (vote.decision, vote.note) == ("exclude", "one provider only")

@@ -51,7 +51,7 @@ def pages(review, data) -> dict:
 
 PINNED = {
     "study-list": 6,  # count, page (documents and excerpts counted in it)
-    "study-detail": 9,  # study, its documents, records, answers, their fields
+    "study-detail": 8,  # study, its documents, records, answers with their fields and extractors
     "appraisal-study": 9,  # study, appraisals, their CMOCs informed, excerpts, reasons
     "appraisal-cmoc": 8,  # CMOC, appraisals, their CMOCs informed, reasons
     "appraisal-excerpt": 7,  # excerpt, appraisals, reasons
