@@ -1,7 +1,11 @@
 """Writes to the review as a whole. Keyword-only, atomic, permission-checked, audited."""
 
+from decimal import Decimal
+
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 
 from synthesis.audit import event_record
 from synthesis.models import Membership, Phase, Review, Role
@@ -10,9 +14,16 @@ from synthesis.permissions import Action, check
 
 @transaction.atomic
 def review_create(*, user, title: str, question: str = "", **settings_fields) -> Review:
-    review = Review.objects.create(
-        title=title, question=question, created_by=user, **settings_fields
-    )
+    """A new review, owned by its creator (any signed-in user may start one)."""
+    if not getattr(user, "is_authenticated", False):
+        raise PermissionDenied("Sign in to start a review.")
+    review = Review(title=title.strip(), question=question.strip(), created_by=user,
+                    **settings_fields)  # fmt: skip
+    # The model's default share is the float 0.1, which a decimal field's check reads as
+    # 0.1000000000000000055…: as the decimal it is stored as.
+    review.dual_fraction = Decimal(str(review.dual_fraction))
+    review.full_clean()
+    review.save()
     Membership.objects.create(review=review, user=user, role=Role.OWNER)
     event_record(review=review, actor=user, verb="review.create", target=review, summary=title)
     return review
@@ -72,13 +83,89 @@ def membership_set(*, user, review: Review, member, role: str) -> Membership:
 
 
 @transaction.atomic
+def membership_remove(*, user, review: Review, member) -> None:
+    """Take a member off the review (owners only); their votes, codes and notes stay, with
+    their name. The last owner cannot leave."""
+    check(user, review, Action.MANAGE)
+    membership = Membership.objects.select_for_update().filter(review=review, user=member).first()
+    if membership is None:
+        raise ValidationError({"member": f"{member} is not a member of this review."})
+    if (
+        membership.role == Role.OWNER
+        and not Membership.objects.filter(review=review, role=Role.OWNER)
+        .exclude(pk=membership.pk)
+        .exists()
+    ):
+        raise ValidationError({"member": "A review needs at least one owner."})
+    membership.delete()
+    event_record(
+        review=review, actor=user, verb="membership.remove", target=review, summary=str(member)
+    )
+
+
+def member_find(identifier: str):
+    """The account named by a username or an e-mail address (either case), or None."""
+    identifier = identifier.strip()
+    if not identifier:
+        return None
+    User = get_user_model()
+    matches = list(
+        User.objects.filter(
+            Q(username__iexact=identifier) | Q(email__iexact=identifier), is_active=True
+        )[:2]
+    )
+    return matches[0] if len(matches) == 1 else None
+
+
+def _phase_clean(phase: Phase) -> None:
+    phase.name = phase.name.strip()
+    if not phase.name:
+        raise ValidationError({"name": "Name the phase."})
+    if (
+        Phase.objects.filter(review=phase.review_id, name__iexact=phase.name)
+        .exclude(pk=phase.pk)
+        .exists()
+    ):
+        raise ValidationError({"name": f"There is already a phase named {phase.name}."})
+    phase.full_clean(exclude=["review"])
+
+
+@transaction.atomic
 def phase_create(
     *, user, review: Review, name: str, order: int = 1, description: str = ""
 ) -> Phase:
     check(user, review, Action.MANAGE)
-    phase = Phase.objects.create(review=review, name=name, order=order, description=description)
+    phase = Phase(review=review, name=name, order=order, description=description.strip())
+    _phase_clean(phase)
+    phase.save()
     event_record(review=review, actor=user, verb="phase.create", target=phase, summary=name)
     return phase
+
+
+@transaction.atomic
+def phase_update(*, user, phase: Phase, **fields) -> Phase:
+    check(user, phase.review_id, Action.MANAGE)
+    unknown = set(fields) - {"name", "order", "description"}
+    if unknown:
+        raise ValueError(f"Unknown phase fields: {sorted(unknown)}")
+    old = {k: str(getattr(phase, k)) for k in fields}
+    for k, v in fields.items():
+        setattr(phase, k, v)
+    _phase_clean(phase)
+    phase.save()
+    event_record(
+        review=phase.review_id, actor=user, verb="phase.update", target=phase,
+        summary=phase.name, data={"old": old, "new": {k: str(v) for k, v in fields.items()}},
+    )  # fmt: skip
+    return phase
+
+
+@transaction.atomic
+def phase_delete(*, user, phase: Phase) -> None:
+    """Delete a phase. Its searches, CMOCs and theory versions stay, with no phase."""
+    check(user, phase.review_id, Action.MANAGE)
+    event_record(review=phase.review_id, actor=user, verb="phase.delete", summary=phase.name)
+    phase.delete()
 
 
 def user_get_or_create(*, username: str, password: str, **fields):

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from synthesis import views
+from synthesis import views, views_settings
 
 urlpatterns = [
     path("", views.review_list, name="review-list"),
@@ -14,7 +14,11 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("reviews/new/", views_settings.review_start, name="review-start"),
     path("reviews/<int:review_id>/", views.review_dashboard, name="review-dashboard"),
+    path(
+        "reviews/<int:review_id>/settings/", views_settings.review_settings, name="review-settings"
+    ),
     path("api/", include("synthesis.api.urls")),
     path("reviews/<int:review_id>/", include("studies.urls")),
     path("reviews/<int:review_id>/", include("studies.urls_identification")),

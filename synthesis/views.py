@@ -7,7 +7,7 @@ from synthesis.models import Membership, Review
 from synthesis.views_base import review_view
 
 
-def review_list(request):
+def review_list(request, start_form=None):
     memberships = (
         Membership.objects.filter(user=request.user)
         .select_related("review")
@@ -17,7 +17,13 @@ def review_list(request):
         )
         .order_by("review__title")
     )
-    return render(request, "synthesis/review_list.html", {"memberships": memberships})
+    from synthesis.views_settings import ReviewStartForm
+
+    return render(
+        request,
+        "synthesis/review_list.html",
+        {"memberships": memberships, "start_form": start_form or ReviewStartForm()},
+    )
 
 
 @review_view()
