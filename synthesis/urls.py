@@ -13,6 +13,21 @@ urlpatterns = [
         name="login",
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "accounts/password/",
+        auth_views.PasswordChangeView.as_view(
+            template_name="registration/password_change.html",
+            success_url="/accounts/password/done/",
+        ),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(
+            template_name="registration/password_changed.html"
+        ),
+        name="password_change_done",
+    ),
     path("admin/", admin.site.urls),
     path("reviews/new/", views_settings.review_start, name="review-start"),
     path("reviews/<int:review_id>/", views.review_dashboard, name="review-dashboard"),

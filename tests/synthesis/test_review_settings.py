@@ -193,3 +193,22 @@ def test_settings_page_queries_do_not_grow_with_members_and_phases(client_for, r
     status, queries, body = count_queries(client_for("owner"), settings_url(review))
     assert (status, queries) == (200, 6)  # session, user, review, role, members, phases
     assert f"member{n - 1}" in body and f"Phase {n - 1}" in body
+
+
+def test_a_member_changes_their_own_password(client_for, users):
+    client = client_for("reviewer")
+    url = reverse("password_change")
+    assert url in client.get(reverse("review-list")).content.decode()  # linked from the header
+    resp = client.post(url, {"old_password": "wrong", "new_password1": "a-new-pw-4-retro",
+                             "new_password2": "a-new-pw-4-retro"})  # fmt: skip
+    assert resp.status_code == 200 and "Your old password was entered incorrectly" in (
+        resp.content.decode().replace("&#x27;", "'")
+    )
+    from tests.conftest import PASSWORD
+
+    resp = client.post(url, {"old_password": PASSWORD, "new_password1": "a-new-pw-4-retro",
+                             "new_password2": "a-new-pw-4-retro"})  # fmt: skip
+    assert resp.status_code == 302
+    users["reviewer"].refresh_from_db()
+    assert users["reviewer"].check_password("a-new-pw-4-retro")
+    assert client.get(resp["Location"]).status_code == 200  # still signed in
