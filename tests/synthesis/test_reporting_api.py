@@ -426,3 +426,27 @@ def test_api_is_throttled_per_user(api, review, data, monkeypatch):
     assert over.status_code == 429 and int(over["Retry-After"]) > 0
     assert api("reviewer").get(url).status_code == 200  # another user has their own budget
     cache.clear()
+
+
+@pytest.mark.parametrize(
+    ("name", "forms"),
+    [
+        ("analyst", False),
+        ("viewer", False),
+        ("reviewer", True),
+    ],
+)
+def test_browsable_api_offers_write_forms_only_to_roles_that_may_write(
+    name, forms, client_for, review, data
+):
+    """An analyst browsing the API was shown the create and edit forms of CMOCs, and every
+    use of them answered 403."""
+    client = client_for(name)
+    cmoc = CMOC.objects.filter(review=review).first()
+    listing = client.get(f"/api/v1/reviews/{review.pk}/cmocs/", HTTP_ACCEPT="text/html")
+    detail = client.get(f"/api/v1/reviews/{review.pk}/cmocs/{cmoc.pk}/", HTTP_ACCEPT="text/html")
+    assert listing.status_code == detail.status_code == 200
+    listing, detail = listing.content.decode(), detail.content.decode()
+    assert ('id="post-object-form"' in listing) is forms
+    assert ('id="post-generic-content-form"' in listing) is forms
+    assert ('id="put-object-form"' in detail) is forms
