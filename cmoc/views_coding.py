@@ -418,6 +418,9 @@ def codebook_action(request, review: Review):
                 mechanism_type=p.get("mechanism_type", ""),
             )  # fmt: skip
             messages.success(request, f"Updated “{c.label}”.")
+            return redirect(
+                f"{reverse('codebook', args=[review.pk])}?concept={c.pk}#concept-update"
+            )
         elif action in {"rename", "move", "merge"}:
             c = concept("concept")
             if c is None:

@@ -283,3 +283,19 @@ def test_junk_ids_never_500(client_for, review, doc):
     r = c.post(url("coding-theory-links", review), {"action": "link", "theory": "x", "cmocs": "A"})
     assert r.status_code == 404
     assert c.get(url("coding-reader", review, 999999)).status_code == 404
+
+
+def test_codebook_describe_form_shows_the_chosen_concepts_values(client_for, users, review):
+    u = users["reviewer"]
+    svc.concept_create(user=u, review=review, label="Agency", description="Acting")
+    faith = svc.concept_create(user=u, review=review, label="Faith", synonyms=["belief"],
+                               description="Belief that partners deliver")  # fmt: skip
+    c = client_for("reviewer")
+    page = c.get(url("codebook", review), {"concept": faith.pk}).content.decode()
+    assert f'<option value="{faith.pk}" selected>Faith</option>' in page
+    assert 'name="synonyms" value="belief"' in page
+    assert ">Belief that partners deliver</textarea>" in page
+    r = c.post(url("coding-codebook-action", review),
+               {"action": "update", "concept": faith.pk, "mechanism_type": "reasoning",
+                "synonyms": "belief", "description": "Belief that partners deliver"})  # fmt: skip
+    assert r.url == url("codebook", review) + f"?concept={faith.pk}#concept-update"
