@@ -299,3 +299,16 @@ def test_codebook_describe_form_shows_the_chosen_concepts_values(client_for, use
                {"action": "update", "concept": faith.pk, "mechanism_type": "reasoning",
                 "synonyms": "belief", "description": "Belief that partners deliver"})  # fmt: skip
     assert r.url == url("codebook", review) + f"?concept={faith.pk}#concept-update"
+
+
+def test_documents_page_forms_have_distinct_ids_for_their_labels(client_for, review):
+    """The transcript and pasted-text forms both have title, study and kind: with Django's
+    default ids the second form's labels pointed at the first form's fields."""
+    import re
+    from collections import Counter
+
+    html = client_for("reviewer").get(url("coding-documents", review)).content.decode()
+    ids = Counter(re.findall(r'\sid="([^"]+)"', html))
+    assert [i for i, n in ids.items() if n > 1] == []
+    targets = re.findall(r'<label for="([^"]+)"', html)
+    assert len(targets) >= 9 and all(ids[t] == 1 for t in targets)
