@@ -488,30 +488,36 @@ def _cmocs_from_codes(review, codes: str) -> list[CMOC]:
 def theory_links(request, review: Review):
     """Demi-regularities (groups of functionally identical CMOCs) and middle-range theories."""
     errors: list[str] = []
+    kept: dict = {}  # what was typed into the form that failed, shown again
     if request.method == "POST":
         get_review_edit(request, review)
         p = request.POST
         try:
             if p.get("action") == "demi_regularity":
-                svc.demi_regularity_create(
+                dr = svc.demi_regularity_create(
                     user=request.user, review=review, label=p.get("label", ""),
                     summary=p.get("summary", ""),
                     cmocs=_cmocs_from_codes(review, p.get("cmocs", "")),
                 )  # fmt: skip
+                messages.success(request, f"Created the demi-regularity “{dr.label}”.")
             elif p.get("action") == "link":
                 theory = get_object_or_404(
                     review.middle_range_theories.all(), pk=_pk(p.get("theory")) or 0
                 )
-                for cmoc in _cmocs_from_codes(review, p.get("cmocs", "")):
+                cmocs = _cmocs_from_codes(review, p.get("cmocs", ""))
+                for cmoc in cmocs:
                     svc.middle_range_theory_link(user=request.user, theory=theory, cmoc=cmoc)
+                messages.success(request, f"Linked {len(cmocs)} CMOC(s) to “{theory.name}”.")
             else:
-                svc.middle_range_theory_create(
+                theory = svc.middle_range_theory_create(
                     user=request.user, review=review, name=p.get("name", ""),
                     citation=p.get("citation", ""), description=p.get("description", ""),
                 )  # fmt: skip
+                messages.success(request, f"Added the middle-range theory “{theory.name}”.")
             return redirect("coding-theory-links", review.pk)
         except ValidationError as exc:
             errors = [e for errs in _errors(exc).values() for e in errs]
+            kept = {p.get("action") or "theory": p}
     return render(
         request,
         "cmoc/coding/theory_links.html",
@@ -522,6 +528,7 @@ def theory_links(request, review: Review):
             ),
             "theories": review.middle_range_theories.prefetch_related("cmocs"),
             "errors": errors,
+            "kept": kept,
             "can_edit": _can_edit(review),
         },
     )

@@ -312,3 +312,29 @@ def test_documents_page_forms_have_distinct_ids_for_their_labels(client_for, rev
     assert [i for i, n in ids.items() if n > 1] == []
     targets = re.findall(r'<label for="([^"]+)"', html)
     assert len(targets) >= 9 and all(ids[t] == 1 for t in targets)
+
+
+def test_theory_links_keep_what_was_typed_on_error_and_confirm_success(client_for, users, review):
+    """A demi-regularity with one mistyped code came back with an empty form: label, summary
+    and the other codes had to be typed again. Success said nothing."""
+    svc.cmoc_create(user=users["reviewer"], review=review, statement="a", code="A1")
+    mrt = svc.middle_range_theory_create(user=users["reviewer"], review=review, name="Exchange")
+    svc.middle_range_theory_create(user=users["reviewer"], review=review, name="Agency")
+    c = client_for("reviewer")
+    links = url("coding-theory-links", review)
+    r = c.post(links, {"action": "demi_regularity", "label": "Trust first",
+                       "summary": "Trust precedes commitment", "cmocs": "A1, ZZ"})  # fmt: skip
+    html = r.content.decode()
+    assert "No CMOC with code ZZ" in html
+    assert 'name="label" required value="Trust first"' in html
+    assert ">Trust precedes commitment</textarea>" in html
+    assert 'name="cmocs" value="A1, ZZ"' in html
+    r = c.post(links, {"action": "link", "theory": mrt.pk, "cmocs": "A1, ZZ"})
+    html = r.content.decode()
+    assert f'<option value="{mrt.pk}" selected>Exchange</option>' in html
+    assert 'name="cmocs" required value="A1, ZZ"' in html
+    r = c.post(links, {"action": "demi_regularity", "label": "Trust first", "cmocs": "A1"},
+               follow=True)  # fmt: skip
+    assert "Created the demi-regularity “Trust first”." in r.content.decode()
+    r = c.post(links, {"action": "link", "theory": mrt.pk, "cmocs": "A1"}, follow=True)
+    assert "Linked 1 CMOC(s) to “Exchange”." in r.content.decode()
