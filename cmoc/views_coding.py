@@ -373,12 +373,17 @@ def cmoc_check(request, review: Review, cmoc_id: int):
     cmoc = get_object_or_404(CMOC, review=review, pk=cmoc_id)
     try:
         if "checked" in request.POST:
+            checked = request.POST["checked"] == "1"
             svc.cmoc_check(
-                user=request.user, cmoc=cmoc, checked=request.POST["checked"] == "1",
+                user=request.user, cmoc=cmoc, checked=checked,
                 comment=request.POST.get("comment", ""),
             )  # fmt: skip
+            messages.success(
+                request, f"{cmoc.code} marked {'checked' if checked else 'not checked'}."
+            )
         else:
             svc.cmoc_comment_add(user=request.user, cmoc=cmoc, text=request.POST.get("comment", ""))
+            messages.success(request, "Comment added.")
     except ValidationError as exc:
         _flash(request, exc)
     return redirect("cmoc-detail", review.pk, cmoc.pk)

@@ -338,3 +338,26 @@ def test_theory_links_keep_what_was_typed_on_error_and_confirm_success(client_fo
     assert "Created the demi-regularity “Trust first”." in r.content.decode()
     r = c.post(links, {"action": "link", "theory": mrt.pk, "cmocs": "A1"}, follow=True)
     assert "Linked 1 CMOC(s) to “Exchange”." in r.content.decode()
+
+
+def test_second_coder_actions_confirm_what_happened(client_for, users, review):
+    """Mark checked, uncheck and a comment reloaded the page without a word."""
+    cmoc = svc.cmoc_create(user=users["reviewer"], review=review, statement="s", code="A1")
+    c = client_for("reviewer2")
+    check = url("coding-cmoc-check", review, cmoc.pk)
+    r = c.post(check, {"checked": "1", "comment": ""}, follow=True)
+    assert "A1 marked checked." in r.content.decode()
+    r = c.post(check, {"checked": "0"}, follow=True)
+    assert "A1 marked not checked." in r.content.decode()
+    r = c.post(check, {"comment": "Is this inferred?"}, follow=True)
+    assert "Comment added." in r.content.decode()
+
+
+def test_excerpt_offsets_in_the_wrong_order_say_so(client_for, users, review, doc):
+    e = svc.excerpt_create(user=users["reviewer"], document=doc, start=0, end=5)
+    r = client_for("reviewer").post(
+        url("coding-excerpt-edit", review, e.pk), {"note": "", "start": 36, "end": 5}
+    )
+    html = r.content.decode()
+    assert "The excerpt must end after it starts (starts at 36, ends at 5)." in html
+    assert "fall outside the text" not in html
