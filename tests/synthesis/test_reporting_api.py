@@ -88,6 +88,11 @@ def test_cmoc_shape_with_elements_and_evidence(api, review, data):
         ("relation=refines", {"C2"}),
         ("checked=false", {"C1", "C2"}),
         ("q=sustains", {"C2"}),
+        # every word anywhere, as on the CMOC list page (the whole string found nothing)
+        ("q=trust+shared", {"C1"}),
+        ("q=trust+engagement", {"C1", "C2"}),
+        ("q=%22sustains+trust%22", {"C2"}),
+        ("q=%22trust+sustains%22", set()),
         ("role=outcome&concept={trust}", {"C2"}),
         ("role=mechanism&concept={trust}", {"C1"}),
         ("concept={trust}", {"C1", "C2"}),
