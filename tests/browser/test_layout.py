@@ -2,6 +2,7 @@
 on a phone (390 px) or on a laptop (1366 px), even with long concept labels and study titles."""
 
 import pytest
+from rest_framework.authtoken.models import Token
 
 from cmoc.models import CMOC, Concept
 from studies.models import Study
@@ -26,8 +27,12 @@ OVERFLOWING = """() => {
 }"""
 
 
+SIDEWAYS = "document.documentElement.scrollWidth - document.documentElement.clientWidth"
+
+
 @pytest.fixture
-def long_labels(review):
+def long_labels(review, users):
+    Token.objects.create(user=users["owner"])  # the API page then shows a long curl command
     for i in range(3):
         Concept.objects.create(review=review, label=f"{LONG} ({i})")
     Study.objects.create(review=review, label="Aunger et al. 2021", title=LONG * 2, year=2021)
@@ -46,3 +51,5 @@ def test_coding_and_reporting_pages_do_not_scroll_sideways(
     for path in ["cmocs/", "codebook/", "reporting/api/", "reporting/rameses/"]:
         page.goto(f"{live_server.url}/reviews/{review.pk}/{path}")
         assert page.evaluate(OVERFLOWING) == [], (width, path)
+        # text overflowing a box that keeps its width (a long curl command in <pre>)
+        assert page.evaluate(SIDEWAYS) == 0, (width, path)
