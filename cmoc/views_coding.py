@@ -3,6 +3,7 @@ codebook management, participants and transcripts. Thin: forms validate, service
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models.functions import Lower
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -482,7 +483,13 @@ def participants(request, review: Review):
 
 def _cmocs_from_codes(review, codes: str) -> list[CMOC]:
     wanted = [c.strip() for c in codes.replace("\n", ",").split(",") if c.strip()]
-    found = {c.code.lower(): c for c in CMOC.objects.filter(review=review, code__in=wanted)}
+    # codes are matched as typed in any case ("b1-01"), as the lower-cased keys below intend
+    found = {
+        c.code.lower(): c
+        for c in CMOC.objects.annotate(code_lower=Lower("code")).filter(
+            review=review, code_lower__in=[w.lower() for w in wanted]
+        )
+    }
     missing = [c for c in wanted if c.lower() not in found]
     if missing:
         raise ValidationError({"cmocs": f"No CMOC with code {', '.join(missing)}."})

@@ -361,3 +361,16 @@ def test_excerpt_offsets_in_the_wrong_order_say_so(client_for, users, review, do
     html = r.content.decode()
     assert "The excerpt must end after it starts (starts at 36, ends at 5)." in html
     assert "fall outside the text" not in html
+
+
+def test_theory_links_accept_codes_in_any_case(client_for, users, review):
+    """ "b1-01" for B1-01 answered "No CMOC with code b1-01"."""
+    svc.cmoc_create(user=users["reviewer"], review=review, statement="a", code="B1-01")
+    r = client_for("reviewer").post(
+        url("coding-theory-links", review),
+        {"action": "demi_regularity", "label": "Faith", "cmocs": "b1-01"},
+    )
+    assert r.status_code == 302
+    from cmoc.models import DemiRegularity
+
+    assert [c.code for c in DemiRegularity.objects.get().cmocs.all()] == ["B1-01"]
