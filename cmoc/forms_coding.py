@@ -213,6 +213,9 @@ class TranscriptForm(forms.Form):
     study = forms.ModelChoiceField(queryset=Study.objects.none(), required=False)
 
     def __init__(self, *args, review: Review, **kwargs):
+        # Shown beside DocumentTextForm, which also has title/study/kind: own ids, so that
+        # each label points at its own field.
+        kwargs.setdefault("auto_id", "transcript-%s")
         super().__init__(*args, **kwargs)
         self.fields["participant"].queryset = Participant.objects.filter(review=review)
         self.fields["study"].queryset = Study.objects.filter(review=review)
@@ -229,5 +232,6 @@ class DocumentTextForm(forms.Form):
     )
 
     def __init__(self, *args, review: Review, **kwargs):
+        kwargs.setdefault("auto_id", "text-%s")
         super().__init__(*args, **kwargs)
         self.fields["study"].queryset = Study.objects.filter(review=review)

@@ -17,6 +17,7 @@ table to alter it, which drops its triggers, so the index is (re)created after e
 rather than in a migration (``fts_ensure``, connected to post_migrate).
 """
 
+import re
 import sqlite3
 from functools import cache
 
@@ -82,10 +83,23 @@ def _fts_query(terms: list[str]) -> str:
     return " AND ".join('"' + t.replace('"', '""') + '"' for t in terms)
 
 
+def search_terms(q: str) -> list[str]:
+    """The words of a search, a "quoted phrase" kept as one term. Quotes are syntax: typed
+    as a phrase they used to be searched for literally, so "collaborative behaviour" found
+    nothing; a stray one is dropped."""
+    terms = []
+    for m in re.finditer(r'"([^"]*)"|(\S+)', q.lower()):
+        term = " ".join(m.group(1).split()) if m.group(1) is not None else m.group(2)
+        term = term.replace('"', "")
+        if term:
+            terms.append(term)
+    return terms[:MAX_TERMS]
+
+
 def cmoc_text_filter(qs: QuerySet, q: str) -> QuerySet:
-    """CMOCs whose text contains every word of ``q`` (any order, any field, any case, also
-    inside words, like the icontains it replaces)."""
-    terms = q.lower().split()[:MAX_TERMS]
+    """CMOCs whose text contains every word or quoted phrase of ``q`` (any order, any field,
+    any case, also inside words, like the icontains it replaces)."""
+    terms = search_terms(q)
     for term in terms:  # on PostgreSQL, LIKE served by the trigram index
         qs = qs.filter(search_text__contains=term)
     indexed = [t for t in terms if len(t) >= 3]  # trigrams cannot find shorter words

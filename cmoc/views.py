@@ -153,12 +153,21 @@ def cmoc_detail(request, review: Review, cmoc_id: int):
 
 @review_view()
 def codebook(request, review: Review):
+    tree = selectors.concept_tree(review=review)
+    # The Describe form shows the chosen concept's current values (?concept=, sent by htmx
+    # when the choice changes): its fields replace what is stored, so blank ones used to
+    # wipe a description and synonyms that the reviewer never saw.
+    wanted = request.GET.get("concept", "")
+    described = next((r["concept"] for r in tree if str(r["concept"].pk) == wanted), None)
+    if described is None and tree:
+        described = tree[0]["concept"]
     return render(
         request,
         "cmoc/codebook.html",
         {
             "review": review,
-            "tree": selectors.concept_tree(review=review),
+            "tree": tree,
+            "described": described,
             "mechanism_types": Concept.MechanismType.choices,
             "can_edit": can(request.user, review, Action.EDIT_EVIDENCE, role=review.user_role),
         },

@@ -3,6 +3,7 @@ codebook management, participants and transcripts. Thin: forms validate, service
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db.models.functions import Lower
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -376,12 +377,17 @@ def cmoc_check(request, review: Review, cmoc_id: int):
     cmoc = get_object_or_404(CMOC, review=review, pk=cmoc_id)
     try:
         if "checked" in request.POST:
+            checked = request.POST["checked"] == "1"
             svc.cmoc_check(
-                user=request.user, cmoc=cmoc, checked=request.POST["checked"] == "1",
+                user=request.user, cmoc=cmoc, checked=checked,
                 comment=request.POST.get("comment", ""),
             )  # fmt: skip
+            messages.success(
+                request, f"{cmoc.code} marked {'checked' if checked else 'not checked'}."
+            )
         else:
             svc.cmoc_comment_add(user=request.user, cmoc=cmoc, text=request.POST.get("comment", ""))
+            messages.success(request, "Comment added.")
     except ValidationError as exc:
         _flash(request, exc)
     return redirect("cmoc-detail", review.pk, cmoc.pk)
@@ -421,6 +427,9 @@ def codebook_action(request, review: Review):
                 mechanism_type=p.get("mechanism_type", ""),
             )  # fmt: skip
             messages.success(request, f"Updated “{c.label}”.")
+            return redirect(
+                f"{reverse('codebook', args=[review.pk])}?concept={c.pk}#concept-update"
+            )
         elif action in {"rename", "move", "merge"}:
             c = concept("concept")
             if c is None:
@@ -477,7 +486,13 @@ def participants(request, review: Review):
 
 def _cmocs_from_codes(review, codes: str) -> list[CMOC]:
     wanted = [c.strip() for c in codes.replace("\n", ",").split(",") if c.strip()]
-    found = {c.code.lower(): c for c in CMOC.objects.filter(review=review, code__in=wanted)}
+    # codes are matched as typed in any case ("b1-01"), as the lower-cased keys below intend
+    found = {
+        c.code.lower(): c
+        for c in CMOC.objects.annotate(code_lower=Lower("code")).filter(
+            review=review, code_lower__in=[w.lower() for w in wanted]
+        )
+    }
     missing = [c for c in wanted if c.lower() not in found]
     if missing:
         raise ValidationError({"cmocs": f"No CMOC with code {', '.join(missing)}."})
@@ -488,30 +503,36 @@ def _cmocs_from_codes(review, codes: str) -> list[CMOC]:
 def theory_links(request, review: Review):
     """Demi-regularities (groups of functionally identical CMOCs) and middle-range theories."""
     errors: list[str] = []
+    kept: dict = {}  # what was typed into the form that failed, shown again
     if request.method == "POST":
         get_review_edit(request, review)
         p = request.POST
         try:
             if p.get("action") == "demi_regularity":
-                svc.demi_regularity_create(
+                dr = svc.demi_regularity_create(
                     user=request.user, review=review, label=p.get("label", ""),
                     summary=p.get("summary", ""),
                     cmocs=_cmocs_from_codes(review, p.get("cmocs", "")),
                 )  # fmt: skip
+                messages.success(request, f"Created the demi-regularity “{dr.label}”.")
             elif p.get("action") == "link":
                 theory = get_object_or_404(
                     review.middle_range_theories.all(), pk=_pk(p.get("theory")) or 0
                 )
-                for cmoc in _cmocs_from_codes(review, p.get("cmocs", "")):
+                cmocs = _cmocs_from_codes(review, p.get("cmocs", ""))
+                for cmoc in cmocs:
                     svc.middle_range_theory_link(user=request.user, theory=theory, cmoc=cmoc)
+                messages.success(request, f"Linked {len(cmocs)} CMOC(s) to “{theory.name}”.")
             else:
-                svc.middle_range_theory_create(
+                theory = svc.middle_range_theory_create(
                     user=request.user, review=review, name=p.get("name", ""),
                     citation=p.get("citation", ""), description=p.get("description", ""),
                 )  # fmt: skip
+                messages.success(request, f"Added the middle-range theory “{theory.name}”.")
             return redirect("coding-theory-links", review.pk)
         except ValidationError as exc:
             errors = [e for errs in _errors(exc).values() for e in errs]
+            kept = {p.get("action") or "theory": p}
     return render(
         request,
         "cmoc/coding/theory_links.html",
@@ -522,6 +543,7 @@ def theory_links(request, review: Review):
             ),
             "theories": review.middle_range_theories.prefetch_related("cmocs"),
             "errors": errors,
+            "kept": kept,
             "can_edit": _can_edit(review),
         },
     )

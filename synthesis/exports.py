@@ -203,7 +203,18 @@ def characteristics_table(review: Review) -> Table:
             "form__name", "order", "id"
         )
     )
-    header = ["Study", "Title", "Year", "Kind", "Phase", *[f.label for f in fields]]
+    header = ["Study", "Title", "Year", "Kind", "Phase"]
+    # The seed's form has its own "Study" field: two columns of one name are ambiguous in a
+    # spreadsheet (pandas reads the second as "Study.1"), so a clashing label says its origin.
+    taken = {h.casefold() for h in header}
+    for f in fields:
+        label = f.label
+        if label.casefold() in taken:
+            label = f"{f.label} (extraction form)"
+        if label.casefold() in taken:
+            label = f"{f.label} ({f.key})"
+        taken.add(label.casefold())
+        header.append(label)
 
     def rows():
         studies = (

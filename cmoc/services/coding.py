@@ -107,6 +107,11 @@ def _offsets_check(document: Document, start, end) -> tuple[int, int]:
         start, end = int(start), int(end)
     except (TypeError, ValueError) as exc:
         raise ValidationError({"start": "Offsets must be whole numbers."}) from exc
+    if start >= 0 and end <= len(document.text) and end < start:
+        # both inside the text, in the wrong order: "outside the text" misled
+        raise ValidationError(
+            {"start": f"The excerpt must end after it starts (starts at {start}, ends at {end})."}
+        )
     if not (0 <= start < end <= len(document.text)):
         raise ValidationError(
             {"start": f"Offsets {start}–{end} fall outside the text (0–{len(document.text)})."}

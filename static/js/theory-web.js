@@ -84,6 +84,9 @@
         openPanel({ source: e.target.source().data("key"), target: e.target.target().data("key") });
       });
       window.retroduceWeb = cy; // for the browser tests and the console
+      // An empty canvas looked like a page that failed to load: say the filters left nothing.
+      const empty = document.getElementById("web-empty");
+      if (empty) empty.hidden = data.elements.length > 0 || Boolean(data.message);
       const s = data.stats;
       if (data.message) { stats.textContent = data.message; container.dataset.ready = "1"; return; }
       stats.textContent = `${s.nodes} ${data.level === "cmoc" ? "CMOCs" : "concepts"} · ${s.edges} edges · ` +

@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Q
 
 from cmoc.models import CMOC, CMOCElement, CMOCEvidence, CMOCLink, Concept, Excerpt, Role
+from cmoc.search import cmoc_text_filter
 from studies.models import (
     Appraisal,
     Document,
@@ -153,7 +154,10 @@ class ExcerptFilter(django_filters.FilterSet):
 
 
 class CMOCFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(method="filter_q", help_text="Words in code, statement or parts.")
+    q = django_filters.CharFilter(
+        method="filter_q",
+        help_text='Every word or "quoted phrase", in code, statement, parts or theme.',
+    )
     phase = IdFilter()
     concept = IdFilter(method="filter_concept", help_text="CMOCs using this concept (see role).")
     role = django_filters.ChoiceFilter(
@@ -173,14 +177,9 @@ class CMOCFilter(django_filters.FilterSet):
         fields = ["phase", "relation", "origin", "checked"]
 
     def filter_q(self, qs, name, value):
-        return qs.filter(
-            Q(code__icontains=value)
-            | Q(statement__icontains=value)
-            | Q(context__icontains=value)
-            | Q(mechanism_resource__icontains=value)
-            | Q(mechanism_reasoning__icontains=value)
-            | Q(outcome__icontains=value)
-        )
+        # The CMOC list page's search: every word or "quoted phrase", in any field. The API
+        # searched for the whole string, so "faith trust" found nothing here and 6 there.
+        return cmoc_text_filter(qs, value)
 
     def filter_noop(self, qs, name, value):
         return qs  # read by filter_concept

@@ -41,7 +41,7 @@ from synthesis import selectors_reporting
 from synthesis.api import filters
 from synthesis.api import serializers as s
 from synthesis.models import Membership, Review
-from synthesis.permissions import Action, get_review
+from synthesis.permissions import Action, can, get_review
 
 MAX_ID = filters.MAX_ID
 
@@ -114,6 +114,18 @@ class ReviewViewSet(viewsets.ReadOnlyModelViewSet):
         return super().get_object()
 
 
+class MayWrite(permissions.BasePermission):
+    """Writes need the view's `write_action`. `initial` already refuses them with a reason;
+    this answers the browsable API's question, so that it shows no create/edit form to an
+    analyst or viewer who would only be refused."""
+
+    def has_permission(self, request, view):
+        review = getattr(view, "review", None)
+        if review is None or request.method in permissions.SAFE_METHODS:
+            return True  # before `initial` has resolved the review, or a read
+        return can(request.user, review, view.write_action, role=review.user_role)
+
+
 @extend_schema(
     parameters=[
         OpenApiParameter(
@@ -126,7 +138,7 @@ class ReviewScopedViewSet(viewsets.GenericViewSet):
 
     write_action = Action.EDIT_EVIDENCE
     lookup_value_regex = "[0-9]+"
-    permission_classes = [permissions.IsAuthenticated]
+    permission_classes = [permissions.IsAuthenticated, MayWrite]
 
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)  # authentication, throttling first

@@ -70,3 +70,21 @@ def test_non_member_gets_404_on_reporting(page, live_server, login, review, user
         assert resp.status == 404, path
     resp = page.goto(f"{live_server.url}/reviews/{review.pk}/reporting/export/cmocs.csv")
     assert resp is None or resp.status == 404
+
+
+def test_replacing_the_api_token_asks_first(page, live_server, login, review, users):
+    """ "Replace token" invalidated the analyst's scripts at one click, with no way back."""
+    from rest_framework.authtoken.models import Token
+
+    old = Token.objects.create(user=users["analyst"]).key
+    login("analyst")
+    page.goto(f"{live_server.url}/reviews/{review.pk}/reporting/api/")
+    asked = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.get_by_role("button", name="Replace token").click()
+    expect(page.locator("#api-token")).to_have_text(old)
+    assert asked and "stop working" in asked[0]
+    page.once("dialog", lambda d: d.accept())
+    page.get_by_role("button", name="Replace token").click()
+    expect(page.locator(".messages")).to_contain_text("the old one no longer works")
+    assert Token.objects.get(user=users["analyst"]).key != old

@@ -107,3 +107,23 @@ def test_filter_the_web_click_faith_find_paths_and_compare_versions(
     expect(page.locator("#diff-refined")).to_contain_text("New CMOC refining B1-3")
     page.locator("#diff-refuted").get_by_role("link", name="B2-2").click()
     expect(page.locator("h1")).to_contain_text("B2-2")
+
+
+def test_filters_that_leave_nothing_say_so(live_server, page, login, review):
+    """With filters no CMOC passes (here: at least 9 sources) the canvas used to stay blank
+    with nothing but zero counts; it now says the filters left nothing to draw."""
+    build_chain_review(review)
+    login("analyst")
+    page.goto(f"{live_server.url}/reviews/{review.pk}/theory/web/")
+    _wait_ready(page)
+    empty = page.locator("#web-empty")
+    expect(empty).to_be_hidden()
+    page.get_by_label("Min. sources").fill("9")
+    page.get_by_label("Min. sources").press("Enter")
+    expect(page.locator("#web-stats")).to_contain_text("0 CMOCs")
+    expect(empty).to_be_visible()
+    expect(empty).to_contain_text("no CMOC matches these filters")
+    page.get_by_label("Min. sources").fill("0")
+    page.get_by_label("Min. sources").press("Enter")
+    expect(page.locator("#web-stats")).to_contain_text("5 CMOCs")
+    expect(empty).to_be_hidden()

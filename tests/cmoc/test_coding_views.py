@@ -283,3 +283,94 @@ def test_junk_ids_never_500(client_for, review, doc):
     r = c.post(url("coding-theory-links", review), {"action": "link", "theory": "x", "cmocs": "A"})
     assert r.status_code == 404
     assert c.get(url("coding-reader", review, 999999)).status_code == 404
+
+
+def test_codebook_describe_form_shows_the_chosen_concepts_values(client_for, users, review):
+    u = users["reviewer"]
+    svc.concept_create(user=u, review=review, label="Agency", description="Acting")
+    faith = svc.concept_create(user=u, review=review, label="Faith", synonyms=["belief"],
+                               description="Belief that partners deliver")  # fmt: skip
+    c = client_for("reviewer")
+    page = c.get(url("codebook", review), {"concept": faith.pk}).content.decode()
+    assert f'<option value="{faith.pk}" selected>Faith</option>' in page
+    assert 'name="synonyms" value="belief"' in page
+    assert ">Belief that partners deliver</textarea>" in page
+    r = c.post(url("coding-codebook-action", review),
+               {"action": "update", "concept": faith.pk, "mechanism_type": "reasoning",
+                "synonyms": "belief", "description": "Belief that partners deliver"})  # fmt: skip
+    assert r.url == url("codebook", review) + f"?concept={faith.pk}#concept-update"
+
+
+def test_documents_page_forms_have_distinct_ids_for_their_labels(client_for, review):
+    """The transcript and pasted-text forms both have title, study and kind: with Django's
+    default ids the second form's labels pointed at the first form's fields."""
+    import re
+    from collections import Counter
+
+    html = client_for("reviewer").get(url("coding-documents", review)).content.decode()
+    ids = Counter(re.findall(r'\sid="([^"]+)"', html))
+    assert [i for i, n in ids.items() if n > 1] == []
+    targets = re.findall(r'<label for="([^"]+)"', html)
+    assert len(targets) >= 9 and all(ids[t] == 1 for t in targets)
+
+
+def test_theory_links_keep_what_was_typed_on_error_and_confirm_success(client_for, users, review):
+    """A demi-regularity with one mistyped code came back with an empty form: label, summary
+    and the other codes had to be typed again. Success said nothing."""
+    svc.cmoc_create(user=users["reviewer"], review=review, statement="a", code="A1")
+    mrt = svc.middle_range_theory_create(user=users["reviewer"], review=review, name="Exchange")
+    svc.middle_range_theory_create(user=users["reviewer"], review=review, name="Agency")
+    c = client_for("reviewer")
+    links = url("coding-theory-links", review)
+    r = c.post(links, {"action": "demi_regularity", "label": "Trust first",
+                       "summary": "Trust precedes commitment", "cmocs": "A1, ZZ"})  # fmt: skip
+    html = r.content.decode()
+    assert "No CMOC with code ZZ" in html
+    assert 'name="label" required value="Trust first"' in html
+    assert ">Trust precedes commitment</textarea>" in html
+    assert 'name="cmocs" value="A1, ZZ"' in html
+    r = c.post(links, {"action": "link", "theory": mrt.pk, "cmocs": "A1, ZZ"})
+    html = r.content.decode()
+    assert f'<option value="{mrt.pk}" selected>Exchange</option>' in html
+    assert 'name="cmocs" required value="A1, ZZ"' in html
+    r = c.post(links, {"action": "demi_regularity", "label": "Trust first", "cmocs": "A1"},
+               follow=True)  # fmt: skip
+    assert "Created the demi-regularity “Trust first”." in r.content.decode()
+    r = c.post(links, {"action": "link", "theory": mrt.pk, "cmocs": "A1"}, follow=True)
+    assert "Linked 1 CMOC(s) to “Exchange”." in r.content.decode()
+
+
+def test_second_coder_actions_confirm_what_happened(client_for, users, review):
+    """Mark checked, uncheck and a comment reloaded the page without a word."""
+    cmoc = svc.cmoc_create(user=users["reviewer"], review=review, statement="s", code="A1")
+    c = client_for("reviewer2")
+    check = url("coding-cmoc-check", review, cmoc.pk)
+    r = c.post(check, {"checked": "1", "comment": ""}, follow=True)
+    assert "A1 marked checked." in r.content.decode()
+    r = c.post(check, {"checked": "0"}, follow=True)
+    assert "A1 marked not checked." in r.content.decode()
+    r = c.post(check, {"comment": "Is this inferred?"}, follow=True)
+    assert "Comment added." in r.content.decode()
+
+
+def test_excerpt_offsets_in_the_wrong_order_say_so(client_for, users, review, doc):
+    e = svc.excerpt_create(user=users["reviewer"], document=doc, start=0, end=5)
+    r = client_for("reviewer").post(
+        url("coding-excerpt-edit", review, e.pk), {"note": "", "start": 36, "end": 5}
+    )
+    html = r.content.decode()
+    assert "The excerpt must end after it starts (starts at 36, ends at 5)." in html
+    assert "fall outside the text" not in html
+
+
+def test_theory_links_accept_codes_in_any_case(client_for, users, review):
+    """ "b1-01" for B1-01 answered "No CMOC with code b1-01"."""
+    svc.cmoc_create(user=users["reviewer"], review=review, statement="a", code="B1-01")
+    r = client_for("reviewer").post(
+        url("coding-theory-links", review),
+        {"action": "demi_regularity", "label": "Faith", "cmocs": "b1-01"},
+    )
+    assert r.status_code == 302
+    from cmoc.models import DemiRegularity
+
+    assert [c.code for c in DemiRegularity.objects.get().cmocs.all()] == ["B1-01"]

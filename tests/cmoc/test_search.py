@@ -35,7 +35,7 @@ def test_words_in_any_field_any_case(review, cmocs):
     assert codes(review, "b7") == ["B7"]  # the code
     assert codes(review, "legitim") == ["B7"]  # substrings, as icontains did
     assert codes(review, "pa") == ["A1", "A2"]  # too short for trigrams: scanned
-    assert codes(review, 'trust "') == []
+    assert codes(review, 'trust "') == ["A1", "A2"]  # a stray quote is syntax, not text
     assert codes(review, "nothing-like-this") == []
 
 
@@ -123,3 +123,12 @@ def test_list_pages_keep_sort_order(client_for, review):
     assert codes("?sort=phase&page=2") == [f"C{i:03d}" for i in by_phase[50:]]
     most = sorted(range(55), key=lambda i: (-(i % 5), i))
     assert codes("?sort=-sources&page=2") == [f"C{i:03d}" for i in most[50:]]
+
+
+def test_quoted_phrases(review, cmocs):
+    """A quoted phrase used to be searched with its quotes and found nothing."""
+    assert codes(review, '"shared goals"') == ["A1"]
+    assert codes(review, '"goals shared"') == []  # a phrase keeps its word order
+    assert codes(review, '"lose  trust" lead') == ["A2"]  # spaces inside are normalised
+    assert codes(review, '"shared goals') == ["A1"]  # an unclosed quote: the words
+    assert search.search_terms('a "b  c" "" d"e') == ["a", "b c", "de"]

@@ -66,3 +66,24 @@ def test_list_pages_have_constant_query_counts(client_for, review, django_assert
             counts.setdefault(name, []).append(len(ctx.captured_queries))
     for name, (small, large) in counts.items():
         assert small == large, f"{name}: {small} queries with little data, {large} with more"
+
+
+@pytest.mark.parametrize(
+    ("path", "current"),
+    [
+        ("reporting/", "Exports"),
+        ("reporting/prisma/", "PRISMA 2020"),
+        ("reporting/rameses/", "RAMESES"),
+        ("reporting/rameses/rameses2/", "RAMESES"),
+        ("reporting/api/", "API access"),
+        ("reporting/backup/", "Backup and restore"),
+    ],
+)
+def test_reporting_tabs_mark_the_page_you_are_on(client_for, review, path, current):
+    """All five reporting tabs looked alike: nothing said which page was open."""
+    import re
+
+    html = client_for("owner").get(f"/reviews/{review.pk}/{path}").content.decode()
+    nav = html[html.index('aria-label="Reporting"') :]
+    nav = nav[: nav.index("</nav>")]
+    assert re.findall(r'aria-current="page">([^<]+)</a>', nav) == [current]

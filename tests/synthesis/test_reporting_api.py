@@ -88,6 +88,11 @@ def test_cmoc_shape_with_elements_and_evidence(api, review, data):
         ("relation=refines", {"C2"}),
         ("checked=false", {"C1", "C2"}),
         ("q=sustains", {"C2"}),
+        # every word anywhere, as on the CMOC list page (the whole string found nothing)
+        ("q=trust+shared", {"C1"}),
+        ("q=trust+engagement", {"C1", "C2"}),
+        ("q=%22sustains+trust%22", {"C2"}),
+        ("q=%22trust+sustains%22", set()),
         ("role=outcome&concept={trust}", {"C2"}),
         ("role=mechanism&concept={trust}", {"C1"}),
         ("concept={trust}", {"C1", "C2"}),
@@ -426,3 +431,27 @@ def test_api_is_throttled_per_user(api, review, data, monkeypatch):
     assert over.status_code == 429 and int(over["Retry-After"]) > 0
     assert api("reviewer").get(url).status_code == 200  # another user has their own budget
     cache.clear()
+
+
+@pytest.mark.parametrize(
+    ("name", "forms"),
+    [
+        ("analyst", False),
+        ("viewer", False),
+        ("reviewer", True),
+    ],
+)
+def test_browsable_api_offers_write_forms_only_to_roles_that_may_write(
+    name, forms, client_for, review, data
+):
+    """An analyst browsing the API was shown the create and edit forms of CMOCs, and every
+    use of them answered 403."""
+    client = client_for(name)
+    cmoc = CMOC.objects.filter(review=review).first()
+    listing = client.get(f"/api/v1/reviews/{review.pk}/cmocs/", HTTP_ACCEPT="text/html")
+    detail = client.get(f"/api/v1/reviews/{review.pk}/cmocs/{cmoc.pk}/", HTTP_ACCEPT="text/html")
+    assert listing.status_code == detail.status_code == 200
+    listing, detail = listing.content.decode(), detail.content.decode()
+    assert ('id="post-object-form"' in listing) is forms
+    assert ('id="post-generic-content-form"' in listing) is forms
+    assert ('id="put-object-form"' in detail) is forms

@@ -7,7 +7,7 @@ import pytest
 import rispy
 from django.core.management import call_command
 
-from studies.models import ScreeningDecision
+from studies.models import ExtractionField, ExtractionForm, ScreeningDecision
 from synthesis import exports, rameses
 from synthesis.models import ReviewEvent
 from synthesis.selectors_reporting import rameses_facts
@@ -259,3 +259,17 @@ def test_cmoc_rows_are_the_same_in_chunks_of_one(review, data, monkeypatch):
     monkeypatch.setattr(exports, "CHUNK", 1)
     assert list(exports.cmoc_rows(review)) == whole
     assert [r[0] for r in whole] == ["C1", "C2"] and whole[0][6].count(";") == 2
+
+
+@pytest.mark.django_db
+def test_characteristics_columns_have_distinct_names(review, data):
+    """The seed's extraction form has a "Study" field of its own: the export had two "Study"
+    columns, which a spreadsheet reader cannot tell apart."""
+    form = ExtractionForm.objects.get(review=review, is_current=True)
+    ExtractionField.objects.create(form=form, key="study", label="Study", order=0)
+    ExtractionField.objects.create(form=form, key="study2", label="study", order=0)
+    table = exports.characteristics_table(review)
+    assert len({h.casefold() for h in table.header}) == len(table.header)
+    assert table.header[:7] == [
+        "Study", "Title", "Year", "Kind", "Phase", "Study (extraction form)", "study (study2)",
+    ]  # fmt: skip

@@ -126,3 +126,29 @@ def test_prisma_counts_as_xlsx_download_and_command(review, users, client_for, t
         "export_prisma", "--review", str(review.pk), "--format", "xlsx", "--output", str(out)
     )
     assert out.read_bytes()[:2] == b"PK"
+
+
+def test_passed_study_and_report_checks_read_as_facts():
+    """Under a tick the page said "0 included reports are not yet grouped under a study." and
+    "71 studies but 71 reports.", which read like faults."""
+    ok = {c.label: c for c in prisma.flow({"new_studies": 3, "new_reports": 4}).checks}
+    assert ok["Every included report belongs to a study"].ok
+    assert ok["Every included report belongs to a study"].message == (
+        "Every included report belongs to a study."
+    )
+    assert ok["Each included study has at least one report"].message == (
+        "Each included study has at least one report: 3 studies, 4 reports."
+    )
+    bad = {
+        c.label: c
+        for c in prisma.flow(
+            {"new_studies": 5, "new_reports": 4, "reports_without_study": 2}
+        ).checks
+    }
+    assert not bad["Every included report belongs to a study"].ok
+    assert bad["Every included report belongs to a study"].message == (
+        "2 included reports are not yet grouped under a study."
+    )
+    assert bad["Each included study has at least one report"].message == (
+        "5 studies but only 4 reports: some included studies have no report."
+    )
