@@ -102,7 +102,9 @@ def agreement_from_counts(
         kappa = (p_o - p_e) / (1 - p_e)
         # Cohen's (1960) large-sample standard error.
         se = math.sqrt(max(p_o * (1 - p_o), 0.0) / (n * (1 - p_e) ** 2))
-        ci = (kappa - 1.96 * se, kappa + 1.96 * se)
+        # The Wald interval, cut to kappa's range: with few records (4 of 5 agreeing) it runs
+        # past ±1, bounds no kappa can reach.
+        ci = (max(-1.0, kappa - 1.96 * se), min(1.0, kappa + 1.96 * se))
     else:  # both raters used one category only: kappa is undefined
         kappa = se = ci = None
     pabak = (k * p_o - 1) / (k - 1)

@@ -131,3 +131,19 @@ def test_outcome_rules():
     assert outcome(["include", "maybe"], None, dual=True, maybe="separate") == "conflict"
     assert outcome(["maybe"], None, dual=False, maybe="exclude") == "exclude"
     assert outcome(["include", "exclude"], "exclude", dual=True, maybe="include") == "exclude"
+
+
+def test_few_records_give_a_confidence_interval_within_kappas_range():
+    r = agreement(table(4, 1, 0, 0))  # 4 of 5 agree, one category each time: kappa 0
+    assert r.kappa == pytest.approx(0.0)
+    assert r.kappa_ci == (-1.0, 1.0)
+
+
+@given(st.lists(st.sampled_from([("include", "include"), ("include", "exclude"),
+                                 ("exclude", "include"), ("exclude", "exclude")]),
+                min_size=1, max_size=60))  # fmt: skip
+def test_kappa_ci_always_holds_kappa_and_stays_within_minus_one_and_one(pairs):
+    r = agreement(pairs)
+    if r.kappa_ci is not None:
+        lo, hi = r.kappa_ci
+        assert -1.0 <= lo <= r.kappa + 1e-12 and r.kappa - 1e-12 <= hi <= 1.0
