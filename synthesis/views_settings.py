@@ -123,13 +123,9 @@ def _act(request, review: Review, action: str):
     user, post = request.user, request.POST
     if action == "details":
         form = ReviewDetailsForm(post)
-        if form.is_valid():
-            try:
-                svc.review_update(user=user, review=review, **form.cleaned_data)
-                messages.success(request, "Review details saved.")
-                return True
-            except ValidationError as exc:
-                _apply(form, exc)
+        if _saved(form, lambda data: svc.review_update(user=user, review=review, **data)):
+            messages.success(request, "Review details saved.")
+            return True
         return "details", form
     if action == "member-add":
         form = MemberAddForm(post)
@@ -170,13 +166,9 @@ def _act(request, review: Review, action: str):
         return True
     if action == "phase-add":
         form = PhaseForm(post)
-        if form.is_valid():
-            try:
-                svc.phase_create(user=user, review=review, **form.cleaned_data)
-                messages.success(request, f"Phase {form.cleaned_data['name']} added.")
-                return True
-            except ValidationError as exc:
-                _apply(form, exc)
+        if _saved(form, lambda data: svc.phase_create(user=user, review=review, **data)):
+            messages.success(request, f"Phase {form.cleaned_data['name']} added.")
+            return True
         return "phase", form
     if action in ("phase-update", "phase-delete"):
         phase = get_object_or_404(Phase, review=review, pk=_int(post.get("phase")))
@@ -185,15 +177,24 @@ def _act(request, review: Review, action: str):
             messages.success(request, f"Phase {phase.name} deleted.")
             return True
         form = PhaseForm(post)
-        if form.is_valid():
-            try:
-                svc.phase_update(user=user, phase=phase, **form.cleaned_data)
-                messages.success(request, f"Phase {phase.name} saved.")
-                return True
-            except ValidationError as exc:
-                _apply(form, exc)
+        if _saved(form, lambda data: svc.phase_update(user=user, phase=phase, **data)):
+            messages.success(request, f"Phase {phase.name} saved.")
+            return True
         return phase.pk, form
     messages.error(request, "Unknown action.")
+    return True
+
+
+def _saved(form: forms.Form, save) -> bool:
+    """Validate `form`, then `save(cleaned_data)` (a service call): True when saved, False
+    with the form carrying the form's or the service's field errors."""
+    if not form.is_valid():
+        return False
+    try:
+        save(form.cleaned_data)
+    except ValidationError as exc:
+        _apply(form, exc)
+        return False
     return True
 
 

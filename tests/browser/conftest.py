@@ -38,18 +38,24 @@ def page(browser):
     context.close()
 
 
+def log_in(page, base_url: str, username: str, password: str | None = None):
+    """Log in through the real login form; back on "My reviews"."""
+    from tests.conftest import PASSWORD
+
+    page.goto(f"{base_url}/accounts/login/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password or PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{base_url}/")
+    return page
+
+
 @pytest.fixture
 def login(page, live_server):
     """Log in through the real login form."""
-    from tests.conftest import PASSWORD
 
-    def do(username: str, password: str = PASSWORD):
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
-        return page
+    def do(username: str, password: str | None = None):
+        return log_in(page, live_server.url, username, password)
 
     return do
 
@@ -58,21 +64,13 @@ def login(page, live_server):
 def signed_in(browser, live_server):
     """`signed_in(username)`: a page in a browser context of its own, logged in through the
     real form, for journeys with two reviewers at once; the contexts close after the test."""
-    from tests.conftest import PASSWORD
-
     contexts = []
 
-    def open_as(username: str, password: str = PASSWORD):
+    def open_as(username: str, password: str | None = None):
         context = browser.new_context(viewport={"width": 1366, "height": 900})
         context.set_default_timeout(15000)
         contexts.append(context)
-        page = context.new_page()
-        page.goto(f"{live_server.url}/accounts/login/")
-        page.fill("#id_username", username)
-        page.fill("#id_password", password)
-        page.click("button[type=submit]")
-        page.wait_for_url(f"{live_server.url}/")
-        return page
+        return log_in(context.new_page(), live_server.url, username, password)
 
     yield open_as
     for context in contexts:

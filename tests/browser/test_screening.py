@@ -73,67 +73,45 @@ def test_screen_five_records_by_keyboard_only(page, login, live_server, review, 
     )
 
 
-def test_blind_conflict_resolution_and_agreement(browser, live_server, review, screening, users):
-    from tests.conftest import PASSWORD
-
+def test_blind_conflict_resolution_and_agreement(signed_in, live_server, review, screening, users):
     ta, recs = screening
+    a, b = signed_in("reviewer"), signed_in("reviewer2")
+    a.goto(screen_url(live_server, review, ta))
+    wait_record(a, recs[0])
+    a.keyboard.press("i")
+    wait_record(a, recs[1])
 
-    def session(username):
-        ctx = browser.new_context(viewport={"width": 1366, "height": 900})
-        ctx.set_default_timeout(15000)
-        p = ctx.new_page()
-        p.goto(f"{live_server.url}/accounts/login/")
-        p.fill("#id_username", username)
-        p.fill("#id_password", PASSWORD)
-        p.click("button[type=submit]")
-        p.wait_for_url(f"{live_server.url}/")
-        return ctx, p
+    b.goto(screen_url(live_server, review, ta))
+    wait_record(b, recs[0])
+    # B has not decided: neither A's vote nor a conflict is visible
+    assert b.locator(".other-vote").count() == 0
+    assert b.locator("#conflict-flag").count() == 0
+    assert "reviewer:" not in b.inner_text("#panel")
+    b.keyboard.press("e")
+    wait_record(b, recs[1])
+    b.keyboard.press("ArrowLeft")
+    wait_record(b, recs[0])
+    b.wait_for_selector("#conflict-flag")
+    assert "Include" in b.inner_text(".other-vote")
 
-    ctx_a, a = session("reviewer")
-    ctx_b, b = session("reviewer2")
-    try:
-        a.goto(screen_url(live_server, review, ta))
-        wait_record(a, recs[0])
-        a.keyboard.press("i")
-        wait_record(a, recs[1])
+    o = signed_in("owner")
+    o.goto(f"{live_server.url}/reviews/{review.pk}/screening/{ta.pk}/conflicts/")
+    o.click(f'#conflicts a[href$="/conflicts/{recs[0].pk}/"]')
+    # the click returns once navigation starts, not when the page has loaded
+    expect(o.locator(".card.vote")).to_have_count(2)
+    o.check("input[name=decision][value=include]")
+    o.fill("#note", "Meets the collaboration criterion")
+    o.click("#resolve-form button")
+    o.wait_for_url("**/conflicts/")
+    assert "No conflicts" in o.inner_text("#conflicts")
+    res = ScreeningResolution.objects.get(record=recs[0], stage=ta)
+    assert res.decision == "include" and res.resolved_by == users["owner"]
+    assert ScreeningDecision.objects.filter(record=recs[0]).count() == 2
 
-        b.goto(screen_url(live_server, review, ta))
-        wait_record(b, recs[0])
-        # B has not decided: neither A's vote nor a conflict is visible
-        assert b.locator(".other-vote").count() == 0
-        assert b.locator("#conflict-flag").count() == 0
-        assert "reviewer:" not in b.inner_text("#panel")
-        b.keyboard.press("e")
-        wait_record(b, recs[1])
-        b.keyboard.press("ArrowLeft")
-        wait_record(b, recs[0])
-        b.wait_for_selector("#conflict-flag")
-        assert "Include" in b.inner_text(".other-vote")
-    finally:
-        ctx_a.close()
-        ctx_b.close()
-
-    ctx_o, o = session("owner")
-    try:
-        o.goto(f"{live_server.url}/reviews/{review.pk}/screening/{ta.pk}/conflicts/")
-        o.click(f'#conflicts a[href$="/conflicts/{recs[0].pk}/"]')
-        # the click returns once navigation starts, not when the page has loaded
-        expect(o.locator(".card.vote")).to_have_count(2)
-        o.check("input[name=decision][value=include]")
-        o.fill("#note", "Meets the collaboration criterion")
-        o.click("#resolve-form button")
-        o.wait_for_url("**/conflicts/")
-        assert "No conflicts" in o.inner_text("#conflicts")
-        res = ScreeningResolution.objects.get(record=recs[0], stage=ta)
-        assert res.decision == "include" and res.resolved_by == users["owner"]
-        assert ScreeningDecision.objects.filter(record=recs[0]).count() == 2
-
-        o.goto(f"{live_server.url}/reviews/{review.pk}/screening/{ta.pk}/agreement/")
-        assert o.inner_text("#ag-n") == "1"
-        assert o.inner_text("#ag-po") == "0.000"
-        assert o.locator("#agreement-pairs tbody tr").count() == 1
-    finally:
-        ctx_o.close()
+    o.goto(f"{live_server.url}/reviews/{review.pk}/screening/{ta.pk}/agreement/")
+    assert o.inner_text("#ag-n") == "1"
+    assert o.inner_text("#ag-po") == "0.000"
+    assert o.locator("#agreement-pairs tbody tr").count() == 1
 
 
 def test_a_refused_exclusion_keeps_the_note_for_the_next_key(
