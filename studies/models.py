@@ -67,6 +67,9 @@ class ImportBatch(models.Model):
     warnings = models.JSONField(default=list, blank=True)
     error = models.TextField(blank=True)
     options = models.JSONField(default=dict, blank=True, help_text="e.g. CSV column mapping")
+    # The preview of a file awaiting confirmation (counts, sample, warnings or the error),
+    # kept so that each visit does not parse the file again (a 100k-record file takes seconds).
+    preview = models.JSONField(default=dict, blank=True)
     job = models.ForeignKey(
         "synthesis.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -79,6 +82,13 @@ class ImportBatch(models.Model):
 
     def __str__(self) -> str:
         return self.filename
+
+    @property
+    def status_label(self) -> str:
+        """The status in lists: a file that could not be read is not awaiting anything."""
+        if self.status == self.Status.PREVIEW and (self.preview or {}).get("error"):
+            return "Unreadable"
+        return self.get_status_display()
 
 
 class Study(models.Model):

@@ -141,12 +141,7 @@ def import_batch(request, review: Review, batch_id: int):
     batch = _batch_or_404(review, batch_id)
     preview = None
     if batch.status == ImportBatch.Status.PREVIEW and batch.file:
-        with batch.file.open("rb") as f:
-            data = f.read()
-        preview = svc.import_preview(
-            user=request.user, review=review, data=data, filename=batch.filename,
-            format=batch.format or "auto", options=batch.options,
-        )  # fmt: skip
+        preview = svc.import_batch_preview(user=request.user, batch=batch)
     template = "studies/identification/batch.html"
     fields = [("", "— not imported (kept in raw) —"), *((f, f.replace("_", " ")) for f in FIELDS)]
     if request.headers.get("HX-Request") and request.GET.get("part") == "status":

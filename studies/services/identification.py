@@ -107,6 +107,25 @@ def import_preview(
             "columns": _columns(data, stream.format, options)}  # fmt: skip
 
 
+def import_batch_preview(*, user, batch: ImportBatch) -> dict:
+    """The preview of a file awaiting confirmation, parsed on the first visit and then kept on
+    the batch (until its column mapping changes). Not audited: nothing of the review changes."""
+    check(user, batch.review_id, Action.VIEW)
+    if batch.preview:
+        return batch.preview
+    with batch.file.open("rb") as f:
+        data = f.read()
+    preview = import_preview(
+        user=user, review=batch.review, data=data, filename=batch.filename,
+        format=batch.format or "auto", options=batch.options,
+    )  # fmt: skip
+    ImportBatch.objects.filter(pk=batch.pk, status=ImportBatch.Status.PREVIEW).update(
+        preview=preview
+    )
+    batch.preview = preview
+    return preview
+
+
 def _columns(data: bytes, format: str, options: dict | None) -> dict | None:
     """For a CSV export: its columns and the field each maps to, for the user to adjust."""
     try:
@@ -144,7 +163,8 @@ def import_batch_columns_set(*, user, batch: ImportBatch, columns: dict[str, str
     batch.options = {**(batch.options or {}), "columns": dict(columns)}
     if batch.format in ("", "auto"):
         batch.format = "csv"  # a column mapping means a table, even one we did not recognise
-    batch.save(update_fields=["options", "format"])
+    batch.preview = {}  # parsed again with the new mapping
+    batch.save(update_fields=["options", "format", "preview"])
     event_record(
         review=batch.review_id, actor=user, verb="import.columns", target=batch,
         summary=batch.filename, data={"columns": columns},
