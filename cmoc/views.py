@@ -1,9 +1,11 @@
 import html
 from collections import Counter
 
+from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404
-from django.shortcuts import render
+from django.http import FileResponse, Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.functional import cached_property
 from django.utils.safestring import mark_safe
 
@@ -11,6 +13,8 @@ from cmoc import selectors
 from cmoc.models import CMOC, CMOCEvidence, Concept, IntervieweeStance, Role
 from cmoc.search import SEARCH_COUNT_CAP
 from studies.models import Study
+from synthesis import exports
+from synthesis.audit import event_record
 from synthesis.models import Review
 from synthesis.permissions import Action, can
 from synthesis.views_base import review_view
@@ -71,12 +75,11 @@ class CMOCPaginator(Paginator):
         return self._get_page(self.object_list.filter(code__in=codes), number, self)
 
 
-@review_view()
-def cmoc_list(request, review: Review):
-    g = request.GET
+def _list_queryset(review: Review, g):
+    """The CMOC list's filters from the query string (the list and its export share them)."""
     checked = {"yes": True, "no": False}.get(g.get("checked", ""))
     supported = {"yes": True, "no": False}.get(g.get("supported", ""))
-    qs = selectors.cmoc_list(
+    return selectors.cmoc_list(
         review=review,
         q=g.get("q", "").strip(),
         phase=_int_or_none(g.get("phase")),
@@ -90,6 +93,12 @@ def cmoc_list(request, review: Review):
         origin=g.get("origin", "") if g.get("origin") in CMOC.Origin.values else "",
         sort=g.get("sort", "code"),
     )
+
+
+@review_view()
+def cmoc_list(request, review: Review):
+    g = request.GET
+    qs = _list_queryset(review, g)
     q = g.get("q", "").strip()
     paginator = CMOCPaginator(qs, 50, cap=SEARCH_COUNT_CAP if q else None)
     page = paginator.get_page(g.get("page"))
@@ -114,12 +123,49 @@ def cmoc_list(request, review: Review):
             g.get("study"),
         ),
         "can_edit": can(request.user, review, Action.EDIT_EVIDENCE, role=review.user_role),
+        "can_export": can(request.user, review, Action.EXPORT, role=review.user_role),
+        "export_query": g.urlencode(),
+        "xlsx_limit": SELECTION_XLSX_LIMIT,
         "filters": g,
     }
     template = (
         "cmoc/_cmoc_rows.html" if request.headers.get("HX-Request") else "cmoc/cmoc_list.html"
     )
     return render(request, template, context)
+
+
+# A workbook is built in memory and on disk before it is sent; larger selections come as CSV
+# (streamed), or as the whole review's workbook from the reporting page's background job.
+SELECTION_XLSX_LIMIT = 5000
+
+
+@review_view(Action.EXPORT)
+def cmoc_list_export(request, review: Review, fmt: str):
+    """The CMOCs the list shows with the same filters, as the CMOC table (code order)."""
+    if fmt not in ("csv", "xlsx"):
+        raise Http404("CMOCs come as .csv or .xlsx.")
+    selection = exports.cmoc_selection_table(
+        user=request.user, review=review, cmocs=_list_queryset(review, request.GET)
+    )
+    table = selection.table
+    if fmt == "xlsx" and selection.count > SELECTION_XLSX_LIMIT:
+        messages.info(
+            request,
+            f"{selection.count} CMOCs are too many for a workbook from the list: download them as "
+            "CSV, or the whole review's workbook from Reporting.",
+        )
+        return redirect(f"{reverse('cmoc-list', args=[review.pk])}?{request.GET.urlencode()}")
+    event_record(
+        review=review, actor=request.user, verb="export.download",
+        summary=f"cmocs.{fmt} ({selection.count} selected: {request.GET.urlencode()[:200]})",
+    )  # fmt: skip
+    if fmt == "csv":
+        response = StreamingHttpResponse(exports.csv_lines(table), content_type="text/csv")
+        response["Content-Disposition"] = f'attachment; filename="{table.filename}.csv"'
+        return response
+    return FileResponse(
+        exports.xlsx_tempfile([table]), as_attachment=True, filename=f"{table.filename}.xlsx"
+    )
 
 
 @review_view()
