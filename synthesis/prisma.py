@@ -23,7 +23,7 @@ from html import escape
 
 DICT_KEYS = (
     "databases", "registers", "websites", "organisations", "citations", "other_sources",
-    "dbr_excluded", "other_excluded",
+    "dbr_excluded", "other_excluded", "unimported_searches",
 )  # fmt: skip
 
 
@@ -155,6 +155,18 @@ def flow(counts: dict) -> Flow:
             " some included studies have no report.",
         )
     )
+    unimported = c.get("unimported_searches") or {}
+    if unimported:
+        listed = "; ".join(f"{source} ({n:,} reported)" for source, n in unimported.items())
+        checks.append(
+            Check(
+                "Database and register searches have their records imported",
+                False,
+                f"{len(unimported)} database or register source(s) report hits but have no"
+                f" imported records: {listed}. The diagram counts imported records only; import"
+                " their exports to have them counted.",
+            )
+        )
     if c["other_excluded_at_screening"]:
         checks.append(
             Check(

@@ -199,8 +199,11 @@ def prisma_counts(*, review: Review) -> dict:
     """
     from studies.models import Record, ScreeningStage, Search
 
-    kinds = dict(Search.objects.filter(review=review).values_list("id", "kind"))
-    sources = dict(Search.objects.filter(review=review).values_list("id", "source"))
+    searches = list(
+        Search.objects.filter(review=review).values_list("id", "kind", "source", "reported_hits")
+    )
+    kinds = {sid: kind for sid, kind, _, _ in searches}
+    sources = {sid: source for sid, _, source, _ in searches}
     records = {
         rid: (dup, status, study)
         for rid, dup, status, study in Record.objects.filter(review=review).values_list(
@@ -244,6 +247,14 @@ def prisma_counts(*, review: Review) -> dict:
         else:
             found_other.add(survivor(rid))
         c[bucket][sources[sid]] = c[bucket].get(sources[sid], 0) + 1
+    # PRISMA's databases arm counts imported records: a database search whose export was never
+    # imported reads as zero there, which the reviewer should hear about.
+    searched = {sid for _, sid in hits}
+    unimported: dict[str, int] = {}  # source: reported hits
+    for sid, kind, source, n in searches:
+        if kind in Search.DATABASE_ARM and n and sid not in searched:
+            unimported[source] = unimported.get(source, 0) + n
+    c["unimported_searches"] = unimported
     unsourced = other_survivors - found_other
     if unsourced:
         c["other_sources"]["No search recorded"] = len(unsourced)

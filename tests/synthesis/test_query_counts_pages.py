@@ -36,10 +36,10 @@ def pages(review, data) -> dict:
     return out
 
 
-# The PRISMA counts (synthesis.selectors_reporting.prisma_counts): searches, records found,
-# records, sources, stages, then the votes and resolutions of the title-abstract stages and
+# The PRISMA counts (synthesis.selectors_reporting.prisma_counts): searches (kind, source,
+# reported hits in one query), records found, records, stages, then the votes and resolutions of the title-abstract stages and
 # of the full-text stages.
-PRISMA = 5 + 2 * 2
+PRISMA = 4 + 2 * 2
 # Screening agreement (synthesis.exports.agreement_rows): stages, and per stage its votes'
 # signature, the cross-table (not cached: the test clears the cache) and the reviewers' names.
 AGREEMENT = 1 + 2 * 3

@@ -152,3 +152,24 @@ def test_passed_study_and_report_checks_read_as_facts():
     assert bad["Each included study has at least one report"].message == (
         "5 studies but only 4 reports: some included studies have no report."
     )
+
+
+@pytest.mark.django_db
+def test_prisma_names_database_searches_never_imported(review, users):
+    from studies.services import identification as id_svc
+
+    build(review, users)
+    assert prisma.flow(prisma_counts(review=review)).ok
+    u = users["owner"]
+    id_svc.search_create(user=u, review=review, source="PsycINFO", kind="database",
+                         reported_hits=2144)  # fmt: skip
+    id_svc.search_create(
+        user=u, review=review, source="Google Scholar", kind="other", reported_hits=426000
+    )  # not a database: often only skimmed
+    id_svc.search_create(user=u, review=review, source="Scopus", kind="database")  # no hits
+    f = prisma.flow(prisma_counts(review=review))
+    failed = [c for c in f.checks if not c.ok]
+    assert len(failed) == 1
+    assert "PsycINFO (2,144 reported)" in failed[0].message
+    assert "Google Scholar" not in failed[0].message and "Scopus" not in failed[0].message
+    assert f["database_results"] == EXPECTED_PRISMA["database_results"]  # counts unchanged
