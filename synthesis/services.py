@@ -176,3 +176,20 @@ def user_get_or_create(*, username: str, password: str, **fields):
         user.set_password(password)
         user.save()
     return user
+
+
+@transaction.atomic
+def api_token_replace(*, user, review: Review):
+    """Give `user` a new REST API token; the old one stops working at once. Audited in the
+    review whose API page it was replaced from (tokens belong to a person, not a review),
+    without the token itself."""
+    from rest_framework.authtoken.models import Token
+
+    check(user, review, Action.VIEW)
+    had_one = Token.objects.filter(user=user).delete()[0] > 0
+    token = Token.objects.create(user=user)
+    event_record(
+        review=review, actor=user, verb="api.token_replace",
+        summary="API token replaced" if had_one else "API token created",
+    )  # fmt: skip
+    return token

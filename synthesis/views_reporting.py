@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 from rest_framework.authtoken.models import Token
 
-from synthesis import backup, export_jobs, exports, prisma, rameses
+from synthesis import backup, export_jobs, exports, prisma, rameses, services
 from synthesis.audit import event_record
 from synthesis.models import Review
 from synthesis.permissions import Action, can, check
@@ -213,8 +213,7 @@ def rameses_download(request, review: Review, checklist: str):
 def api_access(request, review: Review):
     """How to reach this review through the REST API, and the user's API token."""
     if request.method == "POST":
-        Token.objects.filter(user=request.user).delete()
-        Token.objects.create(user=request.user)
+        services.api_token_replace(user=request.user, review=review)
         messages.success(request, "A new API token was created; the old one no longer works.")
         return redirect("reporting-api", review.pk)
     token = Token.objects.filter(user=request.user).first()
