@@ -13,6 +13,7 @@ from cmoc.search import SEARCH_COUNT_CAP
 from studies.models import Study
 from synthesis.models import Review
 from synthesis.permissions import Action, can
+from synthesis.views_activity import history_for
 from synthesis.views_base import review_view
 
 
@@ -147,6 +148,7 @@ def cmoc_detail(request, review: Review, cmoc_id: int):
             "interviewees": interviewees,
             "stances": CMOCEvidence.Stance.choices,
             "can_edit": can(request.user, review, Action.EDIT_EVIDENCE, role=review.user_role),
+            "history": history_for(request.user, review, cmoc),
         },
     )
 
