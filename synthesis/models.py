@@ -136,6 +136,10 @@ class ReviewEvent(models.Model):
             models.Index(
                 fields=["review", "actor", "-created_at", "-id"], name="event_review_actor_time"
             ),
+            # filters by area (a list of verbs): a rare area is found without a scan
+            models.Index(
+                fields=["review", "verb", "-created_at", "-id"], name="event_review_verb_time"
+            ),
         ]
 
     def __str__(self) -> str:

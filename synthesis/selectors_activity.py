@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from synthesis.activity import area_prefixes
+from synthesis.activity import area_verbs
 from synthesis.models import Review, ReviewEvent
 
 # The events that name a record and a reviewer's vote on it (summary "exclude record 12 at
@@ -21,7 +21,7 @@ from synthesis.models import Review, ReviewEvent
 # votes first, so it reveals nothing the resolver's conflict page does not.
 SCREENING_VOTE_VERBS = ("screening.decide", "screening.change", "screening.undo")
 
-COUNT_CAP = 10_000  # "10,000+ events": counting every match would cost a scan per request
+COUNT_CAP = 1_000  # "1000+ events": counting every match would cost a scan per request
 PER_PAGE = 50
 
 
@@ -60,11 +60,7 @@ def events_filter(qs: QuerySet[ReviewEvent], f: ActivityFilters) -> QuerySet[Rev
     elif f.actor is not None:
         qs = qs.filter(actor_id=f.actor)
     if f.area:
-        prefixes, moved_in, moved_out = area_prefixes(f.area)
-        by_prefix = Q()
-        for p in prefixes:
-            by_prefix |= Q(verb__startswith=p)
-        qs = qs.filter((by_prefix & ~Q(verb__in=moved_out)) | Q(verb__in=moved_in))
+        qs = qs.filter(verb__in=area_verbs(f.area))
     if f.target_type:
         qs = qs.filter(target_type=f.target_type)
         if f.target_id is not None:
@@ -109,7 +105,7 @@ def activity_page(
 ) -> ActivityPage:
     """One page of events, newest first: the first page, the page older than event `before`
     or the page newer than event `after`. Ties on created_at are broken by id."""
-    n = qs[: COUNT_CAP + 1].count()
+    qs_all = qs
     qs = qs.select_related("actor")
     older_than, newer_than = _cursor(review, before), _cursor(review, after)
     if newer_than is not None:
@@ -120,27 +116,23 @@ def activity_page(
                 Q(created_at__gt=at) | Q(created_at=at, pk__gt=pk), created_at__gte=at
             ).order_by("created_at", "id")[: per_page + 1]
         )
-        more_newer = len(rows) > per_page
         events = rows[:per_page][::-1]
-        return ActivityPage(
-            events,
-            older=events[-1].pk if events else None,
-            newer=events[0].pk if events and more_newer else None,
-            total=min(n, COUNT_CAP),
-            capped=n > COUNT_CAP,
-        )
-    if older_than is not None:
-        at, pk = older_than
-        qs = qs.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk), created_at__lte=at)
-    rows = list(qs.order_by("-created_at", "-id")[: per_page + 1])
-    events = rows[:per_page]
-    return ActivityPage(
-        events,
-        older=events[-1].pk if len(rows) > per_page else None,
-        newer=events[0].pk if older_than is not None and events else None,
-        total=min(n, COUNT_CAP),
-        capped=n > COUNT_CAP,
-    )
+        older = events[-1].pk if events else None
+        newer = events[0].pk if events and len(rows) > per_page else None
+    else:
+        if older_than is not None:
+            at, pk = older_than
+            qs = qs.filter(Q(created_at__lt=at) | Q(created_at=at, pk__lt=pk), created_at__lte=at)
+        rows = list(qs.order_by("-created_at", "-id")[: per_page + 1])
+        events = rows[:per_page]
+        older = events[-1].pk if len(rows) > per_page else None
+        newer = events[0].pk if older_than is not None and events else None
+    if older_than is None and newer_than is None and len(rows) <= per_page:
+        # a first page that is not full holds every match: no count needed (a rare filter
+        # would otherwise scan the review's events twice)
+        return ActivityPage(events, older, newer, total=len(rows), capped=False)
+    n = qs_all[: COUNT_CAP + 1].count()
+    return ActivityPage(events, older, newer, total=min(n, COUNT_CAP), capped=n > COUNT_CAP)
 
 
 HISTORY_LIMIT = 8

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django import forms
+from django.db.models import TextField
+from django.db.models.functions import Cast
 from django.http import StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
@@ -155,8 +157,11 @@ class Row:
     details: activity.Details
 
 
+AREA_LABELS = {k: label for k, (label, _p) in activity.AREAS.items()}
+
+
 def rows_for(review: Review, events) -> list[Row]:
-    areas = {k: label for k, (label, _p) in activity.AREAS.items()}
+    areas = AREA_LABELS
     return [
         Row(
             event=e,
@@ -251,19 +256,43 @@ CSV_HEADER = [
 
 
 def _csv_lines(review: Review, qs):
+    """Plain rows, not model instances, and `data` as the stored JSON text (parsed once for
+    the "Changes" column, never dumped again): 155k events streamed in about half the time
+    (bench/activity.py)."""
     writer = csv.writer(_Echo())
-    areas = {k: label for k, (label, _p) in activity.AREAS.items()}
+    areas = {v: AREA_LABELS.get(activity.area_of(v), "") for v in activity.VERB_LABELS}
     yield "\ufeff" + writer.writerow(CSV_HEADER)
-    utc = dt.UTC
-    for e in qs.select_related("actor").order_by("-created_at", "-id").iterator(CHUNK):
-        d = activity.details(e.data)
-        changes = "; ".join(f"{c.field}: {c.old} → {c.new}" for c in d.changes)
+    rows = (
+        qs.order_by("-created_at", "-id")
+        .annotate(data_text=Cast("data", TextField()))
+        .values_list(
+            "created_at",
+            "actor__username",
+            "actor__first_name",
+            "actor__last_name",
+            "verb",
+            "target_type",
+            "target_id",
+            "summary",
+            "data_text",
+        )  # fmt: skip
+    )
+    for at, username, first, last, verb, target_type, target_id, summary, data in rows.iterator(
+        CHUNK
+    ):
+        try:
+            parsed = json.loads(data) if data else {}
+        except ValueError:
+            parsed = {}
+        d = activity.details(parsed)
+        who = (f"{first} {last}".strip() or username) if username else "System"
+        if verb not in areas:
+            areas[verb] = AREA_LABELS.get(activity.area_of(verb), "")
         yield writer.writerow([
-            timezone.localtime(e.created_at, utc).isoformat(timespec="seconds"),
-            _who(e), e.actor.username if e.actor else "", areas.get(activity.area_of(e.verb), ""),
-            activity.verb_label(e.verb), e.verb, e.target_type,
-            "" if e.target_id is None else e.target_id, e.summary, changes,
-            json.dumps(e.data, ensure_ascii=False, sort_keys=True),
+            timezone.localtime(at, dt.UTC).isoformat(timespec="seconds"), who, username or "",
+            areas[verb], activity.verb_label(verb), verb, target_type,
+            "" if target_id is None else target_id, summary,
+            "; ".join(f"{c.field}: {c.old} → {c.new}" for c in d.changes), data or "{}",
         ])  # fmt: skip
 
 
