@@ -166,7 +166,7 @@ def main():
     pages = {
         "first page": base,
         "member": f"{base}?actor={member.pk}",
-        "area: codebook (0.5 %)": f"{base}?area=codebook",
+        "area: codebook (1 %)": f"{base}?area=codebook",
         "area + member": f"{base}?area=coding&actor={member.pk}",
         "words (a rare summary)": f"{base}?q=item%20123456",
         "words (common)": f"{base}?q=cmoc",
