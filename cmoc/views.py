@@ -17,6 +17,7 @@ from synthesis import exports
 from synthesis.audit import event_record
 from synthesis.models import Review
 from synthesis.permissions import Action, can
+from synthesis.views_activity import history_for
 from synthesis.views_base import review_view
 
 
@@ -193,6 +194,7 @@ def cmoc_detail(request, review: Review, cmoc_id: int):
             "interviewees": interviewees,
             "stances": CMOCEvidence.Stance.choices,
             "can_edit": can(request.user, review, Action.EDIT_EVIDENCE, role=review.user_role),
+            "history": history_for(request.user, review, cmoc),
         },
     )
 

@@ -17,6 +17,7 @@ from studies.models import DuplicateCandidate, ImportBatch, Record, Search
 from studies.services import identification as svc
 from synthesis.models import Review
 from synthesis.permissions import Action, can
+from synthesis.views_activity import history_for
 from synthesis.views_base import review_view
 
 MAX_UPLOAD = 200 * 1024 * 1024
@@ -104,8 +105,9 @@ def search_edit(request, review: Review, search_id: int | None = None):
     return render(
         request,
         "studies/identification/search_form.html",
-        {"review": review, "form": form, "search": search},
-    )
+        {"review": review, "form": form, "search": search,
+         "history": history_for(request.user, review, search) if search else None},
+    )  # fmt: skip
 
 
 @review_view(Action.EDIT_EVIDENCE)
@@ -144,14 +146,17 @@ def import_batch(request, review: Review, batch_id: int):
         preview = svc.import_batch_preview(user=request.user, batch=batch)
     template = "studies/identification/batch.html"
     fields = [("", "— not imported (kept in raw) —"), *((f, f.replace("_", " ")) for f in FIELDS)]
+    history = None
     if request.headers.get("HX-Request") and request.GET.get("part") == "status":
         template = "studies/identification/_batch_status.html"
+    else:  # the status part is polled while the import runs: history only on the page
+        history = history_for(request.user, review, batch)
     return render(
         request,
         template,
         {"review": review, "batch": batch, "preview": preview, "can_edit": _can_edit(request, review),
          "pending": sel.duplicate_list(review=review).filter(batch=batch).count(),
-         "fields": fields},
+         "fields": fields, "history": history},
     )  # fmt: skip
 
 

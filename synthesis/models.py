@@ -129,7 +129,18 @@ class ReviewEvent(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["review", "target_type", "target_id"])]
+        indexes = [
+            models.Index(fields=["review", "target_type", "target_id"]),
+            # the activity page: newest first within a review, and per member (keyset pages)
+            models.Index(fields=["review", "-created_at", "-id"], name="event_review_time"),
+            models.Index(
+                fields=["review", "actor", "-created_at", "-id"], name="event_review_actor_time"
+            ),
+            # filters by area (a list of verbs): a rare area is found without a scan
+            models.Index(
+                fields=["review", "verb", "-created_at", "-id"], name="event_review_verb_time"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.verb} {self.target_type}#{self.target_id}"

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from synthesis import views, views_settings
+from synthesis import views, views_activity, views_settings
 
 urlpatterns = [
     path("", views.review_list, name="review-list"),
@@ -33,6 +33,12 @@ urlpatterns = [
     path("reviews/<int:review_id>/", views.review_dashboard, name="review-dashboard"),
     path(
         "reviews/<int:review_id>/settings/", views_settings.review_settings, name="review-settings"
+    ),
+    path("reviews/<int:review_id>/activity/", views_activity.activity_list, name="activity"),
+    path(
+        "reviews/<int:review_id>/activity/export.csv",
+        views_activity.activity_csv,
+        name="activity-csv",
     ),
     path("api/", include("synthesis.api.urls")),
     path("reviews/<int:review_id>/", include("studies.urls")),

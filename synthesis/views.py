@@ -4,6 +4,8 @@ from django.shortcuts import render
 from cmoc.models import CMOC
 from studies.models import Record, ScreeningDecision, ScreeningStage, Study
 from synthesis.models import Membership, Review
+from synthesis.selectors_activity import events_visible_to
+from synthesis.views_activity import rows_for
 from synthesis.views_base import review_view
 
 
@@ -46,14 +48,6 @@ def review_dashboard(request, review: Review):
     )
     by_relation = cmocs.values("relation").annotate(n=Count("id")).order_by("-n")
     relation_labels = dict(CMOC.Relation.choices)
-    events = review.events.all()
-    if review.blind_screening:
-        # Another reviewer's vote events name the record and the decision: under blind
-        # screening they would reveal votes before both reviewers decided.
-        events = events.exclude(
-            Q(verb__in=["screening.decide", "screening.change", "screening.undo"])
-            & ~Q(actor=request.user)
-        )
     context = {
         "review": review,
         "record_counts": record_counts,
@@ -66,7 +60,14 @@ def review_dashboard(request, review: Review):
             {"label": relation_labels.get(r["relation"], r["relation"]), "n": r["n"]}
             for r in by_relation
         ],
-        "events": events.select_related("actor")[:15],
+        # the blind-screening rule for events lives in the selector (shared with the
+        # activity page and its export)
+        "events": rows_for(
+            review,
+            events_visible_to(request.user, review)
+            .select_related("actor")
+            .order_by("-created_at", "-id")[:15],
+        ),
         "n_my_decisions": ScreeningDecision.objects.filter(
             stage__review=review, reviewer=request.user
         ).count(),

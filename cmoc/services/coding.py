@@ -636,7 +636,9 @@ def cmoc_update(
     changed = {k: str(getattr(cmoc, k)) for k in fields if str(getattr(cmoc, k)) != old[k]}
     event_record(
         review=review, actor=user, verb="cmoc.update", target=cmoc, summary=cmoc.code,
-        data={"changed": changed, "new_concepts": created, "version": cmoc.version},
+        # "old" beside "changed": the audit trail shows what a field changed from
+        data={"changed": changed, "old": {k: old[k] for k in changed}, "new_concepts": created,
+              "version": cmoc.version},
     )  # fmt: skip
     return cmoc
 

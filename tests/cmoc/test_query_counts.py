@@ -51,8 +51,8 @@ GRAPH = 4
 
 PINNED = {
     # CMOC, elements, evidence (with excerpts, documents, studies), theories,
-    # demi-regularities, later CMOCs, comments
-    "cmoc-detail": 11,
+    # demi-regularities, later CMOCs, comments, its history (events with actors)
+    "cmoc-detail": 12,
     "codebook": 5,  # concepts with their element counts
     "documents": 8,  # documents with counts, participants and studies (the two forms)
     "reader": 7,  # document, excerpts, their evidence

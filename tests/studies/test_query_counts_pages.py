@@ -62,7 +62,7 @@ PINNED = {
     "characteristics-csv": 7,  # form, fields, answers
     "characteristics-xlsx": 7,
     "searches": 9,  # searches, PRISMA per search and records, duplicates to check, imports
-    "batch": 6,  # import, its duplicates to check
+    "batch": 7,  # import, its duplicates to check, its history (events with actors)
     "batch-status": 6,
     # stage, latest run, its job, stopping guidance (votes, resolutions, records, the
     # reviewers' votes in screening order, resolutions)
