@@ -32,7 +32,7 @@ AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
         ("demi_regularity", "middle_range_theory", "theory_version"),
     ),
     "team": ("Review, team and phases", ("review", "membership", "phase", "demo")),
-    "exports": ("Exports and backups", ("export",)),
+    "exports": ("Exports, backups and API access", ("export", "api")),
 }
 # A few verbs of a prefix belong elsewhere: a review backup is an export, not a setting.
 AREA_OF_VERB = {"review.export": "exports", "review.import": "exports"}
@@ -67,6 +67,7 @@ VERB_LABELS: dict[str, str] = {
     "excerpt.create": "highlighted an excerpt",
     "excerpt.delete": "deleted an excerpt",
     "excerpt.update": "changed an excerpt",
+    "api.token_replace": "replaced their API token",
     "export.download": "downloaded an export",
     "export.request": "requested an export",
     "extraction.consensus": "agreed an extraction value",
