@@ -34,12 +34,11 @@ class EditConflict(ValidationError):
         return self.message_dict["version"][0]
 
 
-def conflict_message(current, expected: int, *, verbs: tuple[str, ...], name: str) -> str:
-    """Who saved `current` (by the latest audit event of one of `verbs`), when, and what
-    to do; `name` is how the object is called to the editor (e.g. "C001", "the search")."""
+def last_saved(target, verbs: tuple[str, ...]) -> tuple[str, str]:
+    """(who, " at <when>") of the latest audit event of one of `verbs` on `target`."""
     event = (
         ReviewEvent.objects.filter(
-            target_type=current._meta.model_name, target_id=current.pk, verb__in=verbs
+            target_type=target._meta.model_name, target_id=target.pk, verb__in=verbs
         )
         .select_related("actor")
         .order_by("-id")
@@ -47,8 +46,14 @@ def conflict_message(current, expected: int, *, verbs: tuple[str, ...], name: st
     )
     actor = event.actor if event is not None else None
     who = (actor.get_full_name() or actor.username) if actor is not None else "Someone"
-    at = event.created_at if event is not None else getattr(current, "updated_at", None)
-    when = f" at {timezone.localtime(at).strftime('%d %b %Y %H:%M')}" if at else ""
+    at = event.created_at if event is not None else getattr(target, "updated_at", None)
+    return who, f" at {timezone.localtime(at).strftime('%d %b %Y %H:%M')}" if at else ""
+
+
+def conflict_message(current, expected: int, *, verbs: tuple[str, ...], name: str) -> str:
+    """Who saved `current` (by the latest audit event of one of `verbs`), when, and what
+    to do; `name` is how the object is called to the editor (e.g. "C001", "the search")."""
+    who, when = last_saved(current, verbs)
     return (
         f"{who} saved {name}{when} (version {current.version}), after the version "
         f"you edited (version {expected}) was opened. Nothing was saved: compare your changes "
