@@ -171,7 +171,7 @@ class ExcerptEditForm(VersionedForm, forms.Form):
     end = forms.IntegerField(min_value=1, label="Ends at character")
 
 
-class ParticipantForm(forms.Form):
+class ParticipantForm(VersionedForm, forms.Form):
     code = forms.CharField(max_length=40)
     role = forms.CharField(max_length=200, required=False)
     case = forms.CharField(label="Case / programme", max_length=200, required=False)

@@ -24,7 +24,7 @@ from cmoc.forms_coding import (
 from cmoc.models import CMOC, CMOCEvidence, Concept, DemiRegularity, Direction, Excerpt, Role
 from cmoc.services import coding as svc
 from cmoc.views import codebook_page
-from studies.models import Document
+from studies.models import Document, Participant
 from synthesis.concurrency import differences
 from synthesis.models import Review
 from synthesis.permissions import ALLOWED, Action
@@ -473,7 +473,8 @@ def participants(request, review: Review):
         form = ParticipantForm(request.POST)
         if form.is_valid():
             try:
-                p = svc.participant_create(user=request.user, review=review, **form.cleaned_data)
+                fields = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+                p = svc.participant_create(user=request.user, review=review, **fields)
                 messages.success(request, f"Participant {p.code} added.")
                 return redirect("coding-participants", review.pk)
             except ValidationError as exc:
@@ -487,6 +488,35 @@ def participants(request, review: Review):
             "form": form,
             "can_edit": _can_edit(review),
         },
+    )
+
+
+@review_view(EDIT)
+def participant_edit(request, review: Review, participant_id: int):
+    participant = get_object_or_404(Participant, review=review, pk=participant_id)
+    if request.method == "POST":
+        form = ParticipantForm(request.POST)
+        if form.is_valid():
+            fields = dict(form.cleaned_data)
+            version = fields.pop("version")
+            try:
+                svc.participant_update(
+                    user=request.user, participant=participant, expected_version=version,
+                    **fields,
+                )  # fmt: skip
+                messages.success(request, f"Participant {participant.code} saved.")
+                return redirect("coding-participants", review.pk)
+            except svc.EditConflict as exc:
+                form.conflict(exc)
+            except ValidationError as exc:
+                _add_errors(form, exc)
+    else:
+        initial = {name: getattr(participant, name) for name in ParticipantForm.base_fields}
+        form = ParticipantForm(initial=initial | {"version": participant.version})
+    return render(
+        request,
+        "cmoc/coding/participant_edit.html",
+        {"review": review, "participant": participant, "form": form},
     )
 
 

@@ -131,6 +131,25 @@ def test_excerpt(client_for, review, users, second):
     assert (excerpt.text, excerpt.note, excerpt.version) == ("Trust grew betw", "", 3)
 
 
+def test_participant(client_for, review, users, second):
+    participant = coding.participant_create(user=users["reviewer"], review=review, code="P01")
+    client = client_for("reviewer")
+    listing = client.get(reverse("coding-participants", args=[review.pk])).content.decode()
+    url = reverse("coding-participant-edit", args=[review.pk, participant.pk])
+    assert f'href="{url}"' in listing
+    _opened_at_version_1(client, url)
+    coding.participant_update(
+        user=second, participant=participant, expected_version=1, role="Programme manager"
+    )
+    form = {
+        "code": "P01", "role": "", "case": "Vanguard A", "organisation_type": "",
+        "interview_phase": "", "notes": "",
+    }  # fmt: skip
+    _journey(client, url, form, mine='value="Vanguard A"', saved="Programme manager")
+    participant.refresh_from_db()
+    assert (participant.case, participant.role, participant.version) == ("Vanguard A", "", 3)
+
+
 def test_concept_description_in_the_codebook(client_for, review, users, second):
     concept = coding.concept_create(user=users["reviewer"], review=review, label="Trust")
     client = client_for("reviewer")
