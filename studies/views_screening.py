@@ -61,7 +61,7 @@ def _record(review: Review, record_id) -> Record:
 
 
 @review_view()
-def screening_home(request, review: Review):
+def screening_home(request, review: Review, settings_form: dict | None = None):
     stages = sel.stage_list(review=review)
     for stage in stages:
         stage.review = review
@@ -74,6 +74,7 @@ def screening_home(request, review: Review):
             "stages": stages,
             "kinds": ScreeningStage.Kind.choices,
             "maybe_modes": Review.MaybeCounts.choices,
+            "settings_form": settings_form or _settings_values(review),
             "can_manage": can(request.user, review, Action.MANAGE, role=review.user_role),
             "can_screen": can(request.user, review, Action.SCREEN, role=review.user_role),
         },
@@ -180,6 +181,7 @@ def screening_settings(request, review: Review):
         review_update(
             user=request.user,
             review=review,
+            expected_version=_int_or_none(p.get("version")),
             blind_screening=p.get("blind_screening") == "on",
             dual_fraction=fraction,
             dual_seed=seed,
@@ -188,12 +190,39 @@ def screening_settings(request, review: Review):
             highlight_exclude_terms=p.get("highlight_exclude_terms", ""),
         )
         messages.success(request, "Screening settings saved.")
+    except EditConflict as exc:
+        # Shown on the screening page again, with the typed settings kept.
+        saved = _settings_values(exc.current)
+        del saved["version"]
+        posted = {k: p.get(k, "") for k in saved} | {"blind_screening": "blind_screening" in p}
+        shown = {
+            "blind_screening": "Yes" if saved["blind_screening"] else "No",
+            "maybe_counts_as": exc.current.get_maybe_counts_as_display(),
+            **{k: "; ".join(saved[k].splitlines()) for k in HIGHLIGHT_TERMS},
+        }
+        form = posted | {
+            "version": exc.current.version, "error": exc.message_text,
+            "saved_now": differences(posted, saved, shown),
+        }  # fmt: skip
+        return screening_home(request, review.pk, settings_form=form)
     except (InvalidOperation, ValueError) as exc:
         messages.error(request, f"Settings not saved: {exc or 'enter numbers'}")
     except ValidationError as exc:
         for m in _errors(exc):
             messages.error(request, f"Settings not saved: {m}")
     return redirect("screening-home", review.pk)
+
+
+HIGHLIGHT_TERMS = ("highlight_include_terms", "highlight_exclude_terms")
+
+
+def _settings_values(review: Review) -> dict:
+    return {
+        "blind_screening": review.blind_screening, "dual_fraction": str(review.dual_fraction),
+        "dual_seed": str(review.dual_seed), "maybe_counts_as": review.maybe_counts_as,
+        "highlight_include_terms": review.highlight_include_terms,
+        "highlight_exclude_terms": review.highlight_exclude_terms, "version": review.version,
+    }  # fmt: skip
 
 
 # ---------------------------------------------------------------- reviewer view

@@ -184,6 +184,27 @@ def test_review_details_on_the_settings_page(client_for, review, users, second_o
     assert (row.description, row.registration, row.version) == ("Realist synthesis", "", 3)
 
 
+def test_screening_settings_of_the_review(client_for, review, users, second_owner):
+    client = client_for("owner")
+    home = reverse("screening-home", args=[review.pk])
+    _opened_at_version_1(client, home)
+    review_services.review_update(
+        user=second_owner, review=review, expected_version=1,
+        highlight_include_terms="partnership\ncollaborat*",
+    )  # fmt: skip
+    form = {
+        "blind_screening": "on", "dual_fraction": "0.100", "dual_seed": "20200220",
+        "maybe_counts_as": "include", "highlight_include_terms": "",
+        "highlight_exclude_terms": "child*",
+    }  # fmt: skip
+    url = reverse("screening-settings", args=[review.pk])
+    _journey(client, url, form, mine="child*", saved="partnership; collaborat*")
+    row = Review.objects.get(pk=review.pk)
+    assert (row.highlight_exclude_terms, row.highlight_include_terms, row.version) == (
+        "child*", "", 3
+    )  # fmt: skip
+
+
 def test_the_concept_api_answers_409_to_an_update_from_a_replaced_version(
     client_for, review, users, second
 ):
