@@ -5,10 +5,11 @@ from django import forms
 from cmoc.models import CMOC, Direction, IntervieweeStance, MiddleRangeTheory, Role
 from cmoc.services.coding import ElementSpec
 from studies.models import Document, Participant, Study
+from synthesis.concurrency import VersionedForm
 from synthesis.models import Phase, Review
 
 
-class CMOCForm(forms.Form):
+class CMOCForm(VersionedForm, forms.Form):
     code = forms.CharField(
         max_length=40, required=False, help_text="Left empty, the next free code is used."
     )
@@ -54,8 +55,6 @@ class CMOCForm(forms.Form):
         label="The excerpt", choices=[("supports", "supports"), ("contradicts", "contradicts")],
         required=False, initial="supports",
     )  # fmt: skip
-    # The CMOC.version this form was opened on (see cmoc_update's expected_version).
-    version = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, review: Review, cmoc: CMOC | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -65,38 +64,19 @@ class CMOCForm(forms.Form):
             review=review
         )
         self.element_rows: dict[str, list[dict]] = {}
-        # After an edit conflict: {field name: the value saved now}, where it differs from
-        # what this form holds (shown under the field).
-        self.saved_now: dict[str, str] = {}
 
-    def conflict(self, current: CMOC, message: str) -> None:
-        """Show an edit conflict: the message, and the saved value under each field whose
-        value differs from the reviewer's; the form's version becomes the saved one, so that
-        saving again keeps the reviewer's version (knowingly)."""
-        self.add_error(None, message)
+    def saved_values(self, current: CMOC) -> dict:
         saved = {
-            "code": current.code, "context": current.context,
-            "mechanism_resource": current.mechanism_resource,
+            "context": current.context, "mechanism_resource": current.mechanism_resource,
             "mechanism_reasoning": current.mechanism_reasoning, "outcome": current.outcome,
-            "statement": current.statement, "origin": current.get_origin_display(),
-            "relation": current.get_relation_display(),
-            "confidence": current.get_confidence_display(),
+            "statement": current.statement, "origin": current.origin,
+            "relation": current.relation, "confidence": current.confidence,
             "confidence_note": current.confidence_note, "theme": current.theme,
             "tags": ", ".join(current.tags or []),
         }  # fmt: skip
-        mine = {
-            "origin": dict(CMOC.Origin.choices).get(self.data.get("origin"), ""),
-            "relation": dict(CMOC.Relation.choices).get(self.data.get("relation"), ""),
-            "confidence": dict(CMOC.Confidence.choices).get(self.data.get("confidence"), ""),
-        }
-        for name, value in saved.items():
-            posted = mine.get(name, self.data.get(name, ""))
-            if name == "code" and not posted.strip():
-                continue  # left empty: the code is kept
-            if (posted or "").strip() != (value or "").strip():
-                self.saved_now[name] = value or "(empty)"
-        self.data = self.data.copy()
-        self.data["version"] = str(current.version)
+        if (self.data.get("code") or "").strip():  # left empty, the code is kept
+            saved["code"] = current.code
+        return saved
 
     def clean_prior_code(self):
         code = self.cleaned_data["prior_code"].strip()
@@ -179,7 +159,7 @@ class ExcerptForm(forms.Form):
     )
 
 
-class ExcerptEditForm(forms.Form):
+class ExcerptEditForm(VersionedForm, forms.Form):
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
     interviewee_stance = forms.ChoiceField(
         label="Interviewee's stance to the theory put to them",
@@ -191,7 +171,7 @@ class ExcerptEditForm(forms.Form):
     end = forms.IntegerField(min_value=1, label="Ends at character")
 
 
-class ParticipantForm(forms.Form):
+class ParticipantForm(VersionedForm, forms.Form):
     code = forms.CharField(max_length=40)
     role = forms.CharField(max_length=200, required=False)
     case = forms.CharField(label="Case / programme", max_length=200, required=False)

@@ -50,6 +50,7 @@ class Concept(models.Model):
         max_length=10, choices=MechanismType.choices, blank=True, default=""
     )
     source = models.CharField(max_length=100, blank=True, help_text="e.g. Table 7")
+    version = models.PositiveIntegerField(default=1)  # see synthesis.concurrency
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -79,6 +80,7 @@ class Excerpt(models.Model):
     interviewee_stance = models.CharField(
         max_length=10, choices=IntervieweeStance.choices, blank=True, default=""
     )
+    version = models.PositiveIntegerField(default=1)  # see synthesis.concurrency
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -106,6 +108,7 @@ class MiddleRangeTheory(models.Model):
     name = models.CharField(max_length=200)
     citation = models.TextField(blank=True)
     description = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)  # see synthesis.concurrency
 
     class Meta:
         ordering = ["review", "name"]
@@ -319,6 +322,7 @@ class DemiRegularity(models.Model):
     label = models.CharField(max_length=200)
     summary = models.TextField(blank=True)
     cmocs = models.ManyToManyField(CMOC, blank=True, related_name="demi_regularities")
+    version = models.PositiveIntegerField(default=1)  # see synthesis.concurrency
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

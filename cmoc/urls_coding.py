@@ -24,6 +24,11 @@ urlpatterns = [
     path("coding/evidence/<int:evidence_id>/", v.evidence_update, name="coding-evidence"),
     path("coding/codebook/", v.codebook_action, name="coding-codebook-action"),
     path("coding/participants/", v.participants, name="coding-participants"),
+    path(
+        "coding/participants/<int:participant_id>/edit/",
+        v.participant_edit,
+        name="coding-participant-edit",
+    ),
     path("coding/theory-links/", v.theory_links, name="coding-theory-links"),
     path(
         "coding/demi-regularities/<int:dr_id>/",

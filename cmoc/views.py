@@ -15,6 +15,7 @@ from cmoc.search import SEARCH_COUNT_CAP
 from studies.models import Study
 from synthesis import exports
 from synthesis.audit import event_record
+from synthesis.concurrency import differences
 from synthesis.models import Review
 from synthesis.permissions import Action, can
 from synthesis.views_activity import history_for
@@ -201,14 +202,32 @@ def cmoc_detail(request, review: Review, cmoc_id: int):
 
 @review_view()
 def codebook(request, review: Review):
-    tree = selectors.concept_tree(review=review)
     # The Describe form shows the chosen concept's current values (?concept=, sent by htmx
     # when the choice changes): its fields replace what is stored, so blank ones used to
     # wipe a description and synonyms that the reviewer never saw.
-    wanted = request.GET.get("concept", "")
+    return codebook_page(request, review, wanted=request.GET.get("concept", ""))
+
+
+def codebook_page(request, review: Review, *, wanted: str = "", conflict=None, posted=None):
+    """The codebook; after an edit conflict in the Describe form (`conflict`, with what was
+    `posted`), that form keeps the reviewer's input and shows the saved values."""
+    tree = selectors.concept_tree(review=review)
     described = next((r["concept"] for r in tree if str(r["concept"].pk) == wanted), None)
     if described is None and tree:
         described = tree[0]["concept"]
+    describe = {}
+    if described is not None:
+        saved = {
+            "mechanism_type": described.mechanism_type,
+            "synonyms": ", ".join(described.synonyms or []),
+            "description": described.description,
+        }
+        describe = {**saved, "version": described.version, "saved_now": {}, "error": ""}
+        if conflict is not None:
+            mine = {k: posted.get(k, "") for k in saved}
+            describe |= mine | {"version": conflict.current.version, "error": conflict.message_text}
+            shown = {"mechanism_type": described.get_mechanism_type_display()}
+            describe["saved_now"] = differences(mine, saved, shown)
     return render(
         request,
         "cmoc/codebook.html",
@@ -216,6 +235,7 @@ def codebook(request, review: Review):
             "review": review,
             "tree": tree,
             "described": described,
+            "describe": describe,
             "mechanism_types": Concept.MechanismType.choices,
             "can_edit": can(request.user, review, Action.EDIT_EVIDENCE, role=review.user_role),
         },

@@ -23,7 +23,9 @@ from cmoc.forms_coding import (
 )
 from cmoc.models import CMOC, CMOCEvidence, Concept, DemiRegularity, Direction, Excerpt, Role
 from cmoc.services import coding as svc
-from studies.models import Document
+from cmoc.views import codebook_page
+from studies.models import Document, Participant
+from synthesis.concurrency import differences
 from synthesis.models import Review
 from synthesis.permissions import ALLOWED, Action
 from synthesis.views_base import review_view
@@ -290,7 +292,7 @@ def _editor(request, review, *, cmoc=None, excerpt=None, panel=False):
                     return response
                 return redirect("cmoc-detail", review.pk, cmoc.pk)
             except svc.EditConflict as exc:
-                form.conflict(exc.current, exc.message_dict["version"][0])
+                form.conflict(exc)
             except ValidationError as exc:
                 _add_errors(form, exc)
     else:
@@ -421,11 +423,15 @@ def codebook_action(request, review: Review):
             c = concept("concept")
             if c is None:
                 raise ValidationError("Choose a concept.")
-            svc.concept_update(
-                user=request.user, concept=c, description=p.get("description", ""),
-                synonyms=p.get("synonyms", "").split(","),
-                mechanism_type=p.get("mechanism_type", ""),
-            )  # fmt: skip
+            try:
+                svc.concept_update(
+                    user=request.user, concept=c, description=p.get("description", ""),
+                    synonyms=p.get("synonyms", "").split(","),
+                    mechanism_type=p.get("mechanism_type", ""),
+                    expected_version=_pk(p.get("version")),
+                )  # fmt: skip
+            except svc.EditConflict as exc:
+                return codebook_page(request, review, wanted=str(c.pk), conflict=exc, posted=p)
             messages.success(request, f"Updated “{c.label}”.")
             return redirect(
                 f"{reverse('codebook', args=[review.pk])}?concept={c.pk}#concept-update"
@@ -467,7 +473,8 @@ def participants(request, review: Review):
         form = ParticipantForm(request.POST)
         if form.is_valid():
             try:
-                p = svc.participant_create(user=request.user, review=review, **form.cleaned_data)
+                fields = {k: v for k, v in form.cleaned_data.items() if k != "version"}
+                p = svc.participant_create(user=request.user, review=review, **fields)
                 messages.success(request, f"Participant {p.code} added.")
                 return redirect("coding-participants", review.pk)
             except ValidationError as exc:
@@ -481,6 +488,35 @@ def participants(request, review: Review):
             "form": form,
             "can_edit": _can_edit(review),
         },
+    )
+
+
+@review_view(EDIT)
+def participant_edit(request, review: Review, participant_id: int):
+    participant = get_object_or_404(Participant, review=review, pk=participant_id)
+    if request.method == "POST":
+        form = ParticipantForm(request.POST)
+        if form.is_valid():
+            fields = dict(form.cleaned_data)
+            version = fields.pop("version")
+            try:
+                svc.participant_update(
+                    user=request.user, participant=participant, expected_version=version,
+                    **fields,
+                )  # fmt: skip
+                messages.success(request, f"Participant {participant.code} saved.")
+                return redirect("coding-participants", review.pk)
+            except svc.EditConflict as exc:
+                form.conflict(exc)
+            except ValidationError as exc:
+                _add_errors(form, exc)
+    else:
+        initial = {name: getattr(participant, name) for name in ParticipantForm.base_fields}
+        form = ParticipantForm(initial=initial | {"version": participant.version})
+    return render(
+        request,
+        "cmoc/coding/participant_edit.html",
+        {"review": review, "participant": participant, "form": form},
     )
 
 
@@ -588,11 +624,13 @@ def excerpt_edit(request, review: Review, excerpt_id: int):
                     interviewee_stance=d["interviewee_stance"],
                     # an unchanged page box must not pin the page when the location moves
                     page=d["page"] if d["page"] != excerpt.page else None,
-                    start=d["start"], end=d["end"],
+                    start=d["start"], end=d["end"], expected_version=d["version"],
                 )  # fmt: skip
                 messages.success(request, "Excerpt saved.")
                 url = reverse("coding-reader", args=[review.pk, excerpt.document_id])
                 return redirect(f"{url}?excerpt={excerpt.pk}#at-excerpt-{excerpt.pk}")
+            except svc.EditConflict as exc:
+                form.conflict(exc)
             except ValidationError as exc:
                 _add_errors(form, exc)
     else:
@@ -600,6 +638,7 @@ def excerpt_edit(request, review: Review, excerpt_id: int):
             initial={
                 "note": excerpt.note, "interviewee_stance": excerpt.interviewee_stance,
                 "page": excerpt.page, "start": excerpt.start, "end": excerpt.end,
+                "version": excerpt.version,
             }
         )  # fmt: skip
     evidence = excerpt.evidence.select_related("cmoc").order_by("cmoc__code")
@@ -619,29 +658,40 @@ def _dr_or_404(review, dr_id) -> DemiRegularity:
 def demi_regularity_edit(request, review: Review, dr_id: int):
     dr = _dr_or_404(review, dr_id)
     errors: list[str] = []
+    saved_now: dict[str, str] = {}
     p = request.POST
+    version = p.get("version", dr.version)
     if request.method == "POST":
         try:
             svc.demi_regularity_update(
                 user=request.user, demi_regularity=dr, label=p.get("label", ""),
                 summary=p.get("summary", ""), cmocs=_cmocs_from_codes(review, p.get("cmocs", "")),
+                expected_version=_pk(p.get("version")),
             )  # fmt: skip
             messages.success(request, f"“{dr.label}” saved.")
             return redirect("coding-demi-regularity", review.pk, dr.pk)
+        except svc.EditConflict as exc:
+            errors, version = [exc.message_text], exc.current.version
+            saved_now = _saved_now(p, _dr_values(exc.current))
         except ValidationError as exc:
             errors = [e for errs in _errors(exc).values() for e in errs]
-    values = {
-        "label": p.get("label", dr.label),
-        "summary": p.get("summary", dr.summary),
-        "cmocs": p.get(
-            "cmocs", ", ".join(dr.cmocs.order_by("code").values_list("code", flat=True))
-        ),
-    }
+    values = {k: p.get(k, v) for k, v in _dr_values(dr).items()}
     return render(
         request,
         "cmoc/coding/demi_regularity_edit.html",
-        {"review": review, "dr": dr, "values": values, "errors": errors},
-    )
+        {"review": review, "dr": dr, "values": values, "errors": errors, "version": version,
+         "saved_now": saved_now},
+    )  # fmt: skip
+
+
+def _dr_values(dr: DemiRegularity) -> dict:
+    codes = ", ".join(dr.cmocs.order_by("code").values_list("code", flat=True))
+    return {"label": dr.label, "summary": dr.summary, "cmocs": codes}
+
+
+def _saved_now(posted, saved: dict) -> dict[str, str]:
+    """After an edit conflict: the saved value of each field the reviewer typed otherwise."""
+    return differences({k: posted.get(k, "") for k in saved}, saved)
 
 
 @require_POST
@@ -658,12 +708,16 @@ def demi_regularity_delete(request, review: Review, dr_id: int):
 def theory_edit(request, review: Review, theory_id: int):
     theory = get_object_or_404(review.middle_range_theories.all(), pk=theory_id)
     errors: list[str] = []
+    saved_now: dict[str, str] = {}
     p = request.POST
+    version = p.get("version", theory.version)
+    fields = ("name", "citation", "description")
     if request.method == "POST":
         try:
             svc.middle_range_theory_update(
                 user=request.user, theory=theory, name=p.get("name", ""),
                 citation=p.get("citation", ""), description=p.get("description", ""),
+                expected_version=_pk(p.get("version")),
             )  # fmt: skip
             unlink = {_pk(v) for v in p.getlist("unlink")}
             for cmoc in theory.cmocs.filter(pk__in=unlink):
@@ -672,14 +726,17 @@ def theory_edit(request, review: Review, theory_id: int):
                 )
             messages.success(request, f"“{theory.name}” saved.")
             return redirect("coding-theory-links", review.pk)
+        except svc.EditConflict as exc:
+            errors, version = [exc.message_text], exc.current.version
+            saved_now = _saved_now(p, {k: getattr(exc.current, k) for k in fields})
         except ValidationError as exc:
             errors = [e for errs in _errors(exc).values() for e in errs]
-    values = {k: p.get(k, getattr(theory, k)) for k in ("name", "citation", "description")}
+    values = {k: p.get(k, getattr(theory, k)) for k in fields}
     return render(
         request,
         "cmoc/coding/theory_edit.html",
         {"review": review, "theory": theory, "values": values, "errors": errors,
-         "cmocs": theory.cmocs.order_by("code")},
+         "cmocs": theory.cmocs.order_by("code"), "version": version, "saved_now": saved_now},
     )  # fmt: skip
 
 

@@ -33,6 +33,9 @@ class Search(models.Model):
     limits = models.TextField(blank=True)
     reported_hits = models.PositiveIntegerField(null=True, blank=True)
     notes = models.TextField(blank=True)
+    # Bumped by every edit through the services: an editor that opened an older version is
+    # told who saved since instead of overwriting it (synthesis.concurrency).
+    version = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -257,6 +260,7 @@ class Participant(models.Model):
     organisation_type = models.CharField(max_length=200, blank=True)
     interview_phase = models.CharField(max_length=120, blank=True)
     notes = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)  # see synthesis.concurrency
 
     class Meta:
         ordering = ["review", "code"]
@@ -332,6 +336,7 @@ class ScreeningStage(models.Model):
     reason_required = models.BooleanField(
         default=False, help_text="An exclusion must give a reason (usual at full text)."
     )
+    version = models.PositiveIntegerField(default=1)  # see synthesis.concurrency
 
     class Meta:
         ordering = ["review", "order"]
@@ -580,6 +585,7 @@ class ExtractionAnswer(models.Model):
     extractor = models.ForeignKey(USER, on_delete=models.CASCADE, related_name="+")
     value = models.JSONField(null=True, blank=True)
     is_consensus = models.BooleanField(default=False)
+    version = models.PositiveIntegerField(default=1)  # see synthesis.concurrency
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

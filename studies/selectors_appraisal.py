@@ -253,19 +253,22 @@ def study_extraction(*, form: ExtractionForm, study: Study, user) -> StudyExtrac
     )
 
 
-def consolidation(*, form: ExtractionForm, study: Study) -> tuple[list, list]:
+def consolidation(*, form: ExtractionForm, study: Study) -> tuple[list, list, str]:
     """Rows of (field, {extractor: value}, consensus value, agreed?) for the current version,
-    and the extractors. One query plus the fields."""
+    the extractors, and the version of the consensus answers (see consensus_version). One
+    query plus the fields."""
     fields = form_fields(form)
     answers = ExtractionAnswer.objects.filter(study=study, field__form=form).select_related(
         "extractor"
     )
     by_field: dict[int, dict] = defaultdict(dict)
     consensus: dict[int, object] = {}
+    consensus_rows = []
     extractors = {}
     for a in answers:
         if a.is_consensus:
             consensus[a.field_id] = a.value
+            consensus_rows.append(a)
         else:
             by_field[a.field_id][a.extractor_id] = a.value
             extractors[a.extractor_id] = a.extractor
@@ -286,7 +289,13 @@ def consolidation(*, form: ExtractionForm, study: Study) -> tuple[list, list]:
                 "agreed": len(distinct) <= 1,
             }
         )
-    return rows, ordered
+    return rows, ordered, consensus_version(consensus_rows)
+
+
+def consensus_version(answers) -> str:
+    """The version of a study's consensus answers on a form: which rows, at which version.
+    Any save of them (a new, changed or cleared answer) gives a different one."""
+    return " ".join(f"{a.pk}.{a.version}" for a in sorted(answers, key=lambda a: a.pk)) or "0"
 
 
 def _count(qs, outer: str) -> Coalesce:

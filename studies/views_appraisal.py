@@ -21,6 +21,7 @@ from studies import selectors_appraisal as sel
 from studies.models import Appraisal, ExclusionReason, ExtractionField, ExtractionForm, Study
 from studies.services import appraisal as appraisal_services
 from studies.services import extraction as extraction_services
+from synthesis.concurrency import EditConflict
 from synthesis.models import Review
 from synthesis.permissions import Action, can
 from synthesis.views_base import review_view
@@ -490,23 +491,30 @@ def study_extract(request, review: Review, form_id: int, study_id: int):
 def study_consolidate(request, review: Review, form_id: int, study_id: int):
     form = extraction_services.form_current(_form(review, form_id))
     study = _study(review, study_id)
-    errors, values = {}, None
+    errors, values, conflict = {}, None, False
     if request.method == "POST":
         values = _posted_values(request.POST, sel.form_fields(form))
         try:
             extraction_services.answer_save(
-                user=request.user, study=study, form=form, values=values, consensus=True
-            )
+                user=request.user, study=study, form=form, values=values, consensus=True,
+                expected_version=request.POST.get("version") or None,
+            )  # fmt: skip
             messages.success(request, f"Consensus answers for {study.label} saved.")
             return redirect("extraction-consolidate", review.pk, form.pk, study.pk)
+        except EditConflict as exc:
+            errors, conflict = {NON_FIELD: exc.message_text}, True
         except ValidationError as exc:
             errors = {k: " ".join(v) for k, v in exc.message_dict.items()}
         except ValueError as exc:
             errors = {NON_FIELD: str(exc)}
-    rows, extractors = sel.consolidation(form=form, study=study)
+    rows, extractors, version = sel.consolidation(form=form, study=study)
     for row in rows:
         f = row["field"]
         value = values.get(f.key) if values is not None else row["proposed"]
+        if conflict:  # under each answer that differs: the consensus saved now
+            saved = ev.display(row["consensus"])
+            if _shown(f, value) != saved:
+                row["saved_now"] = saved or "(empty)"
         row["value"] = value
         row["list"] = value if isinstance(value, list) else [value]
         row["error"] = errors.get(f.key, "")
@@ -523,9 +531,19 @@ def study_consolidate(request, review: Review, form_id: int, study_id: int):
             "extractors": extractors,
             "errors": errors,
             "non_field_error": errors.get(NON_FIELD, ""),
+            "version": version,
         },
-        status=400 if errors else 200,
+        status=409 if conflict else 400 if errors else 200,
     )
+
+
+def _shown(field, posted) -> str:
+    """A posted answer as the table shows it (as typed when it does not validate)."""
+    choices = ev.YES_NO_UNCLEAR_CHOICES if field.type == ev.YES_NO_UNCLEAR else field.choices
+    try:
+        return ev.display(ev.clean_answer(field.type, posted, choices=choices, required=False))
+    except ev.AnswerError:
+        return str(posted)
 
 
 # ---------------------------------------------------------------- characteristics table

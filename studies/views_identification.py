@@ -15,6 +15,7 @@ from studies.importers import FORMATS, ImportFormatError
 from studies.importers.tabular import FIELDS
 from studies.models import DuplicateCandidate, ImportBatch, Record, Search
 from studies.services import identification as svc
+from synthesis.concurrency import EditConflict, VersionedForm
 from synthesis.models import Review
 from synthesis.permissions import Action, can
 from synthesis.views_activity import history_for
@@ -23,7 +24,7 @@ from synthesis.views_base import review_view
 MAX_UPLOAD = 200 * 1024 * 1024
 
 
-class SearchForm(forms.ModelForm):
+class SearchForm(VersionedForm, forms.ModelForm):
     class Meta:
         model = Search
         fields = ["source", "kind", "phase", "run_on", "query", "limits", "reported_hits", "notes"]
@@ -87,7 +88,8 @@ def search_edit(request, review: Review, search_id: int | None = None):
             search = sel.search_get(review=review, search_id=search_id)
         except Search.DoesNotExist as exc:
             raise Http404 from exc
-    form = SearchForm(request.POST or None, instance=search, review=review)
+    initial = {"version": search.version} if search is not None else None
+    form = SearchForm(request.POST or None, instance=search, review=review, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = {f: form.cleaned_data[f] for f in form.Meta.fields}
         try:
@@ -95,8 +97,11 @@ def search_edit(request, review: Review, search_id: int | None = None):
                 search = svc.search_create(user=request.user, review=review, **data)
             else:
                 svc.search_update(
-                    user=request.user, search=Search.objects.get(pk=search.pk), **data
-                )
+                    user=request.user, search=Search.objects.get(pk=search.pk),
+                    expected_version=form.cleaned_data["version"], **data,
+                )  # fmt: skip
+        except EditConflict as exc:
+            form.conflict(exc)
         except (ValueError, forms.ValidationError) as exc:
             form.add_error(None, str(exc))
         else:

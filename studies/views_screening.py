@@ -32,6 +32,7 @@ from studies.models import (
 )
 from studies.screening_rules import is_conflict, is_dual
 from studies.services import screening as svc
+from synthesis.concurrency import EditConflict, differences
 from synthesis.models import Review, Role
 from synthesis.permissions import Action, can
 from synthesis.services import review_update
@@ -60,7 +61,7 @@ def _record(review: Review, record_id) -> Record:
 
 
 @review_view()
-def screening_home(request, review: Review):
+def screening_home(request, review: Review, settings_form: dict | None = None):
     stages = sel.stage_list(review=review)
     for stage in stages:
         stage.review = review
@@ -73,6 +74,7 @@ def screening_home(request, review: Review):
             "stages": stages,
             "kinds": ScreeningStage.Kind.choices,
             "maybe_modes": Review.MaybeCounts.choices,
+            "settings_form": settings_form or _settings_values(review),
             "can_manage": can(request.user, review, Action.MANAGE, role=review.user_role),
             "can_screen": can(request.user, review, Action.SCREEN, role=review.user_role),
         },
@@ -104,31 +106,69 @@ def stage_new(request, review: Review):
     return redirect("screening-home", review.pk)
 
 
+def _stage_values(stage: ScreeningStage) -> dict:
+    return {
+        "name": stage.name, "inclusion_criteria": stage.inclusion_criteria,
+        "exclusion_criteria": stage.exclusion_criteria,
+        "reasons": "\n".join(r.label for r in stage.reasons.all()),
+        "reason_required": stage.reason_required,
+    }  # fmt: skip
+
+
 @review_view(Action.MANAGE)
 def stage_edit(request, review: Review, stage_id: int):
     stage = _stage(review, stage_id)
     errors: list[str] = []
+    saved_now: dict[str, str] = {}
+    p = request.POST
+    version = stage.version
     if request.method == "POST":
         try:
             svc.stage_update(
                 user=request.user,
                 stage=stage,
-                name=request.POST.get("name", stage.name),
-                inclusion_criteria=request.POST.get("inclusion_criteria", ""),
-                exclusion_criteria=request.POST.get("exclusion_criteria", ""),
-                reason_required=request.POST.get("reason_required") == "on",
-                reasons=request.POST.get("reasons", "").splitlines(),
+                name=p.get("name", stage.name),
+                inclusion_criteria=p.get("inclusion_criteria", ""),
+                exclusion_criteria=p.get("exclusion_criteria", ""),
+                reason_required=p.get("reason_required") == "on",
+                reasons=p.get("reasons", "").splitlines(),
+                expected_version=_int_or_none(p.get("version")),
             )
             messages.success(request, "Criteria and reasons saved.")
             return redirect("screening-home", review.pk)
+        except EditConflict as exc:
+            errors = [exc.message_text]
+            saved = _stage_values(exc.current)
+            posted = {k: p.get(k, "") for k in saved} | {
+                "reason_required": p.get("reason_required") == "on"
+            }
+            shown = {
+                "reason_required": "Yes" if saved["reason_required"] else "No",
+                "reasons": "; ".join(saved["reasons"].splitlines()),
+            }
+            saved_now = differences(posted, saved, shown)
+            version = exc.current.version  # saving again keeps this reviewer's version
         except ValidationError as exc:
             errors = _errors(exc)
-    reasons_text = request.POST.get("reasons", "\n".join(r.label for r in stage.reasons.all()))
+            version = p.get("version") or version
+    if request.method == "POST":  # what was typed stays in the form
+        values = {k: p.get(k, "") for k in ("name", "inclusion_criteria", "exclusion_criteria")}
+        values |= {"reasons": p.get("reasons", ""), "reason_required": "reason_required" in p}
+    else:
+        values = _stage_values(stage)
     return render(
         request,
         "studies/screening/stage_edit.html",
-        {"review": review, "stage": stage, "errors": errors, "reasons_text": reasons_text},
-    )
+        {"review": review, "stage": stage, "errors": errors, "values": values,
+         "version": version, "saved_now": saved_now},
+    )  # fmt: skip
+
+
+def _int_or_none(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 @require_POST
@@ -141,6 +181,7 @@ def screening_settings(request, review: Review):
         review_update(
             user=request.user,
             review=review,
+            expected_version=_int_or_none(p.get("version")),
             blind_screening=p.get("blind_screening") == "on",
             dual_fraction=fraction,
             dual_seed=seed,
@@ -149,12 +190,39 @@ def screening_settings(request, review: Review):
             highlight_exclude_terms=p.get("highlight_exclude_terms", ""),
         )
         messages.success(request, "Screening settings saved.")
+    except EditConflict as exc:
+        # Shown on the screening page again, with the typed settings kept.
+        saved = _settings_values(exc.current)
+        del saved["version"]
+        posted = {k: p.get(k, "") for k in saved} | {"blind_screening": "blind_screening" in p}
+        shown = {
+            "blind_screening": "Yes" if saved["blind_screening"] else "No",
+            "maybe_counts_as": exc.current.get_maybe_counts_as_display(),
+            **{k: "; ".join(saved[k].splitlines()) for k in HIGHLIGHT_TERMS},
+        }
+        form = posted | {
+            "version": exc.current.version, "error": exc.message_text,
+            "saved_now": differences(posted, saved, shown),
+        }  # fmt: skip
+        return screening_home(request, review.pk, settings_form=form)
     except (InvalidOperation, ValueError) as exc:
         messages.error(request, f"Settings not saved: {exc or 'enter numbers'}")
     except ValidationError as exc:
         for m in _errors(exc):
             messages.error(request, f"Settings not saved: {m}")
     return redirect("screening-home", review.pk)
+
+
+HIGHLIGHT_TERMS = ("highlight_include_terms", "highlight_exclude_terms")
+
+
+def _settings_values(review: Review) -> dict:
+    return {
+        "blind_screening": review.blind_screening, "dual_fraction": str(review.dual_fraction),
+        "dual_seed": str(review.dual_seed), "maybe_counts_as": review.maybe_counts_as,
+        "highlight_include_terms": review.highlight_include_terms,
+        "highlight_exclude_terms": review.highlight_exclude_terms, "version": review.version,
+    }  # fmt: skip
 
 
 # ---------------------------------------------------------------- reviewer view

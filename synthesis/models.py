@@ -53,6 +53,7 @@ class Review(models.Model):
     auto_merge_threshold = models.FloatField(
         default=0.97, help_text="Duplicate clusters scoring at least this merge automatically."
     )
+    version = models.PositiveIntegerField(default=1)  # see synthesis.concurrency
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

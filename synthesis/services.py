@@ -8,6 +8,7 @@ from django.db import transaction
 from django.db.models import Q
 
 from synthesis.audit import event_record
+from synthesis.concurrency import edit_lock, edit_save
 from synthesis.models import Membership, Phase, Review, Role
 from synthesis.permissions import Action, check
 
@@ -30,20 +31,25 @@ def review_create(*, user, title: str, question: str = "", **settings_fields) ->
 
 
 @transaction.atomic
-def review_update(*, user, review: Review, **fields) -> Review:
+def review_update(*, user, review: Review, expected_version: int | None = None, **fields) -> Review:
+    """Change the review's details and settings. `expected_version`: the Review.version the
+    editor opened; if another owner has saved since, EditConflict and nothing changes."""
     check(user, review, Action.MANAGE)
     allowed = {
         "title", "question", "registration", "description", "blind_screening", "dual_fraction",
         "dual_seed", "maybe_counts_as", "highlight_include_terms", "highlight_exclude_terms",
         "auto_merge_threshold",
     }  # fmt: skip
-    old = {k: str(getattr(review, k)) for k in fields if k in allowed}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValueError(f"Unknown review setting: {', '.join(sorted(unknown))}")
+    edit_lock(review, expected_version=expected_version, verbs=("review.update",),
+              name="the review's details")  # fmt: skip
+    old = {k: str(getattr(review, k)) for k in fields}
     for k, v in fields.items():
-        if k not in allowed:
-            raise ValueError(f"Unknown review setting: {k}")
         setattr(review, k, v)
     review.full_clean()
-    review.save()
+    edit_save(review, fields)
     if "dual_seed" in fields and old["dual_seed"] != str(review.dual_seed):
         from studies.services.screening import record_keys_assign
 

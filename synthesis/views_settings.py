@@ -10,6 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from synthesis import services as svc
+from synthesis.concurrency import EditConflict, VersionedForm
 from synthesis.models import Membership, Phase, Review, Role
 from synthesis.permissions import Action
 from synthesis.views_base import review_view
@@ -23,7 +24,7 @@ class ReviewStartForm(forms.Form):
     )  # fmt: skip
 
 
-class ReviewDetailsForm(forms.Form):
+class ReviewDetailsForm(VersionedForm, forms.Form):
     title = forms.CharField(max_length=300)
     question = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     registration = forms.CharField(
@@ -77,7 +78,7 @@ def review_start(request):
 @review_view(Action.MANAGE)
 def review_settings(request, review: Review):
     details = ReviewDetailsForm(
-        initial={f: getattr(review, f) for f in ReviewDetailsForm.base_fields}
+        initial={f: getattr(review, f) for f in [*ReviewDetailsForm.base_fields, "version"]}
     )
     add_member, add_phase = MemberAddForm(), PhaseForm()
     phase_errors: dict[int, list[str]] = {}
@@ -123,7 +124,13 @@ def _act(request, review: Review, action: str):
     user, post = request.user, request.POST
     if action == "details":
         form = ReviewDetailsForm(post)
-        if _saved(form, lambda data: svc.review_update(user=user, review=review, **data)):
+
+        def save(data):
+            data = dict(data)
+            version = data.pop("version")
+            svc.review_update(user=user, review=review, expected_version=version, **data)
+
+        if _saved(form, save):
             messages.success(request, "Review details saved.")
             return True
         return "details", form
@@ -192,6 +199,9 @@ def _saved(form: forms.Form, save) -> bool:
         return False
     try:
         save(form.cleaned_data)
+    except EditConflict as exc:
+        form.conflict(exc)
+        return False
     except ValidationError as exc:
         _apply(form, exc)
         return False

@@ -14,6 +14,7 @@ from cmoc.services import coding
 from cmoc.services.coding import ElementSpec
 from studies.models import Document
 from synthesis.models import Review
+from synthesis.permissions import Action, check
 
 CONCEPT_FIELDS = {"label", "parent", "description", "synonyms", "mechanism_type", "source"}
 
@@ -23,11 +24,15 @@ def concept_create(*, user, review: Review, label: str, **fields) -> Concept:
 
 
 @transaction.atomic
-def concept_update(*, user, concept: Concept, **fields) -> Concept:
-    """A PATCH: label → rename, parent → move, the rest → update (each audited as such)."""
+def concept_update(*, user, concept: Concept, expected_version=None, **fields) -> Concept:
+    """A PATCH: label → rename, parent → move, the rest → update (each audited as such).
+    `expected_version` is checked once, before any of them, under the row lock (each step
+    then counts as a new version)."""
     unknown = set(fields) - CONCEPT_FIELDS
     if unknown:
         raise ValueError(f"Unknown concept fields: {', '.join(sorted(unknown))}")
+    check(user, concept.review, Action.EDIT_EVIDENCE)
+    coding.concept_lock(concept, expected_version)
     changed = False
     label = fields.pop("label", concept.label)
     if label != concept.label:

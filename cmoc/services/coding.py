@@ -29,7 +29,9 @@ from cmoc.models import (
 from cmoc.transcripts import TranscriptError, transcript_text
 from studies.models import Document, Participant, Study
 from synthesis.audit import event_record
-from synthesis.models import Phase, Review, ReviewEvent
+from synthesis.concurrency import EditConflict as EditConflict  # re-exported for callers
+from synthesis.concurrency import edit_lock, edit_save
+from synthesis.models import Phase, Review
 from synthesis.permissions import Action, check
 
 
@@ -131,11 +133,17 @@ def excerpt_update(
     page: int | None = None,
     start: int | None = None,
     end: int | None = None,
+    expected_version: int | None = None,
 ) -> Excerpt:
     """Edit an excerpt's note, interviewee stance, page or location. New offsets re-cut the
     text from the document (so the quote always matches where it sits) and, unless a page is
-    given, re-derive the page from the page map."""
+    given, re-derive the page from the page map. `expected_version`: the Excerpt.version the
+    editor opened; if a co-reviewer has saved it since, EditConflict and nothing changes."""
     _edit(user, excerpt.review)
+    edit_lock(
+        excerpt, expected_version=expected_version, verbs=("excerpt.update",),
+        name=lambda e: f"the excerpt “{e.text[:40]}”",
+    )  # fmt: skip
     before = {
         k: getattr(excerpt, k) for k in ("note", "interviewee_stance", "page", "start", "end")
     }
@@ -163,7 +171,7 @@ def excerpt_update(
     changed = {k: [v, getattr(excerpt, k)] for k, v in before.items() if getattr(excerpt, k) != v}
     if not changed:
         return excerpt
-    excerpt.save(update_fields=["note", "interviewee_stance", "page", "start", "end", "text"])
+    edit_save(excerpt, [*changed, "text"])
     event_record(
         review=excerpt.review, actor=user, verb="excerpt.update", target=excerpt,
         summary=excerpt.text[:120], data={"changed": changed},
@@ -325,6 +333,17 @@ def concept_get_or_create(*, user, review: Review, label: str) -> tuple[Concept,
     return concept_create(user=user, review=review, label=label), True
 
 
+CONCEPT_EDITS = ("concept.update", "concept.rename", "concept.move", "concept.merge")
+
+
+def concept_lock(concept: Concept, expected_version: int | None) -> None:
+    """Lock a concept for an edit (label, parent and description are one version)."""
+    edit_lock(
+        concept, expected_version=expected_version, verbs=CONCEPT_EDITS,
+        name=lambda c: f"“{c.label}”",
+    )  # fmt: skip
+
+
 @transaction.atomic
 def concept_update(
     *,
@@ -334,8 +353,12 @@ def concept_update(
     synonyms: list[str] | None = None,
     mechanism_type: str | None = None,
     source: str | None = None,
+    expected_version: int | None = None,
 ) -> Concept:
+    """`expected_version`: the Concept.version the editor opened (a rename or a move counts
+    too); if a co-reviewer has saved it since, EditConflict and nothing changes."""
     _edit(user, concept.review)
+    concept_lock(concept, expected_version)
     if source is not None:
         concept.source = source.strip()
     if description is not None:
@@ -346,14 +369,19 @@ def concept_update(
         if mechanism_type not in Concept.MechanismType.values:
             raise ValidationError({"mechanism_type": "Unknown mechanism type."})
         concept.mechanism_type = mechanism_type
-    concept.save()
+    given = {"description": description, "synonyms": synonyms, "mechanism_type": mechanism_type,
+             "source": source}  # fmt: skip
+    edit_save(concept, [k for k, v in given.items() if v is not None])
     event_record(review=concept.review, actor=user, verb="concept.update", target=concept)
     return concept
 
 
 @transaction.atomic
-def concept_rename(*, user, concept: Concept, label: str) -> Concept:
+def concept_rename(
+    *, user, concept: Concept, label: str, expected_version: int | None = None
+) -> Concept:
     _edit(user, concept.review)
+    concept_lock(concept, expected_version)
     label = " ".join(label.split())
     if not label:
         raise ValidationError({"label": "A concept needs a label."})
@@ -364,7 +392,7 @@ def concept_rename(*, user, concept: Concept, label: str) -> Concept:
         )
     old = concept.label
     concept.label = label
-    concept.save(update_fields=["label"])
+    edit_save(concept, ["label"])
     event_record(
         review=concept.review, actor=user, verb="concept.rename", target=concept,
         summary=f"{old} → {label}", data={"old": old, "new": label},
@@ -373,9 +401,12 @@ def concept_rename(*, user, concept: Concept, label: str) -> Concept:
 
 
 @transaction.atomic
-def concept_move(*, user, concept: Concept, parent: Concept | None) -> Concept:
+def concept_move(
+    *, user, concept: Concept, parent: Concept | None, expected_version: int | None = None
+) -> Concept:
     """Put a concept under another (or at the top level). Refuses cycles."""
     _edit(user, concept.review)
+    concept_lock(concept, expected_version)
     _same_review(parent, concept.review, "parent concept")
     ancestor = parent
     seen: set[int] = set()
@@ -388,7 +419,7 @@ def concept_move(*, user, concept: Concept, parent: Concept | None) -> Concept:
         ancestor = ancestor.parent
     old = concept.parent_id
     concept.parent = parent
-    concept.save(update_fields=["parent"])
+    edit_save(concept, ["parent"])
     event_record(
         review=concept.review, actor=user, verb="concept.move", target=concept,
         summary=f"{concept} under {parent or 'top level'}",
@@ -407,6 +438,7 @@ def concept_merge(*, user, source: Concept, target: Concept) -> Concept:
     _same_review(source, review, "concept")
     if source.pk == target.pk:
         raise ValidationError({"source": "Choose two different concepts to merge."})
+    concept_lock(target, None)  # the target's synonyms change: a new version
     # a target below the source would be orphaned into a cycle once the source goes
     moved_cmocs, dropped = [], []
     existing = set(CMOCElement.objects.filter(concept=target).values_list("cmoc_id", "role"))
@@ -429,7 +461,7 @@ def concept_merge(*, user, source: Concept, target: Concept) -> Concept:
     target.synonyms = synonyms
     if not target.description and source.description:
         target.description = source.description
-    target.save()
+    edit_save(target, ["parent", "synonyms", "description"])
     event_record(
         review=review, actor=user, verb="concept.merge", target=target,
         summary=f"{source.label} → {target.label}",
@@ -558,33 +590,8 @@ def cmoc_create(
     return cmoc
 
 
-class EditConflict(ValidationError):
-    """A CMOC edit made from a version that a co-reviewer has replaced since (CMOC.version).
-    Nothing is changed; `current` is the CMOC as saved now, for the editor to compare."""
-
-    def __init__(self, message: str, *, current: CMOC):
-        super().__init__({"version": message}, code="conflict")
-        self.current = current
-
-
-def _conflict_message(current: CMOC, expected: int) -> str:
-    event = (
-        ReviewEvent.objects.filter(
-            review_id=current.review_id, target_type="cmoc", target_id=current.pk,
-            verb="cmoc.update",
-        )
-        .select_related("actor")
-        .order_by("-id")
-        .first()
-    )  # fmt: skip
-    actor = event.actor if event is not None else None
-    who = (actor.get_full_name() or actor.username) if actor is not None else "Someone"
-    when = timezone.localtime(current.updated_at).strftime("%d %b %Y %H:%M")
-    return (
-        f"{who} saved {current.code} at {when} (version {current.version}), after the version "
-        f"you edited (version {expected}) was opened. Nothing was saved: compare your changes "
-        "with the saved ones, then save again to keep yours."
-    )
+def _cmoc_name(cmoc: CMOC) -> str:
+    return cmoc.code
 
 
 @transaction.atomic
@@ -608,23 +615,18 @@ def cmoc_update(
     # The row lock orders concurrent edits of one CMOC, and the saved row (not the caller's
     # copy, which may be older) is what is compared and changed: only the fields given are
     # written, so a source count or a check recorded meanwhile is kept.
-    saved = CMOC.objects.select_for_update().get(pk=cmoc.pk)
-    if expected_version is not None and expected_version != saved.version:
-        raise EditConflict(_conflict_message(saved, expected_version), current=saved)
+    edit_lock(cmoc, expected_version=expected_version, verbs=("cmoc.update",), name=_cmoc_name)
     if (
         fields.get("code")
         and CMOC.objects.filter(review=review, code=fields["code"]).exclude(pk=cmoc.pk).exists()
     ):
         raise ValidationError({"code": f"Code {fields['code']} is already used."})
-    old = {k: str(getattr(saved, k)) for k in fields}
-    for name in ("source_count", "checked", "checked_by_id", "checked_at"):
-        setattr(cmoc, name, getattr(saved, name))
+    old = {k: str(getattr(cmoc, k)) for k in fields}
     for k, v in fields.items():
         setattr(cmoc, k, v)
     _cmoc_validate(cmoc)
-    cmoc.version = saved.version + 1
     # The statement too: _cmoc_validate composes it when it is left empty.
-    cmoc.save(update_fields={*fields, "statement", "version", "updated_at"})
+    edit_save(cmoc, {*fields, "statement"})
     created = []
     if elements is not None:
         created = _elements_set(user=user, cmoc=cmoc, elements=elements)
@@ -708,9 +710,16 @@ def demi_regularity_update(
     label: str | None = None,
     summary: str | None = None,
     cmocs: Iterable[CMOC] | None = None,
+    expected_version: int | None = None,
 ) -> DemiRegularity:
+    """`expected_version`: the DemiRegularity.version the editor opened (its CMOCs count
+    too); if a co-reviewer has saved it since, EditConflict and nothing changes."""
     dr = demi_regularity
     _edit(user, dr.review)
+    edit_lock(
+        dr, expected_version=expected_version, verbs=("demi_regularity.update",),
+        name=lambda d: f"“{d.label}”",
+    )  # fmt: skip
     old = {"label": dr.label, "summary": dr.summary}
     if label is not None:
         label = label.strip()
@@ -721,7 +730,7 @@ def demi_regularity_update(
         dr.label = label
     if summary is not None:
         dr.summary = summary.strip()
-    dr.save()
+    edit_save(dr, [k for k, v in (("label", label), ("summary", summary)) if v is not None])
     data: dict = {k: [v, getattr(dr, k)] for k, v in old.items() if getattr(dr, k) != v}
     if cmocs is not None:
         cmocs = list(cmocs)
@@ -778,8 +787,15 @@ def middle_range_theory_update(
     name: str | None = None,
     citation: str | None = None,
     description: str | None = None,
+    expected_version: int | None = None,
 ) -> MiddleRangeTheory:
+    """`expected_version`: the MiddleRangeTheory.version the editor opened; if a
+    co-reviewer has saved it since, EditConflict and nothing changes."""
     _edit(user, theory.review)
+    edit_lock(
+        theory, expected_version=expected_version, verbs=("middle_range_theory.update",),
+        name=lambda t: f"“{t.name}”",
+    )  # fmt: skip
     old = {"name": theory.name, "citation": theory.citation, "description": theory.description}
     if name is not None:
         name = name.strip()
@@ -793,7 +809,8 @@ def middle_range_theory_update(
         theory.citation = citation.strip()
     if description is not None:
         theory.description = description.strip()
-    theory.save()
+    given = {"name": name, "citation": citation, "description": description}
+    edit_save(theory, [k for k, v in given.items() if v is not None])
     event_record(
         review=theory.review, actor=user, verb="middle_range_theory.update", target=theory,
         summary=theory.name,
@@ -851,10 +868,18 @@ def participant_create(*, user, review: Review, code: str, **fields) -> Particip
 
 
 @transaction.atomic
-def participant_update(*, user, participant: Participant, **fields) -> Participant:
+def participant_update(
+    *, user, participant: Participant, expected_version: int | None = None, **fields
+) -> Participant:
+    """`expected_version`: the Participant.version the editor opened; if a co-reviewer has
+    saved it since, EditConflict and nothing changes."""
     _edit(user, participant.review)
     if set(fields) - PARTICIPANT_FIELDS:
         raise ValueError(f"Unknown participant fields: {sorted(set(fields) - PARTICIPANT_FIELDS)}")
+    edit_lock(
+        participant, expected_version=expected_version, verbs=("participant.update",),
+        name=lambda p: f"participant {p.code}",
+    )  # fmt: skip
     code = fields.get("code", participant.code).strip()
     if (
         Participant.objects.filter(review=participant.review, code=code)
@@ -864,7 +889,7 @@ def participant_update(*, user, participant: Participant, **fields) -> Participa
         raise ValidationError({"code": f"Participant {code} already exists."})
     for k, v in fields.items():
         setattr(participant, k, v.strip() if isinstance(v, str) else v)
-    participant.save()
+    edit_save(participant, fields)
     event_record(
         review=participant.review, actor=user, verb="participant.update", target=participant
     )

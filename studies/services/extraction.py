@@ -7,6 +7,7 @@ characteristics table and the extraction page carry answers forward.
 """
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -15,7 +16,9 @@ from django.utils.text import slugify
 
 from studies import extraction_values as ev
 from studies.models import ExtractionAnswer, ExtractionField, ExtractionForm, Study
+from studies.selectors_appraisal import consensus_version
 from synthesis.audit import event_record
+from synthesis.concurrency import EditConflict, last_saved
 from synthesis.models import Review
 from synthesis.permissions import Action, check
 
@@ -285,6 +288,14 @@ def field_move(*, user, field: ExtractionField, offset: int) -> ExtractionForm:
     return field_reorder(user=user, form=form, keys=keys)
 
 
+@dataclass
+class SavedConsensus:
+    """The consensus answers as saved now (an EditConflict's `current`): field key → value."""
+
+    version: str
+    values: dict
+
+
 @transaction.atomic
 def answer_save(
     *,
@@ -293,10 +304,15 @@ def answer_save(
     form: ExtractionForm,
     values: Mapping[str, object],
     consensus: bool = False,
+    expected_version: str | None = None,
 ) -> list[ExtractionAnswer]:
     """Save one extractor's answers (or the consensus answers) for a study on the current
     version of a form. Every field of the form is validated; a missing key is an empty
-    answer. On any error nothing is written and ValidationError carries errors by key."""
+    answer. On any error nothing is written and ValidationError carries errors by key.
+
+    An extractor's own answers are theirs alone; the consensus answers are shared by all.
+    `expected_version` (consensus only): the consensus_version the consolidation form was
+    opened on; if anyone has saved the consensus since, EditConflict and nothing changes."""
     check(user, form.review_id, Action.EDIT_EVIDENCE)
     if study.review_id != form.review_id:
         raise ValueError("That study belongs to another review.")
@@ -318,10 +334,26 @@ def answer_save(
     if errors:
         raise ValidationError(errors)
 
+    if consensus:
+        # The study's row lock orders consensus saves, also when there is no answer yet to
+        # lock: the second waits, then sees the first's answers (and their version).
+        list(Study.objects.select_for_update().filter(pk=study.pk).values_list("pk"))
     mine = ExtractionAnswer.objects.filter(study=study, field__in=fields, is_consensus=consensus)
     if not consensus:
         mine = mine.filter(extractor=user)
     existing = {a.field_id: a for a in mine.select_for_update()}
+    if consensus and expected_version is not None:
+        now = consensus_version(existing.values())
+        if str(expected_version) != now:
+            who, when = last_saved(study, ("extraction.consensus",))
+            raise EditConflict(
+                f"{who} saved the consensus answers for {study}{when}, after you opened this "
+                "form. Nothing was saved: compare your answers with the saved ones, then save "
+                "again to keep yours.",
+                current=SavedConsensus(version=now, values={
+                    f.key: existing[f.pk].value for f in fields if f.pk in existing
+                }),
+            )  # fmt: skip
     to_create, to_update, to_delete = [], [], []
     for field in fields:
         value, answer = cleaned[field.pk], existing.get(field.pk)
@@ -336,13 +368,14 @@ def answer_save(
             )
         elif answer.value != value or (consensus and answer.extractor_id != user.pk):
             answer.value, answer.extractor = value, user
+            answer.version += 1
             to_update.append(answer)
     try:
         ExtractionAnswer.objects.bulk_create(to_create)
     except IntegrityError as exc:  # a concurrent save of the same answers
         raise ValueError("Someone saved these answers at the same moment; reload.") from exc
     for answer in to_update:
-        answer.save(update_fields=["value", "extractor", "updated_at"])
+        answer.save(update_fields=["value", "extractor", "version", "updated_at"])
     ExtractionAnswer.objects.filter(pk__in=to_delete).delete()
     event_record(
         review=form.review_id,

@@ -28,6 +28,7 @@ from studies.importers.tabular import describe_columns, sniff_separator
 from studies.models import DuplicateCandidate, ImportBatch, Record, Search
 from studies.services.record_writer import RecordWriter, StatementQueue, copy_text
 from synthesis.audit import event_record
+from synthesis.concurrency import edit_lock, edit_save
 from synthesis.jobs import job_enqueue, job_progress
 from synthesis.models import Review
 from synthesis.permissions import Action, check
@@ -63,14 +64,20 @@ def search_create(*, user, review: Review, source: str, **fields) -> Search:
 
 
 @transaction.atomic
-def search_update(*, user, search: Search, **fields) -> Search:
+def search_update(*, user, search: Search, expected_version: int | None = None, **fields) -> Search:
+    """Change a logged search. `expected_version`: the Search.version the editor opened; if
+    a co-reviewer has saved it since, EditConflict and nothing changes (None: no check)."""
     check(user, search.review_id, Action.EDIT_EVIDENCE)
     _search_clean(search.review, fields)
+    edit_lock(
+        search, expected_version=expected_version, verbs=("search.update",),
+        name=lambda s: f"the search of {s.source}",
+    )  # fmt: skip
     old = {k: str(getattr(search, k)) for k in fields}
     for k, v in fields.items():
         setattr(search, k, v)
     search.full_clean()
-    search.save()
+    edit_save(search, fields)
     event_record(
         review=search.review_id, actor=user, verb="search.update", target=search,
         summary=search.source, data={"old": old, "new": {k: str(v) for k, v in fields.items()}},

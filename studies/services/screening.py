@@ -24,6 +24,7 @@ from studies.models import (
 )
 from studies.screening_rules import is_dual, outcome
 from synthesis.audit import event_record
+from synthesis.concurrency import edit_lock, edit_save
 from synthesis.models import Review, Role
 from synthesis.permissions import Action, check
 
@@ -81,26 +82,34 @@ def stage_update(
     *, user, stage: ScreeningStage, name: str | None = None,
     inclusion_criteria: str | None = None, exclusion_criteria: str | None = None,
     reason_required: bool | None = None, reasons: list[str] | None = None,
+    expected_version: int | None = None,
 ) -> ScreeningStage:  # fmt: skip
     """Change criteria and the list of exclusion reasons (in the order given). A reason
-    already given in a vote cannot be removed: the vote would lose its reason."""
+    already given in a vote cannot be removed: the vote would lose its reason.
+    `expected_version`: the ScreeningStage.version the editor opened (a change of its
+    reasons counts too); if it was saved since, EditConflict and nothing changes."""
     check(user, stage.review_id, Action.MANAGE)
+    edit_lock(
+        stage, expected_version=expected_version, verbs=("stage.update",),
+        name=lambda s: f"the {s.name} stage",
+    )  # fmt: skip
     old = {
         "name": stage.name, "inclusion_criteria": stage.inclusion_criteria,
         "exclusion_criteria": stage.exclusion_criteria, "reason_required": stage.reason_required,
         "reasons": list(stage.reasons.values_list("label", flat=True)),
     }  # fmt: skip
-    if name is not None:
+    given = {
+        "name": name, "inclusion_criteria": inclusion_criteria,
+        "exclusion_criteria": exclusion_criteria, "reason_required": reason_required,
+    }  # fmt: skip
+    given = {k: v for k, v in given.items() if v is not None}
+    if "name" in given:
         if not name.strip():
             raise ValidationError({"name": "A stage needs a name."})
-        stage.name = name.strip()
-    if inclusion_criteria is not None:
-        stage.inclusion_criteria = inclusion_criteria
-    if exclusion_criteria is not None:
-        stage.exclusion_criteria = exclusion_criteria
-    if reason_required is not None:
-        stage.reason_required = reason_required
-    stage.save()
+        given["name"] = name.strip()
+    for k, v in given.items():
+        setattr(stage, k, v)
+    edit_save(stage, given)
     if reasons is not None:
         wanted = _clean_labels(reasons)
         existing = {r.label.lower(): r for r in stage.reasons.all()}

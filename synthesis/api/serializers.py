@@ -159,11 +159,18 @@ class ExtractionAnswerSerializer(serializers.ModelSerializer):
 
 
 class ConceptSerializer(serializers.ModelSerializer):
+    version = serializers.IntegerField(
+        required=False, min_value=1,
+        help_text="Bumped by every change. On update: the `version` you read; if someone has "
+        "saved the concept since, nothing is changed and the answer is 409 with the version "
+        "now saved; without it, the update applies whatever was saved in between.",
+    )  # fmt: skip
+
     class Meta:
         model = Concept
         fields = [
             "id", "label", "parent", "description", "synonyms", "mechanism_type", "source",
-            "created_at",
+            "version", "created_at",
         ]  # fmt: skip
         read_only_fields = ["id", "created_at"]
         # Uniqueness is checked by the service, which knows the review.

@@ -26,7 +26,6 @@ from cmoc.models import (
     TheoryVersion,
 )
 from cmoc.services import api_writes
-from cmoc.services.coding import EditConflict
 from studies.models import (
     Appraisal,
     Document,
@@ -40,6 +39,7 @@ from studies.selectors_screening import decisions_visible_to
 from synthesis import selectors_reporting
 from synthesis.api import filters
 from synthesis.api import serializers as s
+from synthesis.concurrency import EditConflict
 from synthesis.models import Membership, Review
 from synthesis.permissions import Action, can, get_review
 
@@ -70,7 +70,7 @@ def _int_or_404(value) -> int:
 
 
 class EditConflictError(APIException):
-    """409: the CMOC was saved by someone else after the `version` the client sent."""
+    """409: the object was saved by someone else after the `version` the client sent."""
 
     status_code = status.HTTP_409_CONFLICT
     default_code = "conflict"
@@ -289,15 +289,17 @@ class ConceptViewSet(mixins.CreateModelMixin, mixins.UpdateModelMixin, ReadOnly)
         return Concept.objects.filter(review=review).order_by("label")
 
     def perform_create(self, serializer):
+        data = dict(serializer.validated_data)
+        data.pop("version", None)  # a new concept starts at 1
         serializer.instance = service_call(
-            api_writes.concept_create, user=self.request.user, review=self.review,
-            **serializer.validated_data,
-        )  # fmt: skip
+            api_writes.concept_create, user=self.request.user, review=self.review, **data
+        )
 
     def perform_update(self, serializer):
+        data = dict(serializer.validated_data)
         serializer.instance = service_call(
             api_writes.concept_update, user=self.request.user, concept=serializer.instance,
-            **serializer.validated_data,
+            expected_version=data.pop("version", None), **data,
         )  # fmt: skip
 
 
