@@ -389,7 +389,11 @@ def csv_lines(table: Table) -> Iterator[str]:
 def xlsx_write(tables: list[Table], path: str, *, on_row=None) -> None:
     """Write tables as sheets; constant_memory flushes each row so size does not matter.
     `on_row(table_index, rows_written)` is called every PROGRESS_EVERY rows (background jobs)."""
-    wb = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_urls": False})
+    # Text is text: an excerpt or statement that starts with "=" must not become a formula
+    # (a wrong cell at best, a formula injected into the analyst's spreadsheet at worst).
+    wb = xlsxwriter.Workbook(
+        path, {"constant_memory": True, "strings_to_urls": False, "strings_to_formulas": False}
+    )
     bold = wb.add_format({"bold": True})
     wrap = wb.add_format({"text_wrap": True, "valign": "top"})
     for t, table in enumerate(tables):

@@ -273,3 +273,18 @@ def test_characteristics_columns_have_distinct_names(review, data):
     assert table.header[:7] == [
         "Study", "Title", "Year", "Kind", "Phase", "Study (extraction form)", "study (study2)",
     ]  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_xlsx_keeps_text_that_looks_like_a_formula(review, users, client_for, tmp_path):
+    from cmoc.services import coding as coding_svc
+
+    coding_svc.cmoc_create(user=users["reviewer"], review=review, code="F1",
+                           statement='=HYPERLINK("http://example.org","click")',
+                           outcome="=1+1")  # fmt: skip
+    path = tmp_path / "cmocs.xlsx"
+    exports.xlsx_write([exports.cmoc_table(review)], str(path))
+    ws = openpyxl.load_workbook(path).worksheets[0]
+    row = [c.value for c in ws[2]]
+    assert row[1] == '=HYPERLINK("http://example.org","click")' and row[5] == "=1+1"
+    assert all(c.data_type == "s" for c in ws[2] if c.value is not None and c.column in (2, 6))
