@@ -1,16 +1,13 @@
 """Two coders editing one CMOC: an edit made from a version someone has replaced since is
 refused with who saved it and when, and nothing is lost (service, page and API)."""
 
-import threading
-import time
-
 import pytest
-from django.db import OperationalError, connection
 from django.urls import reverse
 
 from cmoc.models import CMOC
 from cmoc.services import coding as svc
 from studies.models import Document, Study
+from tests.concurrency import CONFLICT, SAVED, at_the_same_moment
 
 pytestmark = pytest.mark.django_db
 
@@ -75,42 +72,15 @@ def test_an_update_keeps_what_others_recorded_since_its_copy_was_read(review, us
 
 @pytest.mark.django_db(transaction=True)
 def test_two_saves_from_one_version_at_the_same_moment_one_wins(review, users, cmoc):
-    barrier = threading.Barrier(2)
-    outcomes: dict[str, str] = {}
+    def save(who: str, outcome: str):
+        copy = CMOC.objects.get(pk=cmoc.pk)
+        svc.cmoc_update(user=users[who], cmoc=copy, expected_version=1, outcome=outcome)
 
-    def work(who: str, outcome: str):
-        try:
-            barrier.wait(timeout=10)
-            # SQLite's in-memory test database answers a concurrent writer "table is locked"
-            # at once instead of waiting; retrying stands in for a real database's wait.
-            for _ in range(1000):
-                try:
-                    copy = CMOC.objects.get(pk=cmoc.pk)
-                    svc.cmoc_update(user=users[who], cmoc=copy, expected_version=1, outcome=outcome)
-                    outcomes[who] = "saved"
-                    return
-                except OperationalError as exc:
-                    if "locked" not in str(exc):
-                        raise
-                    time.sleep(0.01)
-            outcomes[who] = "never got the write lock"
-        except svc.EditConflict:
-            outcomes[who] = "conflict"
-        except Exception as exc:  # noqa: BLE001 - reported below
-            outcomes[who] = repr(exc)
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=work, args=("reviewer", "Mine")),
-        threading.Thread(target=work, args=("reviewer2", "Theirs")),
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(outcomes.values()) == ["conflict", "saved"], outcomes
-    winner = next(who for who, how in outcomes.items() if how == "saved")
+    outcomes = dict(zip(("reviewer", "reviewer2"), at_the_same_moment(
+        lambda: save("reviewer", "Mine"), lambda: save("reviewer2", "Theirs"),
+    ), strict=True))  # fmt: skip
+    assert sorted(outcomes.values()) == [CONFLICT, SAVED], outcomes
+    winner = next(who for who, how in outcomes.items() if how == SAVED)
     row = CMOC.objects.get(pk=cmoc.pk)
     assert (row.version, row.outcome) == (2, {"reviewer": "Mine", "reviewer2": "Theirs"}[winner])
 

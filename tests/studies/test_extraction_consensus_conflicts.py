@@ -3,17 +3,14 @@ reviewers consolidating the same study could overwrite each other; a consolidati
 opened before someone else saved the consensus is refused and nothing is lost. Each
 extractor's own answers are theirs alone (one per extractor and field)."""
 
-import threading
-import time
-
 import pytest
-from django.db import OperationalError, connection
 from django.urls import reverse
 
 from studies.models import ExtractionAnswer
 from studies.selectors_appraisal import consolidation
 from studies.services.extraction import answer_save, extraction_form_create_default
 from synthesis.concurrency import EditConflict
+from tests.concurrency import CONFLICT, SAVED, at_the_same_moment
 from tests.studies.appraisal_helpers import make_studies
 
 pytestmark = pytest.mark.django_db
@@ -120,41 +117,13 @@ def test_the_consolidation_page_shows_the_conflict_and_saves_on_the_second_try(
 
 @pytest.mark.django_db(transaction=True)
 def test_two_consensus_saves_from_one_version_at_the_same_moment_one_wins(users, form, study):
-    barrier = threading.Barrier(2)
-    outcomes: dict[str, str] = {}
+    def save(who: str, country: str):
+        answer_save(user=users[who], study=study, form=form, consensus=True,
+                    values={**ANSWERS, "country": country}, expected_version="0")  # fmt: skip
 
-    def work(who: str, country: str):
-        try:
-            barrier.wait(timeout=10)
-            # SQLite's in-memory test database answers a concurrent writer "table is locked"
-            # at once instead of waiting; retrying stands in for a real database's wait.
-            for _ in range(1000):
-                try:
-                    answer_save(user=users[who], study=study, form=form, consensus=True,
-                                values={**ANSWERS, "country": country},
-                                expected_version="0")  # fmt: skip
-                    outcomes[who] = "saved"
-                    return
-                except OperationalError as exc:
-                    if "locked" not in str(exc):
-                        raise
-                    time.sleep(0.01)
-            outcomes[who] = "never got the write lock"
-        except EditConflict:
-            outcomes[who] = "conflict"
-        except Exception as exc:  # noqa: BLE001 - reported below
-            outcomes[who] = repr(exc)
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=work, args=("reviewer", "England")),
-        threading.Thread(target=work, args=("reviewer2", "UK")),
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(outcomes.values()) == ["conflict", "saved"], outcomes
-    winner = next(who for who, how in outcomes.items() if how == "saved")
+    outcomes = dict(zip(("reviewer", "reviewer2"), at_the_same_moment(
+        lambda: save("reviewer", "England"), lambda: save("reviewer2", "UK"),
+    ), strict=True))  # fmt: skip
+    assert sorted(outcomes.values()) == [CONFLICT, SAVED], outcomes
+    winner = next(who for who, how in outcomes.items() if how == SAVED)
     assert _consensus(study)["country"] == ({"reviewer": "England", "reviewer2": "UK"}[winner], 1)

@@ -1,11 +1,8 @@
 """Screening services: votes, undo, resolutions, trust (races, audit), full texts."""
 
-import threading
-import time
-
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import IntegrityError, OperationalError, connection
+from django.db import IntegrityError
 from django.http import Http404
 
 from studies import selectors_screening as sel
@@ -13,6 +10,7 @@ from studies.models import Record, ScreeningDecision, ScreeningResolution, Study
 from studies.screening_rules import is_dual
 from studies.services import screening as svc
 from synthesis.models import ReviewEvent
+from tests.concurrency import SAVED, at_the_same_moment
 from tests.studies.screening_fixtures import make_records, make_stages
 
 
@@ -106,37 +104,12 @@ def test_double_submit_race_resolves_to_one_row(setup, users, monkeypatch):
 def test_two_reviewers_at_the_same_moment_both_keep_their_votes(review, users):
     ta, _ = make_stages(review, users["owner"])
     r = make_records(review, 1)[0]
-    barrier = threading.Barrier(4)
-    errors = []
-
-    def work(who, decision):
-        # The test database is SQLite's shared-cache in-memory database, which answers a
-        # concurrent writer with "table is locked" at once instead of honouring the busy
-        # timeout a real (file, WAL) database waits for; retrying stands in for that wait.
-        try:
-            barrier.wait(timeout=10)
-            for _ in range(1000):  # up to ~10 s on a loaded machine
-                try:
-                    decide(users, ta, r, who, decision)
-                    return
-                except OperationalError as exc:
-                    if "locked" not in str(exc):
-                        raise
-                    time.sleep(0.01)
-            raise AssertionError("never got the write lock")
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=work, args=a) for a in
-               [("reviewer", "include"), ("reviewer2", "exclude"),
-                ("reviewer", "include"), ("reviewer2", "exclude")]]  # fmt: skip
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    outcomes = at_the_same_moment(*[
+        lambda who=who, decision=decision: decide(users, ta, r, who, decision)
+        for who, decision in [("reviewer", "include"), ("reviewer2", "exclude"),
+                              ("reviewer", "include"), ("reviewer2", "exclude")]
+    ])  # fmt: skip
+    assert outcomes == [SAVED] * 4
     votes = dict(
         ScreeningDecision.objects.filter(record=r).values_list("reviewer__username", "decision")
     )

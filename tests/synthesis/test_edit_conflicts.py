@@ -2,13 +2,10 @@
 replaced since, writes nothing then, saves from the fresh version, counts versions, and
 writes only the fields it was given (synthesis.concurrency)."""
 
-import threading
-import time
-
 import pytest
-from django.db import OperationalError, connection
 
 from synthesis.concurrency import EditConflict
+from tests.concurrency import CONFLICT, SAVED, at_the_same_moment
 from tests.synthesis.edit_conflict_cases import CASES, value_of
 
 pytestmark = pytest.mark.django_db
@@ -84,41 +81,15 @@ THREADED = [c for c in CASES if c.name in ("search", "demi-regularity", "concept
 def test_two_saves_from_one_version_at_the_same_moment_one_wins(case, review, users):
     obj = case.make(review, users)
     field = case.a[0]
-    barrier = threading.Barrier(2)
-    outcomes: dict[str, str] = {}
 
-    def work(who: str, value: str):
-        try:
-            barrier.wait(timeout=10)
-            # SQLite's in-memory test database answers a concurrent writer "table is locked"
-            # at once instead of waiting; retrying stands in for a real database's wait.
-            for _ in range(1000):
-                try:
-                    case.update(users[who], _fresh(obj), 1, **{field: value})
-                    outcomes[who] = "saved"
-                    return
-                except OperationalError as exc:
-                    if "locked" not in str(exc):
-                        raise
-                    time.sleep(0.01)
-            outcomes[who] = "never got the write lock"
-        except EditConflict:
-            outcomes[who] = "conflict"
-        except Exception as exc:  # noqa: BLE001 - reported below
-            outcomes[who] = repr(exc)
-        finally:
-            connection.close()
+    def save(who: str, value: str):
+        case.update(users[who], _fresh(obj), 1, **{field: value})
 
-    threads = [
-        threading.Thread(target=work, args=("reviewer", "Mine")),
-        threading.Thread(target=work, args=("reviewer2", "Theirs")),
-    ]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert sorted(outcomes.values()) == ["conflict", "saved"], outcomes
-    winner = next(who for who, how in outcomes.items() if how == "saved")
+    outcomes = dict(zip(("reviewer", "reviewer2"), at_the_same_moment(
+        lambda: save("reviewer", "Mine"), lambda: save("reviewer2", "Theirs"),
+    ), strict=True))  # fmt: skip
+    assert sorted(outcomes.values()) == [CONFLICT, SAVED], outcomes
+    winner = next(who for who, how in outcomes.items() if how == SAVED)
     row = _fresh(obj)
     assert (row.version, getattr(row, field)) == (
         2, {"reviewer": "Mine", "reviewer2": "Theirs"}[winner]
