@@ -15,34 +15,18 @@ Prints the median and p95 of each page and the CSV's time and size.
 
 import argparse
 import datetime as dt
-import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-DB = Path(tempfile.gettempdir()) / "retroduce_bench_activity.sqlite3"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synthesis.settings")
-if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-    os.environ["DATABASE_URL"] = f"sqlite:///{DB}"
-ON_PG = os.environ["DATABASE_URL"].startswith("postgres")
-os.environ.setdefault("DEBUG", "False")
-os.environ.setdefault("SECRET_KEY", "bench-only")
+from _django import database_empty, django_setup  # noqa: E402
 
-import django  # noqa: E402
+DB, ON_PG = django_setup("activity")
 
-django.setup()
-
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
-
-settings.ALLOWED_HOSTS = ["testserver"]
 
 # (verb, target type, share): roughly a busy review's mix
 MIX = [
@@ -138,13 +122,7 @@ def main():
     if args.reuse and (ON_PG or DB.exists()):
         review, owner = Review.objects.get(), get_user_model().objects.get(username="bench")
     else:
-        if ON_PG:
-            call_command("migrate", verbosity=0)
-            call_command("flush", interactive=False, verbosity=0)
-        else:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{DB}{suffix}").unlink(missing_ok=True)
-            call_command("migrate", verbosity=0)
+        database_empty(DB, ON_PG)
         t0 = time.perf_counter()
         review, owner = build(args.events)
         print(f"build: {args.events} events in {time.perf_counter() - t0:.1f} s")

@@ -12,26 +12,13 @@ of SQL queries per page. ``--reuse`` keeps a database built by an earlier run.
 
 import argparse
 import gc
-import os
 import random
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-DB = Path(tempfile.gettempdir()) / "retroduce-bench-cmoc.sqlite3"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synthesis.settings")
-if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-    os.environ["DATABASE_URL"] = f"sqlite:///{DB}"
-os.environ.setdefault("DEBUG", "false")
-os.environ.setdefault("SECRET_KEY", "bench-only")
-os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+from _django import database_empty, django_setup  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
+DB, ON_PG = django_setup("cmoc")
 
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
@@ -187,20 +174,15 @@ def main() -> None:
     args = ap.parse_args()
     from cmoc.models import CMOC, CMOCEvidence, Excerpt
 
-    pg = connection.vendor == "postgresql"
-    if not args.reuse:
-        if pg:
-            with connection.cursor() as cur:
-                cur.execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public")
-        else:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{DB}{suffix}").unlink(missing_ok=True)
-    call_command("migrate", verbosity=0)
+    if args.reuse:
+        call_command("migrate", verbosity=0)
+    else:
+        database_empty(DB, ON_PG)
     t0 = time.perf_counter()
     data = reuse() if args.reuse else None
     if data is None:
         data = build(args.cmocs, args.excerpts)
-    if pg:
+    if ON_PG:
         with connection.cursor() as cur:
             cur.execute("VACUUM ANALYZE")  # all-visible pages: index-only counts, as in production
     print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")

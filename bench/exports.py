@@ -11,35 +11,21 @@ reports p50/p95 latency and the queries per request.
 """
 
 import argparse
-import os
 import resource
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-DB = Path(tempfile.gettempdir()) / "retroduce_bench_exports.sqlite3"
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "synthesis.settings")
-# A PostgreSQL DATABASE_URL is used as is (its database is flushed); otherwise SQLite in /tmp.
-if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
-    os.environ["DATABASE_URL"] = f"sqlite:///{DB}"
-ON_PG = os.environ["DATABASE_URL"].startswith("postgres")
-os.environ.setdefault("DEBUG", "False")
-os.environ.setdefault("SECRET_KEY", "bench-only")
+from _django import database_empty, django_setup  # noqa: E402
 
-import django  # noqa: E402
-
-django.setup()
+DB, ON_PG = django_setup("exports")
 
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-settings.ALLOWED_HOSTS = ["testserver"]
 settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_CLASSES": []}
 
 
@@ -151,13 +137,7 @@ def main():
 
         review, user = Review.objects.get(), get_user_model().objects.get(username="bench")
     else:
-        if ON_PG:
-            call_command("migrate", verbosity=0)
-            call_command("flush", interactive=False, verbosity=0)
-        else:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{DB}{suffix}").unlink(missing_ok=True)
-            call_command("migrate", verbosity=0)
+        database_empty(DB, ON_PG)
         t0 = time.perf_counter()
         review, user = build(args.cmocs)
         print(f"build: {args.cmocs} CMOCs in {time.perf_counter() - t0:.1f} s")
