@@ -19,14 +19,7 @@ from synthesis.concurrency import differences
 from synthesis.models import Review
 from synthesis.permissions import Action, can
 from synthesis.views_activity import history_for
-from synthesis.views_base import review_view
-
-
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+from synthesis.views_base import int_or_none, review_view
 
 
 def _options(pairs, selected) -> str:
@@ -84,13 +77,13 @@ def _list_queryset(review: Review, g):
     return selectors.cmoc_list(
         review=review,
         q=g.get("q", "").strip(),
-        phase=_int_or_none(g.get("phase")),
-        concept=_int_or_none(g.get("concept")),
+        phase=int_or_none(g.get("phase")),
+        concept=int_or_none(g.get("concept")),
         role=g.get("role", "") if g.get("role") in Role.values else "",
         relation=g.get("relation", "") if g.get("relation") in CMOC.Relation.values else "",
-        min_sources=_int_or_none(g.get("min_sources")),
+        min_sources=int_or_none(g.get("min_sources")),
         checked=checked,
-        study=_int_or_none(g.get("study")),
+        study=int_or_none(g.get("study")),
         supported=supported,
         origin=g.get("origin", "") if g.get("origin") in CMOC.Origin.values else "",
         sort=g.get("sort", "code"),

@@ -18,7 +18,7 @@ from cmoc.services import theory as services
 from cmoc.theory_diff import version_diff
 from synthesis.models import Review
 from synthesis.permissions import Action, can
-from synthesis.views_base import review_view
+from synthesis.views_base import int_or_none, review_view
 
 PANEL_LIMIT = 40
 # Beyond this many edges a browser web is a hairball: draw the strongest, say how many hide.
@@ -27,16 +27,10 @@ WEB_MAX_EDGES = 4000
 CMOC_VIEW_MAX = 3000
 
 
-def _int_or_none(value):
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
 
 def _web_params(request, review: Review) -> dict:
     g = request.GET
-    version = _int_or_none(g.get("version"))
+    version = int_or_none(g.get("version"))
     if (
         version is not None
         and not TheoryVersion.objects.filter(review=review, number=version).exists()
@@ -48,7 +42,7 @@ def _web_params(request, review: Review) -> dict:
         "phases": [p for p in g.getlist("phase") if p],
         "themes": [t for t in g.getlist("theme") if t],
         "relations": [r for r in g.getlist("relation") if r in CMOC.Relation.values],
-        "min_sources": max(0, _int_or_none(g.get("min_sources")) or 0),
+        "min_sources": max(0, int_or_none(g.get("min_sources")) or 0),
     }
 
 
@@ -123,7 +117,7 @@ def web_panel(request, review: Review):
     params = _web_params(request, review)
     data, web = selectors_theory.web_graph(review=review, **params)
     g = request.GET
-    node, source, target = (_int_or_none(g.get(k)) for k in ("node", "source", "target"))
+    node, source, target = (int_or_none(g.get(k)) for k in ("node", "source", "target"))
     context = {"review": review, "params": params, "level": params["level"]}
     if node is not None and node in web:
         attrs = web.nodes[node]
@@ -152,7 +146,7 @@ def web_paths(request, review: Review):
     params = {**_web_params(request, review), "level": "concept"}
     data, web = selectors_theory.web_graph(review=review, **params)
     g = request.GET
-    source, target = _int_or_none(g.get("from")), _int_or_none(g.get("to"))
+    source, target = int_or_none(g.get("from")), int_or_none(g.get("to"))
     paths = []
     if source is not None and target is not None:
         for path in graph.concept_paths(web, source, target):
@@ -267,7 +261,7 @@ def version_detail(request, review: Review, number: int):
 def version_compare(request, review: Review):
     g = request.GET
     all_versions = list(selectors_theory.version_list(review=review))
-    a, b = _int_or_none(g.get("a")), _int_or_none(g.get("b"))
+    a, b = int_or_none(g.get("a")), int_or_none(g.get("b"))
     if a is None and b is None and len(all_versions) >= 2:
         a, b = all_versions[-2].number, all_versions[-1].number
     context = {"review": review, "versions": all_versions, "a": a, "b": b, "diff": None}

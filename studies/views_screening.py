@@ -36,7 +36,7 @@ from synthesis.concurrency import EditConflict, differences
 from synthesis.models import Review, Role
 from synthesis.permissions import Action, can
 from synthesis.services import review_update
-from synthesis.views_base import review_view
+from synthesis.views_base import int_or_none, review_view
 
 
 def _errors(exc: ValidationError) -> list[str]:
@@ -132,7 +132,7 @@ def stage_edit(request, review: Review, stage_id: int):
                 exclusion_criteria=p.get("exclusion_criteria", ""),
                 reason_required=p.get("reason_required") == "on",
                 reasons=p.get("reasons", "").splitlines(),
-                expected_version=_int_or_none(p.get("version")),
+                expected_version=int_or_none(p.get("version")),
             )
             messages.success(request, "Criteria and reasons saved.")
             return redirect("screening-home", review.pk)
@@ -164,12 +164,6 @@ def stage_edit(request, review: Review, stage_id: int):
     )  # fmt: skip
 
 
-def _int_or_none(value) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
 
 @require_POST
 @review_view(Action.MANAGE)
@@ -181,7 +175,7 @@ def screening_settings(request, review: Review):
         review_update(
             user=request.user,
             review=review,
-            expected_version=_int_or_none(p.get("version")),
+            expected_version=int_or_none(p.get("version")),
             blind_screening=p.get("blind_screening") == "on",
             dual_fraction=fraction,
             dual_seed=seed,

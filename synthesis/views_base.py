@@ -19,3 +19,19 @@ def review_view(action: Action = Action.VIEW):
         return wrapper
 
     return decorator
+
+
+# Database integer columns hold signed 64-bit values. Django refuses a larger one quietly for
+# a plain integer lookup, but not through a foreign key (`phase_id=…`), where SQLite raises
+# OverflowError: a query string with a 20-digit id was a server error.
+_DB_INT_MAX = 2**63 - 1
+
+
+def int_or_none(value) -> int | None:
+    """An integer from a query string or a form field, or None when it is missing, not a
+    whole number, or beyond what a database integer column holds."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if -_DB_INT_MAX <= number <= _DB_INT_MAX else None
