@@ -430,7 +430,8 @@ def _stage_counts(
         **{f"s{s.pk}": Count("id", filter=_stage_records_q(s, after.get(s.pk))) for s in stages}
     )
     # Votes: one pass over the stages' votes grouped by (stage, record) gives both the
-    # records decided and those in conflict, then grouped again by stage.
+    # records decided and those in conflict, then grouped again by stage. The ORM cannot
+    # group a grouped queryset again, so the outer grouping is written around its SQL.
     per_record = (
         ScreeningDecision.objects.filter(stage_id__in=ids)
         .order_by()
