@@ -97,16 +97,17 @@ def test_reporting_pages_queries_do_not_grow_with_the_rows(client_for, review, u
         assert shown in bodies[name], (name, shown)
 
 
-STAGE_PAGES = ["prisma", "rameses", "rameses-csv", "agreement-csv", "agreement-xlsx"]
+STAGE_PAGES = ["dashboard", "prisma", "rameses", "rameses-csv", "agreement-csv", "agreement-xlsx"]
 
 
 @pytest.mark.parametrize("n_stages", STAGE_COUNTS)
 def test_reporting_queries_do_not_grow_with_the_stages(client_for, review, users, n_stages):
-    """The agreement export and the RAMESES page count every stage's figures in the same
-    number of queries at 2 stages and at 4."""
+    """The dashboard, the agreement export and the RAMESES page count every stage's figures
+    in the same number of queries at 2 stages and at 4."""
     stages = screened_stages(review, users, n_stages)
     r = review.pk
     urls = {
+        "dashboard": reverse("review-dashboard", args=[r]),
         "prisma": reverse("reporting-prisma", args=[r]),
         "rameses": reverse("reporting-rameses", args=[r]),
         "rameses-csv": reverse("reporting-rameses-csv", args=[r, "rameses"]),
