@@ -103,29 +103,39 @@ def previous_stage(stage: ScreeningStage) -> ScreeningStage | None:
 
 def stage_records(stage: ScreeningStage) -> QuerySet[Record]:
     """The records a stage screens: unique (non-duplicate) records; at a full-text stage,
-    the reports sought (included at title/abstract) that were not "not retrieved"."""
+    the reports sought (included at title/abstract) that were not "not retrieved"; at a
+    later stage of another kind, the records that passed the stage before it."""
     qs = Record.objects.filter(review_id=stage.review_id, duplicate_of__isnull=True)
+    q = _stage_records_q(stage, _screened_after(stage))
+    return qs if q is None else qs.filter(q)
+
+
+def _screened_after(stage: ScreeningStage) -> ScreeningStage | None:
+    """The stage whose passing records this stage screens, if any."""
+    if stage.kind != ScreeningStage.Kind.FULL_TEXT and stage.order > min_stage_order(stage):
+        return previous_stage(stage)
+    return None
+
+
+def _stage_records_q(stage: ScreeningStage, prev: ScreeningStage | None) -> Q | None:
+    """What `stage_records` keeps of the review's unique records (None: all of them), given
+    the stage before it: a condition on the record, so one query can count every stage."""
     if stage.kind == ScreeningStage.Kind.FULL_TEXT:
-        return qs.filter(
+        return Q(
             fulltext_status__in=[Record.FullTextStatus.SOUGHT, Record.FullTextStatus.RETRIEVED]
         )
-    if stage.order > min_stage_order(stage):
-        prev = previous_stage(stage)
-        if prev is not None:
-            from studies.screening_rules import passing_votes
+    if prev is None:
+        return None
+    from studies.screening_rules import passing_votes
 
-            passing = passing_votes(stage.review.maybe_counts_as)
-            res = ScreeningResolution.objects.filter(stage=prev, record=OuterRef("pk"))
-            votes = ScreeningDecision.objects.filter(stage=prev, record=OuterRef("pk"))
-            qs = qs.filter(
-                Exists(res.filter(decision__in=passing))
-                | (
-                    ~Exists(res)
-                    & Exists(votes.filter(decision__in=passing))
-                    & ~Exists(votes.exclude(decision__in=passing))
-                )
-            )
-    return qs
+    passing = passing_votes(stage.review.maybe_counts_as)
+    res = ScreeningResolution.objects.filter(stage=prev, record=OuterRef("pk"))
+    votes = ScreeningDecision.objects.filter(stage=prev, record=OuterRef("pk"))
+    return Q(Exists(res.filter(decision__in=passing))) | (
+        ~Exists(res)
+        & Exists(votes.filter(decision__in=passing))
+        & ~Exists(votes.exclude(decision__in=passing))
+    )
 
 
 def reports_sought(*, review: Review, status: str = "") -> QuerySet[Record]:
@@ -284,10 +294,13 @@ def conflict_record_ids(stage: ScreeningStage, *, unresolved: bool = False) -> Q
     return qs.values("record")
 
 
-def conflict_q(stage: ScreeningStage, ref: str = "pk") -> Q:
+def conflict_q(stage: ScreeningStage, ref: str = "pk", *, stage_ref: str | None = None) -> Q:
     """Votes on the record disagree, with "maybe" mapped as the review counts it; as EXISTS
-    probes per record, so a walk in import order stops at the first page of conflicts."""
-    votes = ScreeningDecision.objects.filter(stage=stage, record=OuterRef(ref))
+    probes per record, so a walk in import order stops at the first page of conflicts.
+    With `stage_ref`, the votes are those at the stage the outer row names (rows of several
+    stages of `stage`'s review at once)."""
+    at = OuterRef(stage_ref) if stage_ref else stage
+    votes = ScreeningDecision.objects.filter(stage=at, record=OuterRef(ref))
 
     def has(*decisions: str) -> Exists:
         return Exists(votes.filter(decision__in=decisions))
@@ -353,78 +366,160 @@ def open_conflicts_cached(*, stage: ScreeningStage) -> int | None:
 
 
 def progress(*, stage: ScreeningStage, user) -> dict:
-    """Counts for the progress bars: mine (live), and the stage as a whole (cached briefly,
-    since counting 200k votes on every keystroke would slow every reviewer down)."""
+    """Counts for the progress bars of one stage (see `progress_by_stage`)."""
+    return progress_by_stage(stages=[stage], user=user, all_stages=False)[stage.pk]
+
+
+def progress_by_stage(
+    *, stages: list[ScreeningStage], user, all_stages: bool = True
+) -> dict[int, dict]:
+    """Counts for the progress bars, by stage id: mine (live), and each stage as a whole
+    (cached briefly, since counting 200k votes on every keystroke would slow every reviewer
+    down). A constant number of queries whatever the number of stages. `all_stages`: the
+    list holds every stage of the review in order, so each one's previous stage is in it."""
     from django.core.cache import cache
 
-    mine = ScreeningDecision.objects.filter(stage=stage, reviewer=user).count()
-    key = _progress_key(stage)
-    cached = cache.get(key)
-    if cached is None:
-        # One pass over the stage's votes grouped by record gives both the records decided
-        # and those in conflict; the (few) resolved conflicts are then subtracted.
-        per_record = (
-            ScreeningDecision.objects.filter(stage=stage)
-            .order_by()
-            .values("record")
-            .annotate(kinds=Count(mapped_decision_expr(stage.review), distinct=True))
+    if not stages:
+        return {}
+    ids = [s.pk for s in stages]
+    mine = dict(
+        ScreeningDecision.objects.filter(stage_id__in=ids, reviewer=user)
+        .order_by()
+        .values_list("stage_id")
+        .annotate(n=Count("id"))
+    )
+    keys = {s.pk: _progress_key(s) for s in stages}
+    cached = cache.get_many(list(keys.values()))
+    stale = [s for s in stages if keys[s.pk] not in cached]
+    if stale:
+        if all_stages:
+            ordered = sorted(stages, key=lambda s: s.order)
+            after = {s.pk: ordered[i - 1] if i else None for i, s in enumerate(ordered)}
+        else:
+            after = {s.pk: _screened_after(s) for s in stale}
+        fresh = {keys[pk]: v for pk, v in _stage_counts(stale, after).items()}
+        cache.set_many(fresh, STAGE_COUNTS_TTL)
+        cached.update(fresh)
+    out = {}
+    for stage in stages:
+        total, decided, n_conflicts = cached[keys[stage.pk]]
+        n_mine = mine.get(stage.pk, 0)
+        out[stage.pk] = {
+            "total": total,
+            "mine": n_mine,
+            "decided": decided,
+            "conflicts": n_conflicts,
+            "mine_pct": round(100 * n_mine / total) if total else 0,
+            "decided_pct": round(100 * decided / total) if total else 0,
+        }
+    return out
+
+
+def _stage_counts(
+    stages: list[ScreeningStage], after: dict[int, ScreeningStage | None]
+) -> dict[int, tuple[int, int, int]]:
+    """(records at the stage, records with a vote, open conflicts) of each stage, in three
+    queries for any number of stages; `after`: the stage each one screens the passing
+    records of (see `_screened_after`)."""
+    from django.db import connection
+
+    review = stages[0].review
+    ids = [s.pk for s in stages]
+    # Records: one pass over the review's unique records, counted once per stage.
+    totals = Record.objects.filter(review_id=review.pk, duplicate_of__isnull=True).aggregate(
+        **{f"s{s.pk}": Count("id", filter=_stage_records_q(s, after.get(s.pk))) for s in stages}
+    )
+    # Votes: one pass over the stages' votes grouped by (stage, record) gives both the
+    # records decided and those in conflict, then grouped again by stage. The ORM cannot
+    # group a grouped queryset again, so the outer grouping is written around its SQL.
+    per_record = (
+        ScreeningDecision.objects.filter(stage_id__in=ids)
+        .order_by()
+        .values("stage_id", "record_id")
+        .annotate(kinds=Count(mapped_decision_expr(review), distinct=True))
+    )
+    inner, params = per_record.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT stage_id, COUNT(*), SUM(CASE WHEN kinds > 1 THEN 1 ELSE 0 END) "
+            f"FROM ({inner}) per_record GROUP BY stage_id",
+            params,
         )
-        votes = per_record.aggregate(
-            decided=Count("record"), conflicts=Count("record", filter=Q(kinds__gt=1))
-        )
-        resolved = ScreeningResolution.objects.filter(stage=stage).filter(
-            conflict_q(stage, "record_id")
-        )
-        cached = (
-            stage_records(stage).count(),
-            votes["decided"],
-            votes["conflicts"] - resolved.count(),
-        )
-        cache.set(key, cached, STAGE_COUNTS_TTL)
-    total, decided, n_conflicts = cached
-    return {
-        "total": total,
-        "mine": mine,
-        "decided": decided,
-        "conflicts": n_conflicts,
-        "mine_pct": round(100 * mine / total) if total else 0,
-        "decided_pct": round(100 * decided / total) if total else 0,
-    }
+        votes = {sid: (decided, conflicts or 0) for sid, decided, conflicts in cursor.fetchall()}
+    # The (few) resolved conflicts are then subtracted.
+    resolved = dict(
+        ScreeningResolution.objects.filter(stage_id__in=ids)
+        .filter(conflict_q(stages[0], "record_id", stage_ref="stage_id"))
+        .order_by()
+        .values_list("stage_id")
+        .annotate(n=Count("id"))
+    )
+    out = {}
+    for s in stages:
+        decided, conflicts = votes.get(s.pk, (0, 0))
+        out[s.pk] = (totals[f"s{s.pk}"], decided, conflicts - resolved.get(s.pk, 0))
+    return out
 
 
 def agreement_counts(*, stage: ScreeningStage) -> dict[tuple[int, int], dict[tuple[str, str], int]]:
     """Cross-tables of the independent votes of every pair of reviewers on the records both
-    voted on: {(reviewer a, reviewer b): {(a's vote, b's vote): records}}, a < b.
+    voted on: {(reviewer a, reviewer b): {(a's vote, b's vote): records}}, a < b (see
+    `agreement_counts_by_stage`)."""
+    return agreement_counts_by_stage(stages=[stage])[stage.pk]
 
-    One grouped self-join over the stage's votes, so nothing is loaded vote by vote; its
-    result is cached under the stage's vote count and latest change (index stage,
+
+def agreement_counts_by_stage(
+    *, stages: list[ScreeningStage]
+) -> dict[int, dict[tuple[int, int], dict[tuple[str, str], int]]]:
+    """The cross-tables of `agreement_counts` of each stage, by stage id.
+
+    One grouped self-join over the stages' votes, so nothing is loaded vote by vote; each
+    stage's result is cached under its vote count and latest change (index stage,
     updated_at), which every insert, change and withdrawal of a vote moves, so a cached
-    table is always exact and a page view while nobody votes costs one cheap query."""
+    table is always exact and a view while nobody votes costs one cheap query, whatever the
+    number of stages."""
     from django.core.cache import cache
     from django.db import connection
     from django.db.models import Max
 
-    sig = ScreeningDecision.objects.filter(stage=stage).aggregate(
-        n=Count("id"), last=Max("updated_at")
-    )
-    key = f"screening-agreement:{stage.pk}:{sig['n']}:{sig['last'].isoformat() if sig['last'] else ''}"
-    tables = cache.get(key)
-    if tables is not None:
-        return tables
+    if not stages:
+        return {}
+    ids = [s.pk for s in stages]
+    sigs = {
+        row["stage_id"]: row
+        for row in ScreeningDecision.objects.filter(stage_id__in=ids)
+        .order_by()
+        .values("stage_id")
+        .annotate(n=Count("id"), last=Max("updated_at"))
+    }
+
+    def key(pk: int) -> str:
+        sig = sigs.get(pk, {"n": 0, "last": None})
+        last = sig["last"].isoformat() if sig["last"] else ""
+        return f"screening-agreement:{pk}:{sig['n']}:{last}"
+
+    keys = {pk: key(pk) for pk in ids}
+    found = cache.get_many(list(keys.values()))
+    out = {pk: found[keys[pk]] for pk in ids if keys[pk] in found}
+    missing = [pk for pk in ids if pk not in out]
+    if not missing:
+        return out
     table = connection.ops.quote_name(ScreeningDecision._meta.db_table)
+    marks = ", ".join(["%s"] * len(missing))
     sql = (
-        f"SELECT d1.reviewer_id, d2.reviewer_id, d1.decision, d2.decision, COUNT(*) "
-        f"FROM {table} d1 JOIN {table} d2 ON d2.record_id = d1.record_id "
+        f"SELECT d1.stage_id, d1.reviewer_id, d2.reviewer_id, d1.decision, d2.decision, "
+        f"COUNT(*) FROM {table} d1 JOIN {table} d2 ON d2.record_id = d1.record_id "
         f"AND d2.stage_id = d1.stage_id AND d2.reviewer_id > d1.reviewer_id "
-        f"WHERE d1.stage_id = %s GROUP BY d1.reviewer_id, d2.reviewer_id, d1.decision, d2.decision"
+        f"WHERE d1.stage_id IN ({marks}) "
+        f"GROUP BY d1.stage_id, d1.reviewer_id, d2.reviewer_id, d1.decision, d2.decision"
     )
-    tables = {}
+    fresh: dict[int, dict] = {pk: {} for pk in missing}
     with connection.cursor() as cursor:
-        cursor.execute(sql, [stage.pk])
-        for ra, rb, da, db, n in cursor.fetchall():
-            tables.setdefault((ra, rb), {})[(da, db)] = n
-    cache.set(key, tables, 24 * 3600)
-    return tables
+        cursor.execute(sql, missing)
+        for sid, ra, rb, da, db, n in cursor.fetchall():
+            fresh[sid].setdefault((ra, rb), {})[(da, db)] = n
+    cache.set_many({keys[pk]: tables for pk, tables in fresh.items()}, 24 * 3600)
+    return out | fresh
 
 
 def screening_counts(*, review: Review) -> dict:
@@ -435,22 +530,30 @@ def screening_counts(*, review: Review) -> dict:
     from studies.screening_rules import is_dual, outcome
 
     stages = list(ScreeningStage.objects.filter(review=review).order_by("order"))
+    # Every stage's votes, resolutions and reasons in one query each (not three per stage).
+    votes_at: dict[int, dict[int, list[str]]] = {s.pk: {} for s in stages}
+    reasons_at: dict[int, dict[int, list[int | None]]] = {s.pk: {} for s in stages}
+    for sid, rid, dec, reason in (
+        ScreeningDecision.objects.filter(stage__review=review)
+        .order_by("id")
+        .values_list("stage_id", "record_id", "decision", "reason_id")
+    ):
+        votes_at[sid].setdefault(rid, []).append(dec)
+        reasons_at[sid].setdefault(rid, []).append(reason)
+    res_at: dict[int, dict[int, tuple]] = {s.pk: {} for s in stages}
+    for sid, rid, dec, reason in ScreeningResolution.objects.filter(
+        stage__review=review
+    ).values_list("stage_id", "record_id", "decision", "reason_id"):
+        res_at[sid][rid] = (dec, reason)
+    labels_at: dict[int, dict[int, str]] = {s.pk: {} for s in stages}
+    for sid, pk, label in ExclusionReason.objects.filter(stage__review=review).values_list(
+        "stage_id", "id", "label"
+    ):
+        labels_at[sid][pk] = label
     result: dict = {"stages": []}
     for stage in stages:
-        stage.review = review
-        votes: dict[int, list[str]] = {}
-        reasons: dict[int, list[int | None]] = {}
-        for rid, dec, reason in ScreeningDecision.objects.filter(stage=stage).values_list(
-            "record_id", "decision", "reason_id"
-        ):
-            votes.setdefault(rid, []).append(dec)
-            reasons.setdefault(rid, []).append(reason)
-        res = {
-            rid: (dec, reason)
-            for rid, dec, reason in ScreeningResolution.objects.filter(stage=stage).values_list(
-                "record_id", "decision", "reason_id"
-            )
-        }
+        votes, reasons, res = votes_at[stage.pk], reasons_at[stage.pk], res_at[stage.pk]
+        labels = labels_at[stage.pk]
         counts = {"include": 0, "exclude": 0, "conflict": 0, "pending": 0}
         by_reason: dict[int | None, int] = {}
         for rid in set(votes) | set(res):
@@ -465,7 +568,6 @@ def screening_counts(*, review: Review) -> dict:
                 given = [x for x in ([r[1]] if r else reasons.get(rid, [])) if x]
                 key = given[0] if given else None
                 by_reason[key] = by_reason.get(key, 0) + 1
-        labels = dict(ExclusionReason.objects.filter(stage=stage).values_list("id", "label"))
         result["stages"].append(
             {
                 "stage": stage.name, "kind": stage.kind, "screened": sum(counts.values()),

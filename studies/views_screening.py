@@ -65,7 +65,9 @@ def screening_home(request, review: Review, settings_form: dict | None = None):
     stages = sel.stage_list(review=review)
     for stage in stages:
         stage.review = review
-        stage.progress = sel.progress(stage=stage, user=request.user)
+    progress = sel.progress_by_stage(stages=stages, user=request.user)
+    for stage in stages:
+        stage.progress = progress[stage.pk]
     return render(
         request,
         "studies/screening/home.html",

@@ -20,7 +20,7 @@ from django.db.models.expressions import RawSQL
 from cmoc.models import CMOC, CMOCElement, CMOCEvidence
 from studies.agreement import agreement_from_counts
 from studies.models import ExtractionAnswer, ExtractionField, Record, Study
-from studies.selectors_screening import agreement_counts, decisions_visible_to
+from studies.selectors_screening import agreement_counts_by_stage, decisions_visible_to
 from synthesis.models import Review
 from synthesis.permissions import Action, check
 from synthesis.selectors_reporting import cmoc_export_queryset
@@ -336,14 +336,19 @@ def agreement_rows(review: Review) -> list[list]:
 
     mode = review.maybe_counts_as
     out = []
-    for stage in ScreeningStage.objects.filter(review=review).order_by("order"):
-        # The cross-tables of the screening agreement page (one grouped query, cached).
-        by_pair = agreement_counts(stage=stage)
-        names = dict(
-            get_user_model()
-            .objects.filter(pk__in={u for pair in by_pair for u in pair})
-            .values_list("pk", "username")
+    stages = list(ScreeningStage.objects.filter(review=review).order_by("order"))
+    # The cross-tables of the screening agreement page (one grouped query for all the
+    # stages, cached) and the reviewers' names of every stage's pairs (one query).
+    by_stage = agreement_counts_by_stage(stages=stages)
+    names = dict(
+        get_user_model()
+        .objects.filter(
+            pk__in={u for by_pair in by_stage.values() for pair in by_pair for u in pair}
         )
+        .values_list("pk", "username")
+    )
+    for stage in stages:
+        by_pair = by_stage[stage.pk]
         named = sorted(
             (tuple(sorted((names[a], names[b]))), counts) for (a, b), counts in by_pair.items()
         )

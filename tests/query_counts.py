@@ -49,6 +49,7 @@ from synthesis.models import Job, Membership, Phase, Review, ReviewEvent
 from tests.synthesis.reporting_data import build
 
 SIZES = [3, 30]
+STAGE_COUNTS = [2, 4]  # screening stages: figures counted per stage cost the same at both
 
 
 def review_with_rows(review, users, n: int) -> dict:

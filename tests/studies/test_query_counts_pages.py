@@ -5,10 +5,15 @@ review, role. (Pinned elsewhere: appraisal list, characteristics, progress, dupl
 check, ranking, the screening queue, conflicts and agreement, full texts.)"""
 
 import pytest
+from django.core.cache import cache
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from studies import selectors_screening as sel
 from studies.models import ExtractionForm, ImportBatch
-from tests.query_counts import SIZES, measure, review_with_rows
+from tests.query_counts import SIZES, STAGE_COUNTS, measure, review_with_rows
+from tests.studies.stages_data import screened_stages
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +54,12 @@ def pages(review, data) -> dict:
     }
 
 
+# Stages with their reasons, my votes at every stage (live), then the stage-wide counts
+# (cached for STAGE_COUNTS_TTL; the test clears the cache): the records of every stage,
+# the votes grouped by stage and record, the resolved conflicts. The same whatever the number
+# of stages (selectors_screening.progress_by_stage): pinned at two sizes below too.
+SCREENING_HOME = 4 + 2 + 1 + 3
+
 PINNED = {
     "study-list": 6,  # count, page (documents and excerpts counted in it)
     "study-detail": 8,  # study, its documents, records, answers with their fields and extractors
@@ -69,10 +80,7 @@ PINNED = {
     "ranking-panel": 12,
     "duplicates-merged": 7,  # count, page of pairs with their records, the records' sources
     "duplicates-rejected": 7,
-    # stages with reasons; per stage, my votes, the stage's votes, records and resolved
-    # conflicts (+ the first stage's order once): it grows with the stages (2 here), which
-    # have one progress bar each; cached for a minute (selectors_screening.progress)
-    "screening-home": 15,
+    "screening-home": SCREENING_HOME,
     "stage-edit": 6,  # stage, reasons
     "conflict": 9,  # stage, record, votes, resolution, reasons
 }
@@ -100,3 +108,33 @@ def test_list_pages_queries_do_not_grow_with_the_rows(client_for, review, users,
         ("conflict", f"grown{last}"),
     ]:
         assert shown in bodies[name], (name, shown)
+
+
+def stage_pages(review, stages) -> dict:
+    r, last = review.pk, stages[-1].pk
+    return {
+        "screening-home": reverse("screening-home", args=[r]),
+        "agreement": reverse("screening-agreement", args=[r, last]),
+    }
+
+
+STAGE_PINNED = {
+    "screening-home": SCREENING_HOME,
+    "agreement": 4 + 1 + 2 + 1,  # stage, its votes' signature and cross-table, the names
+}
+
+
+@pytest.mark.parametrize("n_stages", STAGE_COUNTS)
+def test_screening_queries_do_not_grow_with_the_stages(client_for, review, users, n_stages):
+    """A review screens in as many stages as it needs (title and abstract, full text, a
+    relevance check, the next phase's...): each page costs the same at 2 stages and at 4."""
+    stages = screened_stages(review, users, n_stages)
+    counts, bodies = measure(client_for("reviewer"), stage_pages(review, stages))
+    assert counts == {name: (200, q) for name, q in STAGE_PINNED.items()}
+    assert stages[-1].name in bodies["screening-home"]
+    cache.clear()
+    with CaptureQueriesContext(connection) as ctx:
+        counts = sel.screening_counts(review=review)
+    # stages, votes, resolutions, reasons of every stage; records by full-text status; studies
+    assert len(ctx.captured_queries) == 6
+    assert len(counts["stages"]) == n_stages
