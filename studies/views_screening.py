@@ -50,6 +50,13 @@ def _stage(review: Review, stage_id: int) -> ScreeningStage:
         raise Http404("No such screening stage.") from exc
 
 
+def _reason(stage: ScreeningStage, value) -> ExclusionReason | None:
+    """The stage's exclusion reason a form sent, or None for none, a junk value or another
+    stage's reason (the service then asks for one where a reason is required)."""
+    pk = int_or_none(value)
+    return None if pk is None else ExclusionReason.objects.filter(stage=stage, pk=pk).first()
+
+
 def _record(review: Review, record_id) -> Record:
     try:
         return Record.objects.get(review=review, pk=int(record_id))
@@ -164,7 +171,6 @@ def stage_edit(request, review: Review, stage_id: int):
         {"review": review, "stage": stage, "errors": errors, "values": values,
          "version": version, "saved_now": saved_now},
     )  # fmt: skip
-
 
 
 @require_POST
@@ -336,9 +342,7 @@ def screen_decide(request, review: Review, stage_id: int):
     stage = _stage(review, stage_id)
     order, filter_ = _queue_params(request)
     record = _record(review, request.POST.get("record"))
-    reason = None
-    if request.POST.get("reason"):
-        reason = ExclusionReason.objects.filter(stage=stage, pk=request.POST["reason"]).first()
+    reason = _reason(stage, request.POST.get("reason"))
     try:
         svc.decision_record(
             user=request.user,
@@ -451,9 +455,7 @@ def conflict_detail(request, review: Review, stage_id: int, record_id: int):
     record = _record(review, record_id)
     error = None
     if request.method == "POST":
-        reason = None
-        if request.POST.get("reason"):
-            reason = ExclusionReason.objects.filter(stage=stage, pk=request.POST["reason"]).first()
+        reason = _reason(stage, request.POST.get("reason"))
         try:
             svc.resolution_record(
                 user=request.user, stage=stage, record=record,

@@ -292,3 +292,29 @@ def test_dashboard_activity_never_shows_another_reviewers_blind_vote(client_for,
     review.blind_screening = False
     review.save()
     assert f"exclude record {r.pk}" in client_for("reviewer").get(dash).content.decode()
+
+
+def test_a_junk_or_foreign_exclusion_reason_is_no_reason_not_a_server_error(
+    client_for, review, stages, users
+):
+    ta, ft = stages
+    recs = make_records(review, 3)
+    c = client_for("reviewer")
+    other_stage_reason = ft.reasons.first()
+    for record, reason in [(recs[0], "abc"), (recs[1], "9" * 20), (recs[2], other_stage_reason.pk)]:
+        resp = c.post(
+            url("screening-decide", review, ta.pk),
+            {"record": record.pk, "decision": "exclude", "reason": reason},
+            HTTP_HX_REQUEST="true",
+        )
+        assert resp.status_code == 200 and resp["HX-Trigger"] == "screened"
+    votes = ScreeningDecision.objects.filter(stage=ta).values_list("decision", "reason")
+    assert sorted(votes) == [("exclude", None)] * 3
+    # the same on the conflict page
+    svc.decision_record(user=users["reviewer2"], stage=ta, record=recs[0], decision="include")
+    resp = client_for("owner").post(
+        url("screening-conflict", review, ta.pk, recs[0].pk),
+        {"decision": "exclude", "reason": "abc"},
+    )
+    assert resp.status_code == 302
+    assert ta.resolutions.get(record=recs[0]).reason is None
