@@ -58,12 +58,14 @@ def extract(filename: str, data: bytes) -> Extracted:
     kind = kind_of(filename)
     if kind == "pdf":
         from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
 
         try:
             reader = PdfReader(io.BytesIO(data))
             pages = [(p.extract_text() or "") for p in reader.pages]
-        except (PdfReadError, ValueError, KeyError, OSError) as exc:
+        except Exception as exc:  # noqa: BLE001
+            # A damaged PDF makes pypdf raise far more than PdfReadError (TypeError,
+            # AttributeError, LimitReachedError… seen on corrupted copies): all of them mean
+            # the same to the reviewer, and none may be a server error.
             raise ExtractionError(f"{filename}: not a readable PDF ({exc}).") from exc
         text, page_map = _join_pages(pages)
         return Extracted(text, page_map, "application/pdf")

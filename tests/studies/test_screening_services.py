@@ -11,7 +11,7 @@ from studies.screening_rules import is_dual
 from studies.services import screening as svc
 from synthesis.models import ReviewEvent
 from tests.concurrency import SAVED, at_the_same_moment
-from tests.studies.screening_fixtures import make_records, make_stages
+from tests.studies.screening_fixtures import make_records, make_stages, pdf_bytes
 
 
 @pytest.fixture
@@ -252,31 +252,6 @@ def test_stage_update_reasons(setup, users):
         svc.stage_update(user=users["reviewer"], stage=ta, name="x")
 
 
-def _pdf_bytes(pages: list[str]) -> bytes:
-    """A minimal PDF with one line of text per page (pypdf can read it back)."""
-    import io
-
-    from pypdf import PdfWriter
-    from pypdf.generic import DecodedStreamObject, DictionaryObject, NameObject
-
-    writer = PdfWriter()
-    for text in pages:
-        page = writer.add_blank_page(width=300, height=300)
-        font = DictionaryObject({
-            NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-            NameObject("/BaseFont"): NameObject("/Helvetica"),
-        })  # fmt: skip
-        page[NameObject("/Resources")] = DictionaryObject({
-            NameObject("/Font"): DictionaryObject({NameObject("/F1"): writer._add_object(font)})
-        })  # fmt: skip
-        stream = DecodedStreamObject()
-        stream.set_data(f"BT /F1 12 Tf 20 200 Td ({text}) Tj ET".encode())
-        page[NameObject("/Contents")] = writer._add_object(stream)
-    buf = io.BytesIO()
-    writer.write(buf)
-    return buf.getvalue()
-
-
 def test_fulltext_upload_pdf_pages_and_batch_matching(setup, users, review):
     ta, ft, records = setup
     review.dual_fraction = 0
@@ -284,7 +259,7 @@ def test_fulltext_upload_pdf_pages_and_batch_matching(setup, users, review):
     for r in records[:3]:
         decide(users, ta, r, "reviewer", "include")
     doc = svc.fulltext_upload(user=users["reviewer"], record=records[0], filename="paper.pdf",
-                              data=_pdf_bytes(["First page text", "Second page text"]))  # fmt: skip
+                              data=pdf_bytes(["First page text", "Second page text"]))  # fmt: skip
     assert "First page text" in doc.text and "Second page text" in doc.text
     assert len(doc.page_map) == 2 and doc.page_map[0] == 0
     assert doc.page_at(doc.text.index("Second")) == 2
