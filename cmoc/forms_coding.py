@@ -7,6 +7,23 @@ from cmoc.services.coding import ElementSpec
 from studies.models import Document, Participant, Study
 from synthesis.concurrency import VersionedForm
 from synthesis.models import Phase, Review
+from synthesis.views_base import int_or_none
+
+
+class IdsChoiceField(forms.ModelMultipleChoiceField):
+    """Ticked ids, each one a whole number a database column can hold. Django looks them up
+    with `pk__in`, which SQLite answers with OverflowError (a server error) for an id beyond
+    its integer range: Django guards plain lookups against that, not `__in`."""
+
+    def _check_values(self, value):
+        for pk in value:
+            if int_or_none(pk) is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
 
 
 class CMOCForm(VersionedForm, forms.Form):
@@ -46,7 +63,7 @@ class CMOCForm(VersionedForm, forms.Form):
     tags = forms.CharField(
         required=False, help_text="Comma-separated, e.g. mandated, public–private"
     )
-    middle_range_theories = forms.ModelMultipleChoiceField(
+    middle_range_theories = IdsChoiceField(
         queryset=MiddleRangeTheory.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,

@@ -4,6 +4,7 @@ counts, codebook actions, permissions and field errors (never a 500)."""
 import pytest
 from django.urls import reverse
 
+from cmoc.forms_coding import CMOCForm
 from cmoc.models import CMOC, CMOCElement, CMOCEvidence, Concept, Excerpt
 from cmoc.services import coding as svc
 from cmoc.services.coding import ElementSpec
@@ -76,6 +77,13 @@ def test_cmoc_editor_field_errors_not_500(client_for, review):
     assert r.status_code == 200 and "Say which prior CMOC" in r.content.decode()
     r = c.post(url("coding-cmoc-new", review), {"origin": "bogus"})
     assert r.status_code == 200 and "Select a valid choice" in r.content.decode()
+    # a ticked theory id beyond any integer column (SQLite raised OverflowError), or no number
+    for junk in ["9" * 20, "abc"]:
+        r = c.post(url("coding-cmoc-new", review), {"statement": "x", "outcome": "y",
+                                                    "middle_range_theories": junk})  # fmt: skip
+        assert r.status_code == 200
+        form = CMOCForm({"middle_range_theories": [junk]}, review=review)
+        assert form.errors["middle_range_theories"] == [f"“{junk}” is not a valid value."]
     assert not CMOC.objects.exists()
     r = c.post(url("coding-compose", review), {"context": "A", "outcome": "B"})
     assert "In the context of a, leading to b." in r.content.decode()
