@@ -218,7 +218,7 @@ def codebook_page(request, review: Review, *, wanted: str = "", conflict=None, p
         describe = {**saved, "version": described.version, "saved_now": {}, "error": ""}
         if conflict is not None:
             mine = {k: posted.get(k, "") for k in saved}
-            describe |= mine | {"version": conflict.current.version, "error": conflict.message_text}
+            describe |= mine | {"version": conflict.version, "error": conflict.message_text}
             shown = {"mechanism_type": described.get_mechanism_type_display()}
             describe["saved_now"] = differences(mine, saved, shown)
     return render(

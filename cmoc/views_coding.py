@@ -671,7 +671,7 @@ def demi_regularity_edit(request, review: Review, dr_id: int):
             messages.success(request, f"“{dr.label}” saved.")
             return redirect("coding-demi-regularity", review.pk, dr.pk)
         except svc.EditConflict as exc:
-            errors, version = [exc.message_text], exc.current.version
+            errors, version = [exc.message_text], exc.version
             saved_now = _saved_now(p, _dr_values(exc.current))
         except ValidationError as exc:
             errors = [e for errs in _errors(exc).values() for e in errs]
@@ -727,7 +727,7 @@ def theory_edit(request, review: Review, theory_id: int):
             messages.success(request, f"“{theory.name}” saved.")
             return redirect("coding-theory-links", review.pk)
         except svc.EditConflict as exc:
-            errors, version = [exc.message_text], exc.current.version
+            errors, version = [exc.message_text], exc.version
             saved_now = _saved_now(p, {k: getattr(exc.current, k) for k in fields})
         except ValidationError as exc:
             errors = [e for errs in _errors(exc).values() for e in errs]

@@ -25,9 +25,11 @@ class EditConflict(ValidationError):
     """An edit made from a version that a co-reviewer has replaced since. Nothing is
     changed; `current` is the object as saved now, for the editor to compare."""
 
-    def __init__(self, message: str, *, current: models.Model):
+    def __init__(self, message: str, *, current: models.Model, version: int | None = None):
         super().__init__({"version": message}, code="conflict")
         self.current = current
+        # The version saved now (of the counter the edit was checked against).
+        self.version = current.version if version is None else version
 
     @property
     def message_text(self) -> str:
@@ -50,49 +52,59 @@ def last_saved(target, verbs: tuple[str, ...]) -> tuple[str, str]:
     return who, f" at {timezone.localtime(at).strftime('%d %b %Y %H:%M')}" if at else ""
 
 
-def conflict_message(current, expected: int, *, verbs: tuple[str, ...], name: str) -> str:
+def conflict_message(
+    current, expected: int, *, verbs: tuple[str, ...], name: str, version_field: str = "version"
+) -> str:
     """Who saved `current` (by the latest audit event of one of `verbs`), when, and what
     to do; `name` is how the object is called to the editor (e.g. "C001", "the search")."""
     who, when = last_saved(current, verbs)
     return (
-        f"{who} saved {name}{when} (version {current.version}), after the version "
+        f"{who} saved {name}{when} (version {getattr(current, version_field)}), after the version "
         f"you edited (version {expected}) was opened. Nothing was saved: compare your changes "
         "with the saved ones, then save again to keep yours."
     )
 
 
-def edit_lock(obj, *, expected_version: int | None, verbs: tuple[str, ...], name=None):
+def edit_lock(
+    obj, *, expected_version: int | None, verbs: tuple[str, ...], name=None,
+    version_field: str = "version",
+):  # fmt: skip
     """Lock `obj`'s row for the rest of the transaction and check the editor's version.
 
     The caller's copy may be older than the row: it is brought up to date from the locked
     row (so old → new in the audit log is true and unrelated fields are not written back).
     Raises EditConflict when `expected_version` is given and is not the saved version.
     `name`: the object's name in the message (a callable on the saved row, or a string;
-    default str(row)). Call inside transaction.atomic."""
+    default str(row)). `version_field`: the counter checked, where one row holds the fields
+    of more than one form, each with its own (Review: details, screening settings). Call
+    inside transaction.atomic."""
     model = type(obj)
     saved = model._default_manager.select_for_update().filter(pk=obj.pk).first()
     if saved is None:
         raise ValidationError(
             f"This {model._meta.verbose_name} was deleted by a co-reviewer; nothing was saved."
         )
-    if expected_version is not None and int(expected_version) != saved.version:
+    version = getattr(saved, version_field)
+    if expected_version is not None and int(expected_version) != version:
         label = name(saved) if callable(name) else (name or str(saved))
         raise EditConflict(
-            conflict_message(saved, int(expected_version), verbs=verbs, name=label),
-            current=saved,
-        )
+            conflict_message(
+                saved, int(expected_version), verbs=verbs, name=label, version_field=version_field
+            ),
+            current=saved, version=version,
+        )  # fmt: skip
     for field in model._meta.concrete_fields:
         setattr(obj, field.attname, getattr(saved, field.attname))
     return obj
 
 
-def edit_save(obj, fields) -> None:
+def edit_save(obj, fields, *, version_field: str = "version") -> None:
     """Save only `fields` (model field names) and the next version (and `updated_at`,
     where the model has one)."""
-    names = set(fields) | {"version"}
+    names = set(fields) | {version_field}
     if any(f.name == "updated_at" for f in obj._meta.concrete_fields):
         names.add("updated_at")
-    obj.version += 1
+    setattr(obj, version_field, getattr(obj, version_field) + 1)
     obj.save(update_fields=sorted(names))
 
 
@@ -158,4 +170,4 @@ class VersionedForm:
             saved[name], posted[name] = value, raw
         self.saved_now = differences(posted, saved, shown)
         self.data = self.data.copy()
-        self.data[self.add_prefix("version")] = str(exc.current.version)
+        self.data[self.add_prefix("version")] = str(exc.version)
