@@ -201,9 +201,12 @@ def codebook(request, review: Review):
     return codebook_page(request, review, wanted=request.GET.get("concept", ""))
 
 
-def codebook_page(request, review: Review, *, wanted: str = "", conflict=None, posted=None):
-    """The codebook; after an edit conflict in the Describe form (`conflict`, with what was
-    `posted`), that form keeps the reviewer's input and shows the saved values."""
+def codebook_page(
+    request, review: Review, *, wanted: str = "", conflict=None, posted=None, form="update"
+):
+    """The codebook; after an edit conflict in one of its forms (`form`: update, rename,
+    move, merge; `conflict`, with what was `posted`), that form keeps the reviewer's input
+    and shows the message and the saved values."""
     tree = selectors.concept_tree(review=review)
     described = next((r["concept"] for r in tree if str(r["concept"].pk) == wanted), None)
     if described is None and tree:
@@ -216,11 +219,25 @@ def codebook_page(request, review: Review, *, wanted: str = "", conflict=None, p
             "description": described.description,
         }
         describe = {**saved, "version": described.version, "saved_now": {}, "error": ""}
-        if conflict is not None:
+        if conflict is not None and form == "update":
             mine = {k: posted.get(k, "") for k in saved}
             describe |= mine | {"version": conflict.version, "error": conflict.message_text}
             shown = {"mechanism_type": described.get_mechanism_type_display()}
             describe["saved_now"] = differences(mine, saved, shown)
+    # Rename, move and merge name their concept in a list: the version of each concept as
+    # shown goes with them, so that one changed since is refused (services.concept_rename).
+    versions = " ".join(f"{r['concept'].pk}:{r['concept'].version}" for r in tree)
+    kept = {}  # after a conflict in rename, move or merge: the reviewer's choices and text
+    if conflict is not None and form != "update":
+        current = conflict.current
+        parent = current.parent.label if current.parent_id else "(top level)"
+        kept = {
+            "form": form, "error": conflict.message_text,
+            **{k: posted.get(k, "") for k in ("concept", "label", "parent", "target")},
+            "saved_now": {"label": current.label, "parent": parent}.get(
+                {"rename": "label", "move": "parent"}.get(form, ""), ""
+            ),
+        }  # fmt: skip
     return render(
         request,
         "cmoc/codebook.html",
@@ -229,6 +246,8 @@ def codebook_page(request, review: Review, *, wanted: str = "", conflict=None, p
             "tree": tree,
             "described": described,
             "describe": describe,
+            "versions": versions,
+            "kept": kept,
             "mechanism_types": Concept.MechanismType.choices,
             "can_edit": can(request.user, review, Action.EDIT_EVIDENCE, role=review.user_role),
         },

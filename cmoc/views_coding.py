@@ -398,16 +398,33 @@ def cmoc_check(request, review: Review, cmoc_id: int):
 # --- codebook ---------------------------------------------------------------------------
 
 
+def _concept_versions(posted: str) -> dict[int, int]:
+    """The versions the codebook page showed ("id:version …", see codebook_page)."""
+    out = {}
+    for pair in posted.split():
+        pk, _, version = pair.partition(":")
+        if _pk(pk) and _pk(version):
+            out[_pk(pk)] = _pk(version)
+    return out
+
+
 @require_POST
 @review_view(EDIT)
 def codebook_action(request, review: Review):
     p = request.POST
+    versions = _concept_versions(p.get("versions", ""))
 
     def concept(key):
         value = _pk(p.get(key))
         if not value:
             return None
-        return Concept.objects.filter(review=review, pk=value).first()
+        found = Concept.objects.filter(review=review, pk=value).first()
+        if found is None:  # the page was opened before a co-reviewer merged or deleted it
+            raise ValidationError(
+                "The concept you chose no longer exists: a co-reviewer merged or deleted it "
+                "after you opened the codebook. Nothing was changed."
+            )
+        return found
 
     action = p.get("action")
     try:
@@ -440,21 +457,37 @@ def codebook_action(request, review: Review):
             c = concept("concept")
             if c is None:
                 raise ValidationError("Choose a concept.")
-            if action == "rename":
-                old = c.label
-                svc.concept_rename(user=request.user, concept=c, label=p.get("label", ""))
-                messages.success(request, f"Renamed “{old}” to “{c.label}”.")
-            elif action == "move":
-                parent = concept("parent")
-                svc.concept_move(user=request.user, concept=c, parent=parent)
-                messages.success(request, f"Moved “{c.label}” under {parent or 'the top level'}.")
-            else:
-                target = concept("target")
-                if target is None:
-                    raise ValidationError("Choose the concept to merge into.")
-                label = c.label
-                svc.concept_merge(user=request.user, source=c, target=target)
-                messages.success(request, f"Merged “{label}” into “{target.label}”.")
+            # Each refused with the conflict when the concept changed since the page showed
+            # it (a rename or a move from a stale page would undo a co-reviewer's).
+            expected = versions.get(c.pk)
+            try:
+                if action == "rename":
+                    old = c.label
+                    svc.concept_rename(
+                        user=request.user, concept=c, label=p.get("label", ""),
+                        expected_version=expected,
+                    )  # fmt: skip
+                    messages.success(request, f"Renamed “{old}” to “{c.label}”.")
+                elif action == "move":
+                    parent = concept("parent")
+                    svc.concept_move(
+                        user=request.user, concept=c, parent=parent, expected_version=expected
+                    )
+                    messages.success(
+                        request, f"Moved “{c.label}” under {parent or 'the top level'}."
+                    )
+                else:
+                    target = concept("target")
+                    if target is None:
+                        raise ValidationError("Choose the concept to merge into.")
+                    label = c.label
+                    svc.concept_merge(
+                        user=request.user, source=c, target=target,
+                        expected_source_version=expected,
+                    )  # fmt: skip
+                    messages.success(request, f"Merged “{label}” into “{target.label}”.")
+            except svc.EditConflict as exc:
+                return codebook_page(request, review, conflict=exc, posted=p, form=action)
         else:
             raise ValidationError("Unknown codebook action.")
     except ValidationError as exc:

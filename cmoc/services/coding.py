@@ -429,16 +429,26 @@ def concept_move(
 
 
 @transaction.atomic
-def concept_merge(*, user, source: Concept, target: Concept) -> Concept:
+def concept_merge(
+    *, user, source: Concept, target: Concept, expected_source_version: int | None = None
+) -> Concept:
     """Fold ``source`` into ``target``: CMOC elements re-pointed (an element that would
     duplicate one the CMOC already has in that role is dropped), children re-parented, the
-    source's label kept as a synonym, then the source deleted."""
+    source's label kept as a synonym, then the source deleted.
+
+    `expected_source_version`: the source's Concept.version the merger saw; if a co-reviewer
+    has renamed, moved or described it since, EditConflict and nothing changes (its label
+    and description are what the merge keeps). A source or target deleted or merged away
+    meanwhile is refused with a ValidationError."""
     review = target.review
     _edit(user, review)
     _same_review(source, review, "concept")
     if source.pk == target.pk:
         raise ValidationError({"source": "Choose two different concepts to merge."})
-    concept_lock(target, None)  # the target's synonyms change: a new version
+    # Both rows locked, in id order (two merges of the same pair, either way round, wait for
+    # each other instead of deadlocking); the copies are brought up to date from the rows.
+    for concept in sorted((source, target), key=lambda c: c.pk):
+        concept_lock(concept, expected_source_version if concept is source else None)
     # a target below the source would be orphaned into a cycle once the source goes
     moved_cmocs, dropped = [], []
     existing = set(CMOCElement.objects.filter(concept=target).values_list("cmoc_id", "role"))
