@@ -12,6 +12,7 @@ from django.utils.safestring import mark_safe
 from cmoc import selectors
 from cmoc.models import CMOC, CMOCEvidence, Concept, IntervieweeStance, Role
 from cmoc.search import SEARCH_COUNT_CAP
+from cmoc.services.coding import cmoc_check_state
 from studies.models import Study
 from synthesis import exports
 from synthesis.audit import event_record
@@ -164,7 +165,8 @@ def cmoc_list_export(request, review: Review, fmt: str):
 
 
 @review_view()
-def cmoc_detail(request, review: Review, cmoc_id: int):
+def cmoc_detail(request, review: Review, cmoc_id: int, check_error="", check_comment=""):
+    """`check_error`, `check_comment`: a refused check (cmoc_check) and the comment typed."""
     try:
         cmoc = selectors.cmoc_detail(review=review, cmoc_id=cmoc_id)
     except CMOC.DoesNotExist as exc:
@@ -189,6 +191,9 @@ def cmoc_detail(request, review: Review, cmoc_id: int):
             "stances": CMOCEvidence.Stance.choices,
             "can_edit": can(request.user, review, Action.EDIT_EVIDENCE, role=review.user_role),
             "history": history_for(request.user, review, cmoc),
+            "check_state": cmoc_check_state(cmoc),
+            "check_error": check_error,
+            "check_comment": check_comment,
         },
     )
 

@@ -23,7 +23,7 @@ from cmoc.forms_coding import (
 )
 from cmoc.models import CMOC, CMOCEvidence, Concept, DemiRegularity, Direction, Excerpt, Role
 from cmoc.services import coding as svc
-from cmoc.views import codebook_page
+from cmoc.views import cmoc_detail, codebook_page
 from studies.models import Document, Participant
 from synthesis.concurrency import differences
 from synthesis.models import Review
@@ -377,13 +377,22 @@ def evidence_update(request, review: Review, evidence_id: int):
 @review_view(EDIT)
 def cmoc_check(request, review: Review, cmoc_id: int):
     cmoc = get_object_or_404(CMOC, review=review, pk=cmoc_id)
+    p = request.POST
     try:
-        if "checked" in request.POST:
-            checked = request.POST["checked"] == "1"
-            svc.cmoc_check(
-                user=request.user, cmoc=cmoc, checked=checked,
-                comment=request.POST.get("comment", ""),
-            )  # fmt: skip
+        if "checked" in p:
+            checked = p["checked"] == "1"
+            try:
+                svc.cmoc_check(
+                    user=request.user, cmoc=cmoc, checked=checked, comment=p.get("comment", ""),
+                    expected_version=_pk(p.get("version")),
+                    expected_check=p.get("check") if "check" in p else None,
+                )  # fmt: skip
+            except svc.EditConflict as exc:
+                # The page again, as saved now, with the message and the comment kept.
+                return cmoc_detail(
+                    request, review.pk, cmoc.pk,
+                    check_error=exc.message_text, check_comment=p.get("comment", ""),
+                )  # fmt: skip
             messages.success(
                 request, f"{cmoc.code} marked {'checked' if checked else 'not checked'}."
             )

@@ -30,7 +30,7 @@ from cmoc.transcripts import TranscriptError, transcript_text
 from studies.models import Document, Participant, Study
 from synthesis.audit import event_record
 from synthesis.concurrency import EditConflict as EditConflict  # re-exported for callers
-from synthesis.concurrency import edit_lock, edit_save
+from synthesis.concurrency import edit_lock, edit_save, last_saved
 from synthesis.models import Phase, Review
 from synthesis.permissions import Action, check
 
@@ -655,11 +655,50 @@ def cmoc_update(
     return cmoc
 
 
+def cmoc_check_state(cmoc: CMOC) -> str:
+    """The second-coder check as a page shows it ("" when not checked), sent back with a
+    check or an uncheck (see cmoc_check)."""
+    if not cmoc.checked:
+        return ""
+    return f"{cmoc.checked_by_id or ''}@{cmoc.checked_at.isoformat() if cmoc.checked_at else ''}"
+
+
 @transaction.atomic
-def cmoc_check(*, user, cmoc: CMOC, checked: bool = True, comment: str = "") -> CMOC:
+def cmoc_check(
+    *,
+    user,
+    cmoc: CMOC,
+    checked: bool = True,
+    comment: str = "",
+    expected_version: int | None = None,
+    expected_check: str | None = None,
+) -> CMOC:
     """Second coder: verify a CMOC's coding logic (seed: checked independently). The coder
-    who created a CMOC cannot check it themself."""
+    who created a CMOC cannot check it themself.
+
+    From a page opened earlier, a check would vouch for a CMOC the coder has not read, and
+    an uncheck (or a check) would replace a co-coder's newer check unseen. So
+    `expected_version` (the CMOC.version read) and `expected_check` (cmoc_check_state as
+    shown) are refused with EditConflict, nothing changed, when the CMOC or its check has
+    changed since. A check does not count as a new version: it changes no coded field."""
     _edit(user, cmoc.review)
+    edit_lock(cmoc, expected_version=None, verbs=("cmoc.update",))  # the row, as saved now
+    if expected_version is not None and int(expected_version) != cmoc.version:
+        who, when = last_saved(cmoc, ("cmoc.update",))
+        raise EditConflict(
+            f"{who} changed {cmoc.code}{when} (version {cmoc.version}), after you opened it "
+            f"(version {expected_version}). Nothing was changed: read the CMOC as saved now, "
+            "then check it again.",
+            current=cmoc,
+        )
+    if expected_check is not None and expected_check != cmoc_check_state(cmoc):
+        who, when = last_saved(cmoc, ("cmoc.check", "cmoc.uncheck"))
+        raise EditConflict(
+            f"{who} marked {cmoc.code} {'checked' if cmoc.checked else 'not checked'}{when}, "
+            "after you opened it. Nothing was changed: see their check and comments, then "
+            "decide again.",
+            current=cmoc,
+        )
     if checked and cmoc.created_by_id and cmoc.created_by_id == user.pk:
         raise ValidationError({"checked": "A second coder must check this CMOC, not its author."})
     cmoc.checked = checked
