@@ -16,6 +16,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from synthesis.models import ReviewEvent
@@ -36,16 +37,19 @@ class EditConflict(ValidationError):
         return self.message_dict["version"][0]
 
 
-def last_saved(target, verbs: tuple[str, ...]) -> tuple[str, str]:
-    """(who, " at <when>") of the latest audit event of one of `verbs` on `target`."""
-    event = (
-        ReviewEvent.objects.filter(
-            target_type=target._meta.model_name, target_id=target.pk, verb__in=verbs
+def last_saved(
+    target, verbs: tuple[str, ...], linked_verbs: tuple[str, ...] = ()
+) -> tuple[str, str]:
+    """(who, " at <when>") of the latest audit event of one of `verbs` on `target`, or of
+    one of `linked_verbs` on another object that names `target` in its data (e.g. a theory
+    linked to a CMOC: {"cmoc": <id>})."""
+    name = target._meta.model_name
+    events = Q(target_type=name, target_id=target.pk, verb__in=verbs)
+    if linked_verbs:
+        events |= Q(
+            review_id=target.review_id, verb__in=linked_verbs, **{f"data__{name}": target.pk}
         )
-        .select_related("actor")
-        .order_by("-id")
-        .first()
-    )
+    event = ReviewEvent.objects.filter(events).select_related("actor").order_by("-id").first()
     actor = event.actor if event is not None else None
     who = (actor.get_full_name() or actor.username) if actor is not None else "Someone"
     at = event.created_at if event is not None else getattr(target, "updated_at", None)
@@ -53,11 +57,13 @@ def last_saved(target, verbs: tuple[str, ...]) -> tuple[str, str]:
 
 
 def conflict_message(
-    current, expected: int, *, verbs: tuple[str, ...], name: str, version_field: str = "version"
-) -> str:
-    """Who saved `current` (by the latest audit event of one of `verbs`), when, and what
-    to do; `name` is how the object is called to the editor (e.g. "C001", "the search")."""
-    who, when = last_saved(current, verbs)
+    current, expected: int, *, verbs: tuple[str, ...], name: str, version_field: str = "version",
+    linked_verbs: tuple[str, ...] = (),
+) -> str:  # fmt: skip
+    """Who saved `current` (by the latest audit event of one of `verbs`, or `linked_verbs`:
+    see last_saved), when, and what to do; `name` is how the object is called to the
+    editor (e.g. "C001", "the search")."""
+    who, when = last_saved(current, verbs, linked_verbs)
     return (
         f"{who} saved {name}{when} (version {getattr(current, version_field)}), after the version "
         f"you edited (version {expected}) was opened. Nothing was saved: compare your changes "
@@ -67,7 +73,7 @@ def conflict_message(
 
 def edit_lock(
     obj, *, expected_version: int | None, verbs: tuple[str, ...], name=None,
-    version_field: str = "version",
+    version_field: str = "version", linked_verbs: tuple[str, ...] = (),
 ):  # fmt: skip
     """Lock `obj`'s row for the rest of the transaction and check the editor's version.
 
@@ -89,7 +95,8 @@ def edit_lock(
         label = name(saved) if callable(name) else (name or str(saved))
         raise EditConflict(
             conflict_message(
-                saved, int(expected_version), verbs=verbs, name=label, version_field=version_field
+                saved, int(expected_version), verbs=verbs, name=label,
+                version_field=version_field, linked_verbs=linked_verbs,
             ),
             current=saved, version=version,
         )  # fmt: skip
@@ -159,7 +166,15 @@ class VersionedForm:
         for name, value in self.saved_values(exc.current).items():
             field = self.fields.get(name)
             raw = self.data.get(self.add_prefix(name))
-            if isinstance(field, forms.BooleanField):
+            if isinstance(field, forms.ModelMultipleChoiceField):
+                key = self.add_prefix(name)
+                raw = (
+                    self.data.getlist(key) if hasattr(self.data, "getlist") else self.data.get(key)
+                )
+                raw = sorted(str(v) for v in raw or [])
+                shown[name] = ", ".join(str(v) for v in value)
+                value = sorted(str(v) for v in field.prepare_value(value))
+            elif isinstance(field, forms.BooleanField):
                 raw = bool(raw) and raw not in ("false", "False", "0")
                 shown[name] = "Yes" if value else "No"
             elif isinstance(field, forms.ModelChoiceField):

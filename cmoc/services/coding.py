@@ -625,7 +625,10 @@ def cmoc_update(
     # The row lock orders concurrent edits of one CMOC, and the saved row (not the caller's
     # copy, which may be older) is what is compared and changed: only the fields given are
     # written, so a source count or a check recorded meanwhile is kept.
-    edit_lock(cmoc, expected_version=expected_version, verbs=("cmoc.update",), name=_cmoc_name)
+    edit_lock(
+        cmoc, expected_version=expected_version, verbs=("cmoc.update",), name=_cmoc_name,
+        linked_verbs=THEORY_LINKS,
+    )  # fmt: skip
     if (
         fields.get("code")
         and CMOC.objects.filter(review=review, code=fields["code"]).exclude(pk=cmoc.pk).exists()
@@ -880,13 +883,22 @@ def middle_range_theory_delete(*, user, theory: MiddleRangeTheory) -> None:
     theory.delete()
 
 
+THEORY_LINKS = ("middle_range_theory.link", "middle_range_theory.unlink")
+
+
 @transaction.atomic
 def middle_range_theory_link(
     *, user, theory: MiddleRangeTheory, cmoc: CMOC, linked: bool = True
 ) -> None:
+    """Link a CMOC to a theory (or unlink it). The CMOC's theories are a field of its edit
+    form, which writes them whole: a link made meanwhile is a new version of the CMOC, so
+    that form, opened before, is refused (cmoc_update) instead of dropping the link."""
     _edit(user, theory.review)
     _same_review(cmoc, theory.review, "CMOC")
-    (theory.cmocs.add if linked else theory.cmocs.remove)(cmoc)
+    edit_lock(cmoc, expected_version=None, verbs=("cmoc.update",))
+    if theory.cmocs.filter(pk=cmoc.pk).exists() != linked:
+        (theory.cmocs.add if linked else theory.cmocs.remove)(cmoc)
+        edit_save(cmoc, [])
     event_record(
         review=theory.review, actor=user,
         verb="middle_range_theory.link" if linked else "middle_range_theory.unlink",
