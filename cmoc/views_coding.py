@@ -778,7 +778,8 @@ def theory_edit(request, review: Review, theory_id: int):
         request,
         "cmoc/coding/theory_edit.html",
         {"review": review, "theory": theory, "values": values, "errors": errors,
-         "cmocs": theory.cmocs.order_by("code"), "version": version, "saved_now": saved_now},
+         "cmocs": theory.cmocs.order_by("code"), "version": version, "saved_now": saved_now,
+         "unlink": {_pk(v) for v in p.getlist("unlink")}},  # ticked, kept after an error
     )  # fmt: skip
 
 

@@ -85,3 +85,24 @@ def test_the_cmoc_edit_page_shows_the_theory_linked_meanwhile(client_for, users,
     assert resp.status_code == 302
     row = _row(cmoc)
     assert (row.theme, list(row.middle_range_theories.all())) == ("Partnership", [theory])
+
+
+def test_the_theory_edit_page_keeps_the_ticked_unlinks_after_a_conflict(
+    client_for, users, review, setup
+):
+    cmoc, theory = setup
+    svc.middle_range_theory_link(user=users["reviewer"], theory=theory, cmoc=cmoc)
+    url = reverse("coding-theory-edit", args=[review.pk, theory.pk])
+    client = client_for("reviewer")
+    assert 'name="version" value="1"' in client.get(url).content.decode()
+    svc.middle_range_theory_update(
+        user=users["reviewer2"], theory=theory, expected_version=1, citation="Blau 1964"
+    )
+    form = {"name": "Social exchange", "citation": "", "description": "", "unlink": cmoc.pk}
+    resp = client.post(url, form | {"version": 1})
+    page = resp.content.decode()
+    assert resp.status_code == 200 and "Ravi Second saved" in page
+    assert f'name="unlink" value="{cmoc.pk}" checked' in page
+    assert _row(cmoc).middle_range_theories.count() == 1
+    resp = client.post(url, form | {"version": 2})
+    assert resp.status_code == 302 and _row(cmoc).middle_range_theories.count() == 0
