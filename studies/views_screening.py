@@ -461,7 +461,7 @@ def conflict_detail(request, review: Review, stage_id: int, record_id: int):
             svc.resolution_record(
                 user=request.user, stage=stage, record=record,
                 decision=request.POST.get("decision", ""), reason=reason,
-                note=request.POST.get("note", ""),
+                note=request.POST.get("note", ""), expected=request.POST.get("resolution"),
             )  # fmt: skip
             messages.success(request, f"Conflict on record {record.pk} resolved.")
             return redirect("screening-conflicts", review.pk, stage.pk)
@@ -503,6 +503,7 @@ def conflict_detail(request, review: Review, stage_id: int, record_id: int):
         {
             "review": review, "stage": stage, "record": record, "votes": votes, "error": error,
             "resolution": resolution, "entered": entered,
+            "resolution_state": svc.resolution_state(resolution),
             "reasons": stage.reasons.all(), "decisions": Decision.choices,
             "can_resolve": can_screen and not voter, "voter": can_screen and voter,
         },

@@ -30,7 +30,7 @@ class EditConflict(ValidationError):
         super().__init__({"version": message}, code="conflict")
         self.current = current
         # The version saved now (of the counter the edit was checked against).
-        self.version = current.version if version is None else version
+        self.version = getattr(current, "version", None) if version is None else version
 
     @property
     def message_text(self) -> str:
