@@ -107,6 +107,7 @@ class Phase(models.Model):
     name = models.CharField(max_length=120)
     order = models.PositiveSmallIntegerField(default=1)
     description = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)  # see synthesis.concurrency
 
     class Meta:
         ordering = ["review", "order", "name"]

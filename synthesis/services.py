@@ -175,16 +175,20 @@ def phase_create(
 
 
 @transaction.atomic
-def phase_update(*, user, phase: Phase, **fields) -> Phase:
+def phase_update(*, user, phase: Phase, expected_version: int | None = None, **fields) -> Phase:
+    """`expected_version`: the Phase.version the editor opened; if another owner has saved
+    the phase since, EditConflict and nothing changes."""
     check(user, phase.review_id, Action.MANAGE)
     unknown = set(fields) - {"name", "order", "description"}
     if unknown:
         raise ValueError(f"Unknown phase fields: {sorted(unknown)}")
+    edit_lock(phase, expected_version=expected_version, verbs=("phase.update",),
+              name=lambda p: f"the phase {p.name}")  # fmt: skip
     old = {k: str(getattr(phase, k)) for k in fields}
     for k, v in fields.items():
         setattr(phase, k, v)
     _phase_clean(phase)
-    phase.save()
+    edit_save(phase, fields)
     event_record(
         review=phase.review_id, actor=user, verb="phase.update", target=phase,
         summary=phase.name, data={"old": old, "new": {k: str(v) for k, v in fields.items()}},

@@ -126,6 +126,16 @@ CASES = [
         editors=("owner", "owner"),
     ),
     Case(
+        "phase",
+        lambda r, u: review_services.phase_create(user=u["owner"], review=r, name="Gleaning"),
+        lambda user, obj, v, **f: review_services.phase_update(
+            user=user, phase=obj, expected_version=v, **f
+        ),
+        ("description", "Theories gleaned from the literature"),
+        ("order", 2),
+        editors=("owner", "owner"),
+    ),
+    Case(
         "screening settings",
         lambda r, u: r,
         lambda user, obj, v, **f: review_services.review_screening_update(

@@ -273,3 +273,20 @@ def test_the_concept_api_answers_409_to_an_update_from_a_replaced_version(
         content_type="application/json",
     )  # fmt: skip
     assert resp.status_code == 201 and resp.json()["version"] == 1
+
+
+def test_a_phase_on_the_settings_page(client_for, review, users, second_owner):
+    phase = review_services.phase_create(user=users["owner"], review=review, name="Gleaning")
+    url = reverse("review-settings", args=[review.pk])
+    client = client_for("owner")
+    _opened_at_version_1(client, url)
+    review_services.phase_update(
+        user=second_owner, phase=phase, expected_version=1, description="From the literature"
+    )
+    form = {
+        "action": "phase-update", "phase": phase.pk, "name": "Gleaning theories", "order": 1,
+        "description": "",
+    }  # fmt: skip
+    _journey(client, url, form, mine='value="Gleaning theories"', saved="From the literature")
+    phase.refresh_from_db()
+    assert (phase.name, phase.description, phase.version) == ("Gleaning theories", "", 3)
