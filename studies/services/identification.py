@@ -883,7 +883,7 @@ def duplicate_confirm(
     merge may predate it): it is undone first."""
     check(user, candidate.review_id, Action.EDIT_EVIDENCE)
     candidate = (
-        DuplicateCandidate.objects.select_for_update()
+        DuplicateCandidate.objects.select_for_update(of=("self",))
         .select_related("decided_by")
         .get(pk=candidate.pk)
     )

@@ -324,7 +324,7 @@ def resolution_record(
 
 def _resolution_upsert(user, stage, record, decision, reason, note, expected):
     res = (
-        ScreeningResolution.objects.select_for_update()
+        ScreeningResolution.objects.select_for_update(of=("self",))
         .filter(record=record, stage=stage)
         .select_related("resolved_by")
         .first()
