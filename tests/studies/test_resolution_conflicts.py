@@ -70,3 +70,29 @@ def test_the_conflict_page_refuses_a_stale_resolution_and_keeps_the_note(
     resp = client.post(url, form | {"resolution": state})
     assert resp.status_code == 302
     assert ScreeningResolution.objects.get(stage=ta, record=record).decision == "exclude"
+
+
+def test_of_two_first_resolutions_at_once_the_later_is_refused(users, conflict, monkeypatch):
+    """Both resolvers saw no resolution; the one whose INSERT loses the race retries and
+    finds the winner's: refused, not written over. (Simulated: the first try fails as on
+    the unique constraint, and the winner's row is there when it retries.)"""
+    from django.db import IntegrityError
+
+    ta, record, third = conflict
+    real, calls = svc._resolution_upsert, {"n": 0}
+
+    def racing(*args):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise IntegrityError("UNIQUE constraint failed")
+        ScreeningResolution.objects.create(
+            record=record, stage=ta, decision="include", resolved_by=third
+        )
+        return real(*args)
+
+    monkeypatch.setattr(svc, "_resolution_upsert", racing)
+    with pytest.raises(EditConflict, match="Tess Third resolved this conflict as Include"):
+        svc.resolution_record(
+            user=users["owner"], stage=ta, record=record, decision="exclude", expected=""
+        )
+    assert calls["n"] == 2  # (the simulated winner's row went with the refused retry)

@@ -463,12 +463,12 @@ def test_two_resolvers_at_once_end_in_one_resolution(setup, users, monkeypatch):
     real = svc._resolution_upsert
     calls = {"n": 0}
 
-    def racing(user, stage, record, decision, reason, note):
+    def racing(user, stage, record, decision, reason, note, expected):
         calls["n"] += 1
         if calls["n"] == 1:
             ScreeningResolution.objects.create(record=record, stage=stage, decision="exclude")
             raise IntegrityError("UNIQUE constraint failed")
-        return real(user, stage, record, decision, reason, note)
+        return real(user, stage, record, decision, reason, note, expected)
 
     monkeypatch.setattr(svc, "_resolution_upsert", racing)
     res = svc.resolution_record(user=users["owner"], stage=ta, record=r, decision="include")
