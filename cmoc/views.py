@@ -234,14 +234,14 @@ def codebook_page(
     versions = " ".join(f"{r['concept'].pk}:{r['concept'].version}" for r in tree)
     kept = {}  # after a conflict in rename, move or merge: the reviewer's choices and text
     if conflict is not None and form != "update":
-        current = conflict.current
-        parent = current.parent.label if current.parent_id else "(top level)"
+        current, saved_now = conflict.current, ""
+        if form == "rename":
+            saved_now = current.label
+        elif form == "move":
+            saved_now = current.parent.label if current.parent_id else "(top level)"
         kept = {
-            "form": form, "error": conflict.message_text,
+            "form": form, "error": conflict.message_text, "saved_now": saved_now,
             **{k: posted.get(k, "") for k in ("concept", "label", "parent", "target")},
-            "saved_now": {"label": current.label, "parent": parent}.get(
-                {"rename": "label", "move": "parent"}.get(form, ""), ""
-            ),
         }  # fmt: skip
     return render(
         request,
