@@ -90,6 +90,8 @@ class CMOCForm(VersionedForm, forms.Form):
             "relation": current.relation, "confidence": current.confidence,
             "confidence_note": current.confidence_note, "theme": current.theme,
             "tags": ", ".join(current.tags or []),
+            # linked from a theory's page meanwhile (middle_range_theory_link)
+            "middle_range_theories": list(current.middle_range_theories.order_by("name")),
         }  # fmt: skip
         if (self.data.get("code") or "").strip():  # left empty, the code is kept
             saved["code"] = current.code

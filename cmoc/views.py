@@ -12,6 +12,7 @@ from django.utils.safestring import mark_safe
 from cmoc import selectors
 from cmoc.models import CMOC, CMOCEvidence, Concept, IntervieweeStance, Role
 from cmoc.search import SEARCH_COUNT_CAP
+from cmoc.services.coding import cmoc_check_state
 from studies.models import Study
 from synthesis import exports
 from synthesis.audit import event_record
@@ -164,7 +165,8 @@ def cmoc_list_export(request, review: Review, fmt: str):
 
 
 @review_view()
-def cmoc_detail(request, review: Review, cmoc_id: int):
+def cmoc_detail(request, review: Review, cmoc_id: int, check_error="", check_comment=""):
+    """`check_error`, `check_comment`: a refused check (cmoc_check) and the comment typed."""
     try:
         cmoc = selectors.cmoc_detail(review=review, cmoc_id=cmoc_id)
     except CMOC.DoesNotExist as exc:
@@ -189,6 +191,9 @@ def cmoc_detail(request, review: Review, cmoc_id: int):
             "stances": CMOCEvidence.Stance.choices,
             "can_edit": can(request.user, review, Action.EDIT_EVIDENCE, role=review.user_role),
             "history": history_for(request.user, review, cmoc),
+            "check_state": cmoc_check_state(cmoc),
+            "check_error": check_error,
+            "check_comment": check_comment,
         },
     )
 
@@ -201,9 +206,12 @@ def codebook(request, review: Review):
     return codebook_page(request, review, wanted=request.GET.get("concept", ""))
 
 
-def codebook_page(request, review: Review, *, wanted: str = "", conflict=None, posted=None):
-    """The codebook; after an edit conflict in the Describe form (`conflict`, with what was
-    `posted`), that form keeps the reviewer's input and shows the saved values."""
+def codebook_page(
+    request, review: Review, *, wanted: str = "", conflict=None, posted=None, form="update"
+):
+    """The codebook; after an edit conflict in one of its forms (`form`: update, rename,
+    move, merge; `conflict`, with what was `posted`), that form keeps the reviewer's input
+    and shows the message and the saved values."""
     tree = selectors.concept_tree(review=review)
     described = next((r["concept"] for r in tree if str(r["concept"].pk) == wanted), None)
     if described is None and tree:
@@ -216,11 +224,25 @@ def codebook_page(request, review: Review, *, wanted: str = "", conflict=None, p
             "description": described.description,
         }
         describe = {**saved, "version": described.version, "saved_now": {}, "error": ""}
-        if conflict is not None:
+        if conflict is not None and form == "update":
             mine = {k: posted.get(k, "") for k in saved}
-            describe |= mine | {"version": conflict.current.version, "error": conflict.message_text}
+            describe |= mine | {"version": conflict.version, "error": conflict.message_text}
             shown = {"mechanism_type": described.get_mechanism_type_display()}
             describe["saved_now"] = differences(mine, saved, shown)
+    # Rename, move and merge name their concept in a list: the version of each concept as
+    # shown goes with them, so that one changed since is refused (services.concept_rename).
+    versions = " ".join(f"{r['concept'].pk}:{r['concept'].version}" for r in tree)
+    kept = {}  # after a conflict in rename, move or merge: the reviewer's choices and text
+    if conflict is not None and form != "update":
+        current, saved_now = conflict.current, ""
+        if form == "rename":
+            saved_now = current.label
+        elif form == "move":
+            saved_now = current.parent.label if current.parent_id else "(top level)"
+        kept = {
+            "form": form, "error": conflict.message_text, "saved_now": saved_now,
+            **{k: posted.get(k, "") for k in ("concept", "label", "parent", "target")},
+        }  # fmt: skip
     return render(
         request,
         "cmoc/codebook.html",
@@ -229,6 +251,8 @@ def codebook_page(request, review: Review, *, wanted: str = "", conflict=None, p
             "tree": tree,
             "described": described,
             "describe": describe,
+            "versions": versions,
+            "kept": kept,
             "mechanism_types": Concept.MechanismType.choices,
             "can_edit": can(request.user, review, Action.EDIT_EVIDENCE, role=review.user_role),
         },

@@ -23,7 +23,7 @@ from cmoc.forms_coding import (
 )
 from cmoc.models import CMOC, CMOCEvidence, Concept, DemiRegularity, Direction, Excerpt, Role
 from cmoc.services import coding as svc
-from cmoc.views import codebook_page
+from cmoc.views import cmoc_detail, codebook_page
 from studies.models import Document, Participant
 from synthesis.concurrency import differences
 from synthesis.models import Review
@@ -377,13 +377,22 @@ def evidence_update(request, review: Review, evidence_id: int):
 @review_view(EDIT)
 def cmoc_check(request, review: Review, cmoc_id: int):
     cmoc = get_object_or_404(CMOC, review=review, pk=cmoc_id)
+    p = request.POST
     try:
-        if "checked" in request.POST:
-            checked = request.POST["checked"] == "1"
-            svc.cmoc_check(
-                user=request.user, cmoc=cmoc, checked=checked,
-                comment=request.POST.get("comment", ""),
-            )  # fmt: skip
+        if "checked" in p:
+            checked = p["checked"] == "1"
+            try:
+                svc.cmoc_check(
+                    user=request.user, cmoc=cmoc, checked=checked, comment=p.get("comment", ""),
+                    expected_version=_pk(p.get("version")),
+                    expected_check=p.get("check") if "check" in p else None,
+                )  # fmt: skip
+            except svc.EditConflict as exc:
+                # The page again, as saved now, with the message and the comment kept.
+                return cmoc_detail(
+                    request, review.pk, cmoc.pk,
+                    check_error=exc.message_text, check_comment=p.get("comment", ""),
+                )  # fmt: skip
             messages.success(
                 request, f"{cmoc.code} marked {'checked' if checked else 'not checked'}."
             )
@@ -398,16 +407,33 @@ def cmoc_check(request, review: Review, cmoc_id: int):
 # --- codebook ---------------------------------------------------------------------------
 
 
+def _concept_versions(posted: str) -> dict[int, int]:
+    """The versions the codebook page showed ("id:version …", see codebook_page)."""
+    out = {}
+    for pair in posted.split():
+        pk, _, version = pair.partition(":")
+        if _pk(pk) and _pk(version):
+            out[_pk(pk)] = _pk(version)
+    return out
+
+
 @require_POST
 @review_view(EDIT)
 def codebook_action(request, review: Review):
     p = request.POST
+    versions = _concept_versions(p.get("versions", ""))
 
     def concept(key):
         value = _pk(p.get(key))
         if not value:
             return None
-        return Concept.objects.filter(review=review, pk=value).first()
+        found = Concept.objects.filter(review=review, pk=value).first()
+        if found is None:  # the page was opened before a co-reviewer merged or deleted it
+            raise ValidationError(
+                "The concept you chose no longer exists: a co-reviewer merged or deleted it "
+                "after you opened the codebook. Nothing was changed."
+            )
+        return found
 
     action = p.get("action")
     try:
@@ -440,21 +466,37 @@ def codebook_action(request, review: Review):
             c = concept("concept")
             if c is None:
                 raise ValidationError("Choose a concept.")
-            if action == "rename":
-                old = c.label
-                svc.concept_rename(user=request.user, concept=c, label=p.get("label", ""))
-                messages.success(request, f"Renamed “{old}” to “{c.label}”.")
-            elif action == "move":
-                parent = concept("parent")
-                svc.concept_move(user=request.user, concept=c, parent=parent)
-                messages.success(request, f"Moved “{c.label}” under {parent or 'the top level'}.")
-            else:
-                target = concept("target")
-                if target is None:
-                    raise ValidationError("Choose the concept to merge into.")
-                label = c.label
-                svc.concept_merge(user=request.user, source=c, target=target)
-                messages.success(request, f"Merged “{label}” into “{target.label}”.")
+            # Each refused with the conflict when the concept changed since the page showed
+            # it (a rename or a move from a stale page would undo a co-reviewer's).
+            expected = versions.get(c.pk)
+            try:
+                if action == "rename":
+                    old = c.label
+                    svc.concept_rename(
+                        user=request.user, concept=c, label=p.get("label", ""),
+                        expected_version=expected,
+                    )  # fmt: skip
+                    messages.success(request, f"Renamed “{old}” to “{c.label}”.")
+                elif action == "move":
+                    parent = concept("parent")
+                    svc.concept_move(
+                        user=request.user, concept=c, parent=parent, expected_version=expected
+                    )
+                    messages.success(
+                        request, f"Moved “{c.label}” under {parent or 'the top level'}."
+                    )
+                else:
+                    target = concept("target")
+                    if target is None:
+                        raise ValidationError("Choose the concept to merge into.")
+                    label = c.label
+                    svc.concept_merge(
+                        user=request.user, source=c, target=target,
+                        expected_source_version=expected,
+                    )  # fmt: skip
+                    messages.success(request, f"Merged “{label}” into “{target.label}”.")
+            except svc.EditConflict as exc:
+                return codebook_page(request, review, conflict=exc, posted=p, form=action)
         else:
             raise ValidationError("Unknown codebook action.")
     except ValidationError as exc:
@@ -671,7 +713,7 @@ def demi_regularity_edit(request, review: Review, dr_id: int):
             messages.success(request, f"“{dr.label}” saved.")
             return redirect("coding-demi-regularity", review.pk, dr.pk)
         except svc.EditConflict as exc:
-            errors, version = [exc.message_text], exc.current.version
+            errors, version = [exc.message_text], exc.version
             saved_now = _saved_now(p, _dr_values(exc.current))
         except ValidationError as exc:
             errors = [e for errs in _errors(exc).values() for e in errs]
@@ -727,7 +769,7 @@ def theory_edit(request, review: Review, theory_id: int):
             messages.success(request, f"“{theory.name}” saved.")
             return redirect("coding-theory-links", review.pk)
         except svc.EditConflict as exc:
-            errors, version = [exc.message_text], exc.current.version
+            errors, version = [exc.message_text], exc.version
             saved_now = _saved_now(p, {k: getattr(exc.current, k) for k in fields})
         except ValidationError as exc:
             errors = [e for errs in _errors(exc).values() for e in errs]
@@ -736,7 +778,8 @@ def theory_edit(request, review: Review, theory_id: int):
         request,
         "cmoc/coding/theory_edit.html",
         {"review": review, "theory": theory, "values": values, "errors": errors,
-         "cmocs": theory.cmocs.order_by("code"), "version": version, "saved_now": saved_now},
+         "cmocs": theory.cmocs.order_by("code"), "version": version, "saved_now": saved_now,
+         "unlink": {_pk(v) for v in p.getlist("unlink")}},  # ticked, kept after an error
     )  # fmt: skip
 
 

@@ -35,7 +35,7 @@ from studies.services import screening as svc
 from synthesis.concurrency import EditConflict, differences
 from synthesis.models import Review, Role
 from synthesis.permissions import Action, can
-from synthesis.services import review_update
+from synthesis.services import review_screening_update
 from synthesis.views_base import int_or_none, review_view
 
 
@@ -156,7 +156,7 @@ def stage_edit(request, review: Review, stage_id: int):
                 "reasons": "; ".join(saved["reasons"].splitlines()),
             }
             saved_now = differences(posted, saved, shown)
-            version = exc.current.version  # saving again keeps this reviewer's version
+            version = exc.version  # saving again keeps this reviewer's version
         except ValidationError as exc:
             errors = _errors(exc)
             version = p.get("version") or version
@@ -180,7 +180,7 @@ def screening_settings(request, review: Review):
     try:
         fraction = Decimal(p.get("dual_fraction", "0.1"))
         seed = int(p.get("dual_seed", review.dual_seed))
-        review_update(
+        review_screening_update(
             user=request.user,
             review=review,
             expected_version=int_or_none(p.get("version")),
@@ -203,7 +203,7 @@ def screening_settings(request, review: Review):
             **{k: "; ".join(saved[k].splitlines()) for k in HIGHLIGHT_TERMS},
         }
         form = posted | {
-            "version": exc.current.version, "error": exc.message_text,
+            "version": exc.version, "error": exc.message_text,
             "saved_now": differences(posted, saved, shown),
         }  # fmt: skip
         return screening_home(request, review.pk, settings_form=form)
@@ -223,7 +223,8 @@ def _settings_values(review: Review) -> dict:
         "blind_screening": review.blind_screening, "dual_fraction": str(review.dual_fraction),
         "dual_seed": str(review.dual_seed), "maybe_counts_as": review.maybe_counts_as,
         "highlight_include_terms": review.highlight_include_terms,
-        "highlight_exclude_terms": review.highlight_exclude_terms, "version": review.version,
+        "highlight_exclude_terms": review.highlight_exclude_terms,
+        "version": review.screening_version,
     }  # fmt: skip
 
 
@@ -460,7 +461,7 @@ def conflict_detail(request, review: Review, stage_id: int, record_id: int):
             svc.resolution_record(
                 user=request.user, stage=stage, record=record,
                 decision=request.POST.get("decision", ""), reason=reason,
-                note=request.POST.get("note", ""),
+                note=request.POST.get("note", ""), expected=request.POST.get("resolution"),
             )  # fmt: skip
             messages.success(request, f"Conflict on record {record.pk} resolved.")
             return redirect("screening-conflicts", review.pk, stage.pk)
@@ -502,6 +503,7 @@ def conflict_detail(request, review: Review, stage_id: int, record_id: int):
         {
             "review": review, "stage": stage, "record": record, "votes": votes, "error": error,
             "resolution": resolution, "entered": entered,
+            "resolution_state": svc.resolution_state(resolution),
             "reasons": stage.reasons.all(), "decisions": Decision.choices,
             "can_resolve": can_screen and not voter, "voter": can_screen and voter,
         },

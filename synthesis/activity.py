@@ -107,6 +107,7 @@ VERB_LABELS: dict[str, str] = {
     "screening.change": "changed a screening vote",
     "screening.decide": "screened a record",
     "screening.resolve": "resolved a screening conflict",
+    "screening.settings": "changed the screening settings",
     "screening.undo": "withdrew a screening vote",
     "search.create": "logged a search",
     "search.update": "changed a search",

@@ -16,6 +16,7 @@ from __future__ import annotations
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 from synthesis.models import ReviewEvent
@@ -25,74 +26,92 @@ class EditConflict(ValidationError):
     """An edit made from a version that a co-reviewer has replaced since. Nothing is
     changed; `current` is the object as saved now, for the editor to compare."""
 
-    def __init__(self, message: str, *, current: models.Model):
+    def __init__(self, message: str, *, current: models.Model, version: int | None = None):
         super().__init__({"version": message}, code="conflict")
         self.current = current
+        # The version saved now (of the counter the edit was checked against).
+        self.version = getattr(current, "version", None) if version is None else version
 
     @property
     def message_text(self) -> str:
         return self.message_dict["version"][0]
 
 
-def last_saved(target, verbs: tuple[str, ...]) -> tuple[str, str]:
-    """(who, " at <when>") of the latest audit event of one of `verbs` on `target`."""
-    event = (
-        ReviewEvent.objects.filter(
-            target_type=target._meta.model_name, target_id=target.pk, verb__in=verbs
+def last_saved(
+    target, verbs: tuple[str, ...], linked_verbs: tuple[str, ...] = ()
+) -> tuple[str, str]:
+    """(who, " at <when>") of the latest audit event of one of `verbs` on `target`, or of
+    one of `linked_verbs` on another object that names `target` in its data (e.g. a theory
+    linked to a CMOC: {"cmoc": <id>})."""
+    name = target._meta.model_name
+    events = Q(target_type=name, target_id=target.pk, verb__in=verbs)
+    if linked_verbs:
+        events |= Q(
+            review_id=target.review_id, verb__in=linked_verbs, **{f"data__{name}": target.pk}
         )
-        .select_related("actor")
-        .order_by("-id")
-        .first()
-    )
+    event = ReviewEvent.objects.filter(events).select_related("actor").order_by("-id").first()
     actor = event.actor if event is not None else None
     who = (actor.get_full_name() or actor.username) if actor is not None else "Someone"
     at = event.created_at if event is not None else getattr(target, "updated_at", None)
     return who, f" at {timezone.localtime(at).strftime('%d %b %Y %H:%M')}" if at else ""
 
 
-def conflict_message(current, expected: int, *, verbs: tuple[str, ...], name: str) -> str:
-    """Who saved `current` (by the latest audit event of one of `verbs`), when, and what
-    to do; `name` is how the object is called to the editor (e.g. "C001", "the search")."""
-    who, when = last_saved(current, verbs)
+def conflict_message(
+    current, expected: int, *, verbs: tuple[str, ...], name: str, version_field: str = "version",
+    linked_verbs: tuple[str, ...] = (),
+) -> str:  # fmt: skip
+    """Who saved `current` (by the latest audit event of one of `verbs`, or `linked_verbs`:
+    see last_saved), when, and what to do; `name` is how the object is called to the
+    editor (e.g. "C001", "the search")."""
+    who, when = last_saved(current, verbs, linked_verbs)
     return (
-        f"{who} saved {name}{when} (version {current.version}), after the version "
+        f"{who} saved {name}{when} (version {getattr(current, version_field)}), after the version "
         f"you edited (version {expected}) was opened. Nothing was saved: compare your changes "
         "with the saved ones, then save again to keep yours."
     )
 
 
-def edit_lock(obj, *, expected_version: int | None, verbs: tuple[str, ...], name=None):
+def edit_lock(
+    obj, *, expected_version: int | None, verbs: tuple[str, ...], name=None,
+    version_field: str = "version", linked_verbs: tuple[str, ...] = (),
+):  # fmt: skip
     """Lock `obj`'s row for the rest of the transaction and check the editor's version.
 
     The caller's copy may be older than the row: it is brought up to date from the locked
     row (so old → new in the audit log is true and unrelated fields are not written back).
     Raises EditConflict when `expected_version` is given and is not the saved version.
     `name`: the object's name in the message (a callable on the saved row, or a string;
-    default str(row)). Call inside transaction.atomic."""
+    default str(row)). `version_field`: the counter checked, where one row holds the fields
+    of more than one form, each with its own (Review: details, screening settings). Call
+    inside transaction.atomic."""
     model = type(obj)
     saved = model._default_manager.select_for_update().filter(pk=obj.pk).first()
     if saved is None:
         raise ValidationError(
             f"This {model._meta.verbose_name} was deleted by a co-reviewer; nothing was saved."
         )
-    if expected_version is not None and int(expected_version) != saved.version:
+    version = getattr(saved, version_field)
+    if expected_version is not None and int(expected_version) != version:
         label = name(saved) if callable(name) else (name or str(saved))
         raise EditConflict(
-            conflict_message(saved, int(expected_version), verbs=verbs, name=label),
-            current=saved,
-        )
+            conflict_message(
+                saved, int(expected_version), verbs=verbs, name=label,
+                version_field=version_field, linked_verbs=linked_verbs,
+            ),
+            current=saved, version=version,
+        )  # fmt: skip
     for field in model._meta.concrete_fields:
         setattr(obj, field.attname, getattr(saved, field.attname))
     return obj
 
 
-def edit_save(obj, fields) -> None:
+def edit_save(obj, fields, *, version_field: str = "version") -> None:
     """Save only `fields` (model field names) and the next version (and `updated_at`,
     where the model has one)."""
-    names = set(fields) | {"version"}
+    names = set(fields) | {version_field}
     if any(f.name == "updated_at" for f in obj._meta.concrete_fields):
         names.add("updated_at")
-    obj.version += 1
+    setattr(obj, version_field, getattr(obj, version_field) + 1)
     obj.save(update_fields=sorted(names))
 
 
@@ -147,7 +166,15 @@ class VersionedForm:
         for name, value in self.saved_values(exc.current).items():
             field = self.fields.get(name)
             raw = self.data.get(self.add_prefix(name))
-            if isinstance(field, forms.BooleanField):
+            if isinstance(field, forms.ModelMultipleChoiceField):
+                key = self.add_prefix(name)
+                raw = (
+                    self.data.getlist(key) if hasattr(self.data, "getlist") else self.data.get(key)
+                )
+                raw = sorted(str(v) for v in raw or [])
+                shown[name] = ", ".join(str(v) for v in value)
+                value = sorted(str(v) for v in field.prepare_value(value))
+            elif isinstance(field, forms.BooleanField):
                 raw = bool(raw) and raw not in ("false", "False", "0")
                 shown[name] = "Yes" if value else "No"
             elif isinstance(field, forms.ModelChoiceField):
@@ -158,4 +185,4 @@ class VersionedForm:
             saved[name], posted[name] = value, raw
         self.saved_now = differences(posted, saved, shown)
         self.data = self.data.copy()
-        self.data[self.add_prefix("version")] = str(exc.current.version)
+        self.data[self.add_prefix("version")] = str(exc.version)

@@ -53,7 +53,11 @@ class Review(models.Model):
     auto_merge_threshold = models.FloatField(
         default=0.97, help_text="Duplicate clusters scoring at least this merge automatically."
     )
-    version = models.PositiveIntegerField(default=1)  # see synthesis.concurrency
+    # Two forms edit a review, each with its own version (see synthesis.concurrency), so that
+    # an owner saving one never conflicts with another saving the other: `version` counts
+    # the details (Settings page), `screening_version` the screening settings.
+    version = models.PositiveIntegerField(default=1)
+    screening_version = models.PositiveIntegerField(default=1)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -103,6 +107,7 @@ class Phase(models.Model):
     name = models.CharField(max_length=120)
     order = models.PositiveSmallIntegerField(default=1)
     description = models.TextField(blank=True)
+    version = models.PositiveIntegerField(default=1)  # see synthesis.concurrency
 
     class Meta:
         ordering = ["review", "order", "name"]

@@ -30,33 +30,59 @@ def review_create(*, user, title: str, question: str = "", **settings_fields) ->
     return review
 
 
+# Each form's fields, with the version that counts them (synthesis.concurrency): an owner
+# saving the details never conflicts with another saving the screening settings.
+REVIEW_DETAILS = ("title", "question", "registration", "description", "auto_merge_threshold")
+SCREENING_SETTINGS = (
+    "blind_screening", "dual_fraction", "dual_seed", "maybe_counts_as",
+    "highlight_include_terms", "highlight_exclude_terms",
+)  # fmt: skip
+
+
 @transaction.atomic
 def review_update(*, user, review: Review, expected_version: int | None = None, **fields) -> Review:
-    """Change the review's details and settings. `expected_version`: the Review.version the
-    editor opened; if another owner has saved since, EditConflict and nothing changes."""
+    """Change the review's details (Settings page). `expected_version`: the Review.version
+    the editor opened; if another owner has saved the details since, EditConflict and
+    nothing changes."""
+    return _review_save(
+        user, review, fields, allowed=REVIEW_DETAILS, expected_version=expected_version,
+        version_field="version", verb="review.update", name="the review's details",
+    )  # fmt: skip
+
+
+@transaction.atomic
+def review_screening_update(
+    *, user, review: Review, expected_version: int | None = None, **fields
+) -> Review:
+    """Change the screening settings (blinding, dual screening, maybe votes, highlighted
+    terms). `expected_version`: the Review.screening_version the editor opened; if another
+    owner has saved the screening settings since, EditConflict and nothing changes."""
+    return _review_save(
+        user, review, fields, allowed=SCREENING_SETTINGS, expected_version=expected_version,
+        version_field="screening_version", verb="screening.settings",
+        name="the screening settings",
+    )  # fmt: skip
+
+
+def _review_save(user, review, fields, *, allowed, expected_version, version_field, verb, name):
     check(user, review, Action.MANAGE)
-    allowed = {
-        "title", "question", "registration", "description", "blind_screening", "dual_fraction",
-        "dual_seed", "maybe_counts_as", "highlight_include_terms", "highlight_exclude_terms",
-        "auto_merge_threshold",
-    }  # fmt: skip
-    unknown = set(fields) - allowed
+    unknown = set(fields) - set(allowed)
     if unknown:
         raise ValueError(f"Unknown review setting: {', '.join(sorted(unknown))}")
-    edit_lock(review, expected_version=expected_version, verbs=("review.update",),
-              name="the review's details")  # fmt: skip
+    edit_lock(review, expected_version=expected_version, verbs=(verb,), name=name,
+              version_field=version_field)  # fmt: skip
     old = {k: str(getattr(review, k)) for k in fields}
     for k, v in fields.items():
         setattr(review, k, v)
     review.full_clean()
-    edit_save(review, fields)
+    edit_save(review, fields, version_field=version_field)
     if "dual_seed" in fields and old["dual_seed"] != str(review.dual_seed):
         from studies.services.screening import record_keys_assign
 
         # The random screening order follows the seed: re-key every record of the review.
         record_keys_assign(review_id=review.pk, dual_seed=review.dual_seed, only_missing=False)
     event_record(
-        review=review, actor=user, verb="review.update", target=review,
+        review=review, actor=user, verb=verb, target=review,
         data={"old": old, "new": {k: str(v) for k, v in fields.items()}},
     )  # fmt: skip
     return review
@@ -149,16 +175,20 @@ def phase_create(
 
 
 @transaction.atomic
-def phase_update(*, user, phase: Phase, **fields) -> Phase:
+def phase_update(*, user, phase: Phase, expected_version: int | None = None, **fields) -> Phase:
+    """`expected_version`: the Phase.version the editor opened; if another owner has saved
+    the phase since, EditConflict and nothing changes."""
     check(user, phase.review_id, Action.MANAGE)
     unknown = set(fields) - {"name", "order", "description"}
     if unknown:
         raise ValueError(f"Unknown phase fields: {sorted(unknown)}")
+    edit_lock(phase, expected_version=expected_version, verbs=("phase.update",),
+              name=lambda p: f"the phase {p.name}")  # fmt: skip
     old = {k: str(getattr(phase, k)) for k in fields}
     for k, v in fields.items():
         setattr(phase, k, v)
     _phase_clean(phase)
-    phase.save()
+    edit_save(phase, fields)
     event_record(
         review=phase.review_id, actor=user, verb="phase.update", target=phase,
         summary=phase.name, data={"old": old, "new": {k: str(v) for k, v in fields.items()}},

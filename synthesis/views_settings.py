@@ -50,6 +50,10 @@ class PhaseForm(forms.Form):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class PhaseEditForm(VersionedForm, PhaseForm):
+    """A phase's row on the Settings page, with the version it was opened on."""
+
+
 def _apply(form: forms.Form, exc: ValidationError) -> None:
     """A service's field errors onto the form (others as the form's own)."""
     errors = exc.message_dict if hasattr(exc, "error_dict") else {None: exc.messages}
@@ -82,6 +86,7 @@ def review_settings(request, review: Review):
     )
     add_member, add_phase = MemberAddForm(), PhaseForm()
     phase_errors: dict[int, list[str]] = {}
+    phase_forms: dict[int, forms.Form] = {}
     if request.method == "POST":
         action = request.POST.get("action", "")
         done = _act(request, review, action)
@@ -99,6 +104,7 @@ def review_settings(request, review: Review):
                 add_phase = form
             else:
                 phase_errors[which] = [e for errs in form.errors.values() for e in errs]
+                phase_forms[which] = form  # what was typed, kept in the phase's row
     members = (
         Membership.objects.filter(review=review)
         .select_related("user")
@@ -113,7 +119,7 @@ def review_settings(request, review: Review):
         {
             "review": review, "details": details, "add_member": add_member,
             "add_phase": add_phase, "members": members, "phases": phases,
-            "phase_errors": phase_errors, "roles": Role.choices,
+            "phase_errors": phase_errors, "phase_forms": phase_forms, "roles": Role.choices,
         },
     )  # fmt: skip
 
@@ -183,8 +189,14 @@ def _act(request, review: Review, action: str):
             svc.phase_delete(user=user, phase=phase)
             messages.success(request, f"Phase {phase.name} deleted.")
             return True
-        form = PhaseForm(post)
-        if _saved(form, lambda data: svc.phase_update(user=user, phase=phase, **data)):
+        form = PhaseEditForm(post)
+
+        def save(data):
+            data = dict(data)
+            version = data.pop("version")
+            svc.phase_update(user=user, phase=phase, expected_version=version, **data)
+
+        if _saved(form, save):
             messages.success(request, f"Phase {phase.name} saved.")
             return True
         return phase.pk, form

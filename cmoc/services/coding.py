@@ -30,7 +30,7 @@ from cmoc.transcripts import TranscriptError, transcript_text
 from studies.models import Document, Participant, Study
 from synthesis.audit import event_record
 from synthesis.concurrency import EditConflict as EditConflict  # re-exported for callers
-from synthesis.concurrency import edit_lock, edit_save
+from synthesis.concurrency import edit_lock, edit_save, last_saved
 from synthesis.models import Phase, Review
 from synthesis.permissions import Action, check
 
@@ -429,16 +429,26 @@ def concept_move(
 
 
 @transaction.atomic
-def concept_merge(*, user, source: Concept, target: Concept) -> Concept:
+def concept_merge(
+    *, user, source: Concept, target: Concept, expected_source_version: int | None = None
+) -> Concept:
     """Fold ``source`` into ``target``: CMOC elements re-pointed (an element that would
     duplicate one the CMOC already has in that role is dropped), children re-parented, the
-    source's label kept as a synonym, then the source deleted."""
+    source's label kept as a synonym, then the source deleted.
+
+    `expected_source_version`: the source's Concept.version the merger saw; if a co-reviewer
+    has renamed, moved or described it since, EditConflict and nothing changes (its label
+    and description are what the merge keeps). A source or target deleted or merged away
+    meanwhile is refused with a ValidationError."""
     review = target.review
     _edit(user, review)
     _same_review(source, review, "concept")
     if source.pk == target.pk:
         raise ValidationError({"source": "Choose two different concepts to merge."})
-    concept_lock(target, None)  # the target's synonyms change: a new version
+    # Both rows locked, in id order (two merges of the same pair, either way round, wait for
+    # each other instead of deadlocking); the copies are brought up to date from the rows.
+    for concept in sorted((source, target), key=lambda c: c.pk):
+        concept_lock(concept, expected_source_version if concept is source else None)
     # a target below the source would be orphaned into a cycle once the source goes
     moved_cmocs, dropped = [], []
     existing = set(CMOCElement.objects.filter(concept=target).values_list("cmoc_id", "role"))
@@ -615,7 +625,10 @@ def cmoc_update(
     # The row lock orders concurrent edits of one CMOC, and the saved row (not the caller's
     # copy, which may be older) is what is compared and changed: only the fields given are
     # written, so a source count or a check recorded meanwhile is kept.
-    edit_lock(cmoc, expected_version=expected_version, verbs=("cmoc.update",), name=_cmoc_name)
+    edit_lock(
+        cmoc, expected_version=expected_version, verbs=("cmoc.update",), name=_cmoc_name,
+        linked_verbs=THEORY_LINKS,
+    )  # fmt: skip
     if (
         fields.get("code")
         and CMOC.objects.filter(review=review, code=fields["code"]).exclude(pk=cmoc.pk).exists()
@@ -645,11 +658,50 @@ def cmoc_update(
     return cmoc
 
 
+def cmoc_check_state(cmoc: CMOC) -> str:
+    """The second-coder check as a page shows it ("" when not checked), sent back with a
+    check or an uncheck (see cmoc_check)."""
+    if not cmoc.checked:
+        return ""
+    return f"{cmoc.checked_by_id or ''}@{cmoc.checked_at.isoformat() if cmoc.checked_at else ''}"
+
+
 @transaction.atomic
-def cmoc_check(*, user, cmoc: CMOC, checked: bool = True, comment: str = "") -> CMOC:
+def cmoc_check(
+    *,
+    user,
+    cmoc: CMOC,
+    checked: bool = True,
+    comment: str = "",
+    expected_version: int | None = None,
+    expected_check: str | None = None,
+) -> CMOC:
     """Second coder: verify a CMOC's coding logic (seed: checked independently). The coder
-    who created a CMOC cannot check it themself."""
+    who created a CMOC cannot check it themself.
+
+    From a page opened earlier, a check would vouch for a CMOC the coder has not read, and
+    an uncheck (or a check) would replace a co-coder's newer check unseen. So
+    `expected_version` (the CMOC.version read) and `expected_check` (cmoc_check_state as
+    shown) are refused with EditConflict, nothing changed, when the CMOC or its check has
+    changed since. A check does not count as a new version: it changes no coded field."""
     _edit(user, cmoc.review)
+    edit_lock(cmoc, expected_version=None, verbs=("cmoc.update",))  # the row, as saved now
+    if expected_version is not None and int(expected_version) != cmoc.version:
+        who, when = last_saved(cmoc, ("cmoc.update",))
+        raise EditConflict(
+            f"{who} changed {cmoc.code}{when} (version {cmoc.version}), after you opened it "
+            f"(version {expected_version}). Nothing was changed: read the CMOC as saved now, "
+            "then check it again.",
+            current=cmoc,
+        )
+    if expected_check is not None and expected_check != cmoc_check_state(cmoc):
+        who, when = last_saved(cmoc, ("cmoc.check", "cmoc.uncheck"))
+        raise EditConflict(
+            f"{who} marked {cmoc.code} {'checked' if cmoc.checked else 'not checked'}{when}, "
+            "after you opened it. Nothing was changed: see their check and comments, then "
+            "decide again.",
+            current=cmoc,
+        )
     if checked and cmoc.created_by_id and cmoc.created_by_id == user.pk:
         raise ValidationError({"checked": "A second coder must check this CMOC, not its author."})
     cmoc.checked = checked
@@ -831,13 +883,22 @@ def middle_range_theory_delete(*, user, theory: MiddleRangeTheory) -> None:
     theory.delete()
 
 
+THEORY_LINKS = ("middle_range_theory.link", "middle_range_theory.unlink")
+
+
 @transaction.atomic
 def middle_range_theory_link(
     *, user, theory: MiddleRangeTheory, cmoc: CMOC, linked: bool = True
 ) -> None:
+    """Link a CMOC to a theory (or unlink it). The CMOC's theories are a field of its edit
+    form, which writes them whole: a link made meanwhile is a new version of the CMOC, so
+    that form, opened before, is refused (cmoc_update) instead of dropping the link."""
     _edit(user, theory.review)
     _same_review(cmoc, theory.review, "CMOC")
-    (theory.cmocs.add if linked else theory.cmocs.remove)(cmoc)
+    edit_lock(cmoc, expected_version=None, verbs=("cmoc.update",))
+    if theory.cmocs.filter(pk=cmoc.pk).exists() != linked:
+        (theory.cmocs.add if linked else theory.cmocs.remove)(cmoc)
+        edit_save(cmoc, [])
     event_record(
         review=theory.review, actor=user,
         verb="middle_range_theory.link" if linked else "middle_range_theory.unlink",

@@ -878,11 +878,26 @@ def _root(record: Record) -> Record:
 def duplicate_confirm(
     *, user, candidate: DuplicateCandidate, survivor: Record | None = None
 ) -> DuplicateCandidate:
-    """Merge the pair; `survivor` (one of the two) is kept, else the more complete record."""
+    """Merge the pair; `survivor` (one of the two) is kept, else the more complete record.
+    A pair kept as two records is not merged over that decision (the page offering the
+    merge may predate it): it is undone first."""
     check(user, candidate.review_id, Action.EDIT_EVIDENCE)
-    candidate = DuplicateCandidate.objects.select_for_update().get(pk=candidate.pk)
+    candidate = (
+        DuplicateCandidate.objects.select_for_update(of=("self",))
+        .select_related("decided_by")
+        .get(pk=candidate.pk)
+    )
     if candidate.status == DuplicateCandidate.Status.MERGED:
         raise ValueError("These records are already merged.")
+    if candidate.status == DuplicateCandidate.Status.REJECTED:
+        who = candidate.decided_by
+        who = (who.get_full_name() or who.username) if who else "Someone"
+        when = candidate.decided_at
+        at = f" on {timezone.localtime(when).strftime('%d %b %Y %H:%M')}" if when else ""
+        raise ValueError(
+            f"{who} kept these as two records{at}. Nothing was merged: undo that decision "
+            "first to merge them."
+        )
     a, b = _root(candidate.record_a), _root(candidate.record_b)
     if survivor is not None:
         if survivor.pk not in (candidate.record_a_id, candidate.record_b_id):

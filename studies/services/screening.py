@@ -10,6 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import Max
+from django.utils import timezone
 
 from studies import fulltext
 from studies.models import (
@@ -24,7 +25,7 @@ from studies.models import (
 )
 from studies.screening_rules import is_dual, outcome
 from synthesis.audit import event_record
-from synthesis.concurrency import edit_lock, edit_save
+from synthesis.concurrency import EditConflict, edit_lock, edit_save
 from synthesis.models import Review, Role
 from synthesis.permissions import Action, check
 
@@ -278,13 +279,25 @@ def decision_undo(*, user, stage: ScreeningStage, record: Record) -> bool:
     return True
 
 
+def resolution_state(resolution: ScreeningResolution | None) -> str:
+    """A resolution as a page shows it ("" when there is none), sent back with a new one
+    (see resolution_record)."""
+    if resolution is None:
+        return ""
+    return f"{resolution.pk}@{resolution.updated_at.isoformat()}"
+
+
 @transaction.atomic
 def resolution_record(
     *, user, stage: ScreeningStage, record: Record, decision: str,
-    reason: ExclusionReason | None = None, note: str = "",
+    reason: ExclusionReason | None = None, note: str = "", expected: str | None = None,
 ) -> ScreeningResolution:  # fmt: skip
     """Reconcile a conflict: by the owner, or by a third reviewer who did not vote on the
-    record. The independent votes stay as they were; the resolution is a row of its own."""
+    record. The independent votes stay as they were; the resolution is a row of its own.
+
+    `expected`: resolution_state as the resolver's page showed it; if someone has resolved
+    the conflict (or changed its resolution) since, EditConflict and nothing changes, so
+    that a resolution is never replaced unseen."""
     role = check(user, stage.review_id, Action.SCREEN)
     voters = set(
         ScreeningDecision.objects.filter(stage=stage, record=record).values_list(
@@ -303,14 +316,29 @@ def resolution_record(
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                return _resolution_upsert(user, stage, record, decision, reason, note)
+                return _resolution_upsert(user, stage, record, decision, reason, note, expected)
         except IntegrityError as exc:  # two resolvers at once: the loser updates the winner's
             last_exc = exc
     raise last_exc  # pragma: no cover - three lost races in a row
 
 
-def _resolution_upsert(user, stage, record, decision, reason, note) -> ScreeningResolution:
-    res = ScreeningResolution.objects.select_for_update().filter(record=record, stage=stage).first()
+def _resolution_upsert(user, stage, record, decision, reason, note, expected):
+    res = (
+        ScreeningResolution.objects.select_for_update(of=("self",))
+        .filter(record=record, stage=stage)
+        .select_related("resolved_by")
+        .first()
+    )
+    if expected is not None and expected != resolution_state(res):
+        who = res.resolved_by if res is not None and res.resolved_by else None
+        who = (who.get_full_name() or who.username) if who else "Someone"
+        at = timezone.localtime(res.updated_at).strftime("%d %b %Y %H:%M") if res else ""
+        raise EditConflict(
+            f"{who} resolved this conflict as {res.get_decision_display() if res else '—'}"
+            f"{' at ' + at if at else ''}, after you opened it. Nothing was saved: see "
+            "their resolution, then save yours again to replace it.",
+            current=res or record,
+        )
     old = _vote_dict(res)
     if res is None:
         res = ScreeningResolution(record=record, stage=stage)

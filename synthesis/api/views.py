@@ -77,7 +77,7 @@ class EditConflictError(APIException):
 
     def __init__(self, conflict: EditConflict):
         super().__init__({"version": conflict.message_dict["version"]})
-        self.detail["current_version"] = conflict.current.version  # a number, not a message
+        self.detail["current_version"] = conflict.version  # a number, not a message
 
 
 def service_call(func, /, **kwargs):

@@ -323,7 +323,7 @@ def test_screening_counts_for_prisma(setup, users, review):
 
 def test_random_order_key_is_the_seeded_hash_and_follows_the_seed(setup, users, review):
     from studies.screening_rules import order_seed, screen_hash
-    from synthesis.services import review_update
+    from synthesis.services import review_screening_update
 
     ta, _, records = setup
     for r in records:
@@ -335,7 +335,7 @@ def test_random_order_key_is_the_seeded_hash_and_follows_the_seed(setup, users, 
         after = n
     assert walk == [r.pk for r in sorted(records, key=lambda r: (r.screen_key, r.pk))]
     review.refresh_from_db()
-    review_update(user=users["owner"], review=review, dual_seed=review.dual_seed + 1)
+    review_screening_update(user=users["owner"], review=review, dual_seed=review.dual_seed + 1)
     for r in Record.objects.filter(review=review):
         assert r.screen_key == screen_hash(r.pk, order_seed(review.dual_seed))
     # a record created without a key (bulk_create outside the importer) is keyed when the
@@ -463,12 +463,12 @@ def test_two_resolvers_at_once_end_in_one_resolution(setup, users, monkeypatch):
     real = svc._resolution_upsert
     calls = {"n": 0}
 
-    def racing(user, stage, record, decision, reason, note):
+    def racing(user, stage, record, decision, reason, note, expected):
         calls["n"] += 1
         if calls["n"] == 1:
             ScreeningResolution.objects.create(record=record, stage=stage, decision="exclude")
             raise IntegrityError("UNIQUE constraint failed")
-        return real(user, stage, record, decision, reason, note)
+        return real(user, stage, record, decision, reason, note, expected)
 
     monkeypatch.setattr(svc, "_resolution_upsert", racing)
     res = svc.resolution_record(user=users["owner"], stage=ta, record=r, decision="include")

@@ -20,6 +20,10 @@ class Case:
     a: tuple[str, Any]  # field, value written by the late editor
     b: tuple[str, Any]  # field, value written by the first editor
     editors: tuple[str, str] = ("reviewer", "reviewer2")
+    version_field: str = "version"  # the counter of this form (Review has two)
+
+    def version(self, obj) -> int:
+        return getattr(obj, self.version_field)
 
 
 def _excerpt(review, users):
@@ -120,6 +124,27 @@ CASES = [
         ("description", "A realist synthesis of collaborations"),
         ("registration", "CRD42020000000"),
         editors=("owner", "owner"),
+    ),
+    Case(
+        "phase",
+        lambda r, u: review_services.phase_create(user=u["owner"], review=r, name="Gleaning"),
+        lambda user, obj, v, **f: review_services.phase_update(
+            user=user, phase=obj, expected_version=v, **f
+        ),
+        ("description", "Theories gleaned from the literature"),
+        ("order", 2),
+        editors=("owner", "owner"),
+    ),
+    Case(
+        "screening settings",
+        lambda r, u: r,
+        lambda user, obj, v, **f: review_services.review_screening_update(
+            user=user, review=obj, expected_version=v, **f
+        ),
+        ("highlight_include_terms", "partnership"),
+        ("maybe_counts_as", "exclude"),
+        editors=("owner", "owner"),
+        version_field="screening_version",
     ),
 ]
 

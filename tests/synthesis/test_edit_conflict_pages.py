@@ -188,7 +188,7 @@ def test_screening_settings_of_the_review(client_for, review, users, second_owne
     client = client_for("owner")
     home = reverse("screening-home", args=[review.pk])
     _opened_at_version_1(client, home)
-    review_services.review_update(
+    review_services.review_screening_update(
         user=second_owner, review=review, expected_version=1,
         highlight_include_terms="partnership\ncollaborat*",
     )  # fmt: skip
@@ -200,9 +200,47 @@ def test_screening_settings_of_the_review(client_for, review, users, second_owne
     url = reverse("screening-settings", args=[review.pk])
     _journey(client, url, form, mine="child*", saved="partnership; collaborat*")
     row = Review.objects.get(pk=review.pk)
-    assert (row.highlight_exclude_terms, row.highlight_include_terms, row.version) == (
+    assert (row.highlight_exclude_terms, row.highlight_include_terms, row.screening_version) == (
         "child*", "", 3
     )  # fmt: skip
+    assert row.version == 1  # the details' version: untouched
+
+
+def test_the_details_and_the_screening_settings_save_from_pages_opened_together(
+    client_for, review, users, second_owner
+):
+    """Owners saving the two forms of the review, each from the page they opened before the
+    other saved, are both saved: neither form conflicts with the other's fields."""
+    mine, theirs = client_for("owner"), client_for("reviewer2")
+    settings_url = reverse("review-settings", args=[review.pk])
+    _opened_at_version_1(mine, settings_url)
+    _opened_at_version_1(theirs, reverse("screening-home", args=[review.pk]))
+    resp = theirs.post(
+        reverse("screening-settings", args=[review.pk]),
+        {
+            "blind_screening": "on", "dual_fraction": "0.200", "dual_seed": "20200220",
+            "maybe_counts_as": "exclude", "highlight_include_terms": "partner*",
+            "highlight_exclude_terms": "", "version": 1,
+        },
+    )  # fmt: skip
+    assert resp.status_code == 302
+    resp = mine.post(
+        settings_url,
+        {
+            "action": "details", "title": "Collaboration review", "question": "What works?",
+            "registration": "CRD42020000000", "description": "", "auto_merge_threshold": "0.97",
+            "version": 1,
+        },
+    )  # fmt: skip
+    assert resp.status_code == 302
+    row = Review.objects.get(pk=review.pk)
+    assert (row.registration, row.maybe_counts_as, str(row.dual_fraction)) == (
+        "CRD42020000000", "exclude", "0.200"
+    )  # fmt: skip
+    assert (row.version, row.screening_version) == (2, 2)
+    # and the conflict names who saved that form (its own audit verb)
+    events = row.events.order_by("id").values_list("verb", flat=True)
+    assert list(events)[-2:] == ["screening.settings", "review.update"]
 
 
 def test_the_concept_api_answers_409_to_an_update_from_a_replaced_version(
@@ -235,3 +273,20 @@ def test_the_concept_api_answers_409_to_an_update_from_a_replaced_version(
         content_type="application/json",
     )  # fmt: skip
     assert resp.status_code == 201 and resp.json()["version"] == 1
+
+
+def test_a_phase_on_the_settings_page(client_for, review, users, second_owner):
+    phase = review_services.phase_create(user=users["owner"], review=review, name="Gleaning")
+    url = reverse("review-settings", args=[review.pk])
+    client = client_for("owner")
+    _opened_at_version_1(client, url)
+    review_services.phase_update(
+        user=second_owner, phase=phase, expected_version=1, description="From the literature"
+    )
+    form = {
+        "action": "phase-update", "phase": phase.pk, "name": "Gleaning theories", "order": 1,
+        "description": "",
+    }  # fmt: skip
+    _journey(client, url, form, mine='value="Gleaning theories"', saved="From the literature")
+    phase.refresh_from_db()
+    assert (phase.name, phase.description, phase.version) == ("Gleaning theories", "", 3)
