@@ -27,7 +27,6 @@ WEB_MAX_EDGES = 4000
 CMOC_VIEW_MAX = 3000
 
 
-
 def _web_params(request, review: Review) -> dict:
     g = request.GET
     version = int_or_none(g.get("version"))
