@@ -89,14 +89,21 @@ def _review_save(user, review, fields, *, allowed, expected_version, version_fie
 
 
 @transaction.atomic
-def membership_set(*, user, review: Review, member, role: str) -> Membership:
-    """Add a member or change their role (owners only). The last owner cannot be demoted."""
+def membership_set(
+    *, user, review: Review, member, role: str, expected_version: int | None = None
+) -> Membership:
+    """Add a member or change their role (owners only). The last owner cannot be demoted.
+    `expected_version`: the Membership.version the owner's page showed; if another owner has
+    changed that member's role since, EditConflict and nothing changes."""
     check(user, review, Action.MANAGE)
     if role not in Role.values:
         raise ValueError(f"Unknown role: {role}")
     membership, created = Membership.objects.select_for_update().get_or_create(
         review=review, user=member, defaults={"role": role}
     )
+    if not created:
+        edit_lock(membership, expected_version=expected_version, verbs=("membership.set",),
+                  name=lambda m: f"the role of {m.user}")  # fmt: skip
     if not created and membership.role != role:
         if (
             membership.role == Role.OWNER
@@ -106,7 +113,7 @@ def membership_set(*, user, review: Review, member, role: str) -> Membership:
         ):
             raise ValueError("A review needs at least one owner.")
         membership.role = role
-        membership.save(update_fields=["role"])
+        edit_save(membership, ["role"])
     event_record(
         review=review, actor=user, verb="membership.set", target=membership,
         summary=f"{member} → {role}",

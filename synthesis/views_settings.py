@@ -50,6 +50,12 @@ class PhaseForm(forms.Form):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class MemberRoleForm(VersionedForm, forms.Form):
+    """A member's role on the Settings page, with the version of the role it was opened on."""
+
+    role = forms.ChoiceField(choices=Role.choices, error_messages={"required": "Choose a role."})
+
+
 class PhaseEditForm(VersionedForm, PhaseForm):
     """A phase's row on the Settings page, with the version it was opened on."""
 
@@ -87,6 +93,7 @@ def review_settings(request, review: Review):
     add_member, add_phase = MemberAddForm(), PhaseForm()
     phase_errors: dict[int, list[str]] = {}
     phase_forms: dict[int, forms.Form] = {}
+    role_forms: dict[int, forms.Form] = {}  # a member's role form refused, what was chosen kept
     if request.method == "POST":
         action = request.POST.get("action", "")
         done = _act(request, review, action)
@@ -102,6 +109,8 @@ def review_settings(request, review: Review):
                 add_member = form
             elif which == "phase":
                 add_phase = form
+            elif isinstance(which, tuple):  # ("role", membership id)
+                role_forms[which[1]] = form
             else:
                 phase_errors[which] = [e for errs in form.errors.values() for e in errs]
                 phase_forms[which] = form  # what was typed, kept in the phase's row
@@ -120,6 +129,7 @@ def review_settings(request, review: Review):
             "review": review, "details": details, "add_member": add_member,
             "add_phase": add_phase, "members": members, "phases": phases,
             "phase_errors": phase_errors, "phase_forms": phase_forms, "roles": Role.choices,
+            "role_forms": role_forms,
         },
     )  # fmt: skip
 
@@ -160,21 +170,33 @@ def _act(request, review: Review, action: str):
         return "member", form
     if action in ("member-role", "member-remove"):
         membership = get_object_or_404(Membership, review=review, pk=_int(post.get("membership")))
+        if action == "member-role":
+            form = MemberRoleForm(post)
+
+            def save(data):
+                svc.membership_set(
+                    user=user, review=review, member=membership.user, role=data["role"],
+                    expected_version=data["version"],
+                )  # fmt: skip
+
+            try:
+                if _saved(form, save):
+                    messages.success(
+                        request, f"{_name(membership.user)} is now {form.cleaned_data['role']}."
+                    )
+                    return True
+            except ValueError as exc:  # the last owner
+                messages.error(request, str(exc))
+                return True
+            return ("role", membership.pk), form
         try:
-            if action == "member-role":
-                role = post.get("role", "")
-                if role not in Role.values:
-                    raise ValidationError({"role": "Choose a role."})
-                svc.membership_set(user=user, review=review, member=membership.user, role=role)
-                messages.success(request, f"{_name(membership.user)} is now {role}.")
-            else:
-                svc.membership_remove(user=user, review=review, member=membership.user)
-                messages.success(request, f"{_name(membership.user)} removed from the review.")
+            svc.membership_remove(user=user, review=review, member=membership.user)
+            messages.success(request, f"{_name(membership.user)} removed from the review.")
         except (ValidationError, ValueError) as exc:
             for m in getattr(exc, "messages", [str(exc)]):
                 messages.error(request, m)
             return True
-        if action == "member-remove" and membership.user_id == user.pk:
+        if membership.user_id == user.pk:
             return "left"  # no longer a member: the review's pages are closed to them
         return True
     if action == "phase-add":

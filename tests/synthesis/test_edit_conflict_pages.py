@@ -290,3 +290,43 @@ def test_a_phase_on_the_settings_page(client_for, review, users, second_owner):
     _journey(client, url, form, mine='value="Gleaning theories"', saved="From the literature")
     phase.refresh_from_db()
     assert (phase.name, phase.description, phase.version) == ("Gleaning theories", "", 3)
+
+
+def test_a_member_role_on_the_settings_page(client_for, review, users, second_owner):
+    """The role chosen stays selected, the message says who changed the role, the saved role
+    is shown; the second, knowing, change applies. A junk role is a field error."""
+    from synthesis.models import Membership
+
+    member = Membership.objects.get(review=review, user=users["reviewer"])
+    url = reverse("review-settings", args=[review.pk])
+    client = client_for("owner")
+    _opened_at_version_1(client, url)
+    review_services.membership_set(
+        user=second_owner, review=review, member=member.user, role="analyst", expected_version=1
+    )
+    form = {"action": "member-role", "membership": member.pk, "role": "viewer"}
+    resp = client.post(url, form | {"version": 1})
+    assert resp.status_code == 200
+    page = resp.content.decode()
+    assert CONFLICT in page and "Ravi Second saved the role of reviewer" in page
+    assert '<option value="viewer" selected>' in page
+    assert "Saved version: <q>Analyst</q>" in page
+    assert (
+        f'name="membership" value="{member.pk}"><input type="hidden" name="version" value="2"'
+        in page
+    )
+    member.refresh_from_db()
+    assert (member.role, member.version) == ("analyst", 2)
+    assert client.post(url, form | {"version": 2}).status_code == 302
+    member.refresh_from_db()
+    assert (member.role, member.version) == ("viewer", 3)
+    for junk in (
+        {"role": "boss"},
+        {"role": ""},
+        {"version": "x"},
+        {"version": "99999999999999999999"},
+    ):
+        resp = client.post(url, form | {"version": 3} | junk)
+        assert resp.status_code == 200 and 'class="error"' in resp.content.decode()
+    member.refresh_from_db()
+    assert member.role == "viewer"

@@ -123,3 +123,46 @@ def test_two_saves_from_one_version_at_the_same_moment_one_wins(case, review, us
     assert (row.version, getattr(row, field)) == (
         2, {"reviewer": "Mine", "reviewer2": "Theirs"}[winner]
     )  # fmt: skip
+
+
+def test_a_role_changed_by_another_owner_since_the_page_was_opened_is_a_conflict(review, users):
+    """Membership.version counts role changes: a change from a replaced version is refused
+    (naming who changed it), one from the saved version applies, and the last-owner rule
+    still holds with a version given."""
+    from synthesis import services as review_services
+    from synthesis.models import Membership, Role
+
+    owner, other = users["owner"], users["reviewer2"]
+    review.memberships.filter(user=other).update(role="owner")
+    member = users["reviewer"]
+    row = Membership.objects.get(review=review, user=member)
+    assert row.version == 1
+    review_services.membership_set(
+        user=other, review=review, member=member, role=Role.ANALYST, expected_version=1
+    )
+    with pytest.raises(EditConflict, match=f"saved the role of {member}.*\\(version 2\\)"):
+        review_services.membership_set(
+            user=owner, review=review, member=member, role=Role.VIEWER, expected_version=1
+        )
+    assert (_fresh(row).role, _fresh(row).version) == (Role.ANALYST, 2)
+    review_services.membership_set(
+        user=owner, review=review, member=member, role=Role.VIEWER, expected_version=2
+    )
+    assert (_fresh(row).role, _fresh(row).version) == (Role.VIEWER, 3)
+    # The same role again changes nothing, so no version either; no version: applies as before.
+    review_services.membership_set(
+        user=owner, review=review, member=member, role=Role.VIEWER, expected_version=3
+    )
+    review_services.membership_set(user=owner, review=review, member=member, role=Role.REVIEWER)
+    assert (_fresh(row).role, _fresh(row).version) == (Role.REVIEWER, 4)
+    # The last owner stays, from a fresh version too.
+    review_services.membership_set(
+        user=owner, review=review, member=other, role=Role.REVIEWER, expected_version=1
+    )
+    mine = Membership.objects.get(review=review, user=owner)
+    with pytest.raises(ValueError, match="at least one owner"):
+        review_services.membership_set(
+            user=owner, review=review, member=owner, role=Role.REVIEWER,
+            expected_version=mine.version,
+        )  # fmt: skip
+    assert _fresh(mine).role == Role.OWNER
