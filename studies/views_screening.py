@@ -671,10 +671,17 @@ def report_group(request, review: Review, record_id: int):
     if not request.POST.get("study"):
         messages.error(request, f"Record {record.pk}: choose the study it is a report of.")
         return _back_to_fulltexts(request, review, record)
+    study = Study.objects.filter(review=review, pk=int_or_none(request.POST["study"])).first()
+    if study is None:
+        raise Http404("No such study.")
     try:
-        study = Study.objects.get(review=review, pk=int(request.POST["study"]))
-    except (Study.DoesNotExist, ValueError) as exc:
-        raise Http404("No such study.") from exc
-    svc.report_group(user=request.user, record=record, study=study)
+        # "shown": the study the page showed it under, so a co-reviewer's newer choice stays.
+        svc.report_group(
+            user=request.user, record=record, study=study, expected=request.POST.get("shown")
+        )
+    except ValidationError as exc:
+        for m in _errors(exc):
+            messages.error(request, m)
+        return _back_to_fulltexts(request, review, record)
     messages.success(request, f"Record {record.pk} is now a report of {study.label}.")
     return _back_to_fulltexts(request, review, record)

@@ -25,7 +25,7 @@ from studies.models import (
 )
 from studies.screening_rules import is_dual, outcome
 from synthesis.audit import event_record
-from synthesis.concurrency import EditConflict, edit_lock, edit_save
+from synthesis.concurrency import EditConflict, edit_lock, edit_save, last_saved
 from synthesis.models import Review, Role
 from synthesis.permissions import Action, check
 
@@ -591,11 +591,29 @@ def studies_from_included(*, user, stage: ScreeningStage) -> list[Study]:
 
 
 @transaction.atomic
-def report_group(*, user, record: Record, study: Study) -> Record:
-    """Make a report a companion of a study (e.g. a conference abstract of a paper)."""
+def report_group(*, user, record: Record, study: Study, expected: str | None = None) -> Record:
+    """Make a report a companion of a study (e.g. a conference abstract of a paper).
+
+    `expected`: the study the reviewer's page showed the report under (its id as text, ""
+    for none); if a co-reviewer has grouped it under another study since, EditConflict and
+    nothing changes (unless the report is already under the study chosen)."""
     check(user, record.review_id, Action.EDIT_EVIDENCE)
     if study.review_id != record.review_id:
         raise ValidationError("That study belongs to another review.")
+    record.study_id = (  # the row, locked, as saved now
+        Record.objects.select_for_update().values_list("study_id", flat=True).get(pk=record.pk)
+    )
+    now = str(record.study_id) if record.study_id else ""
+    if expected is not None and expected.strip() != now and record.study_id != study.pk:
+        who, when = last_saved(record, ("report.group",), linked_verbs=("study.create",))
+        current = Study.objects.filter(pk=record.study_id).first()
+        raise EditConflict(
+            f"{who} grouped record {record.pk} under "
+            f"{current.label if current else 'no study'}{when}, after this page was opened. "
+            f"Nothing was changed: your choice, {study.label}, was not saved; choose it "
+            "again to regroup the report.",
+            current=record,
+        )
     old = record.study_id
     record.study = study
     record.save(update_fields=["study"])
