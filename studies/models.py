@@ -568,6 +568,9 @@ class ExtractionField(models.Model):
     help_text = models.TextField(blank=True)
     required = models.BooleanField(default=False)
     order = models.PositiveSmallIntegerField(default=1)
+    # Of this field's design (label, type, choices, help, required), carried into a new form
+    # version; see synthesis.concurrency. Not the form's version (of its answers).
+    edit_version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["form", "order", "id"]

@@ -21,10 +21,10 @@ from studies import selectors_appraisal as sel
 from studies.models import Appraisal, ExclusionReason, ExtractionField, ExtractionForm, Study
 from studies.services import appraisal as appraisal_services
 from studies.services import extraction as extraction_services
-from synthesis.concurrency import EditConflict
+from synthesis.concurrency import EditConflict, differences
 from synthesis.models import Review
 from synthesis.permissions import Action, can
-from synthesis.views_base import review_view
+from synthesis.views_base import int_or_none, review_view
 
 # ---------------------------------------------------------------- appraisal
 
@@ -345,20 +345,49 @@ def form_design(request, review: Review, form_id: int):
             return redirect("extraction-form-design", review.pk, form.pk)
         except ValidationError as exc:
             errors = {k: " ".join(v) for k, v in exc.message_dict.items()}
+    return _design_page(request, review, form, errors=errors, posted=posted)
+
+
+def _design_page(request, review, form, *, errors=None, posted=None, refused=None):
+    """The design page; `refused`: (field key, EditConflict, the POST) of a field save
+    refused, whose row then keeps what was typed, with the message and the saved values."""
+    fields = sel.form_fields(form)
+    if refused is not None:
+        key, exc, post = refused
+        for f in fields:
+            if f.key == key:
+                f.typed = {
+                    "label": post.get("label", ""), "type": post.get("type", ""),
+                    "choices": post.get("choices", ""), "help_text": post.get("help_text", ""),
+                    "required": bool(post.get("required")), "version": exc.version,
+                    "error": exc.message_text,
+                }  # fmt: skip
+                f.saved_now = differences(
+                    f.typed,
+                    {"label": f.label, "type": f.type, "choices": ", ".join(f.choices),
+                     "help_text": f.help_text, "required": f.required},
+                    {"type": f.get_type_display(), "required": "Yes" if f.required else "No"},
+                )  # fmt: skip
+                if "choices" in f.saved_now and _norm_lines(f.typed["choices"]) == f.choices:
+                    del f.saved_now["choices"]  # typed one per line, saved as a list
     return render(
         request,
         "studies/appraisal/design.html",
         {
             "review": review,
             "form": form,
-            "fields": sel.form_fields(form),
+            "fields": fields,
             "versions": list(extraction_services.form_family(form)),
             "types": FIELD_TYPES,
-            "errors": errors,
-            "posted": posted,
+            "errors": errors or {},
+            "posted": posted or {},
         },
         status=400 if errors else 200,
     )
+
+
+def _norm_lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 @require_POST
@@ -384,8 +413,12 @@ def field_change(request, review: Review, form_id: int, field_id: int):
                 choices=request.POST.get("choices", ""),
                 help_text=request.POST.get("help_text", ""),
                 required=bool(request.POST.get("required")),
+                expected_version=int_or_none(request.POST.get("version")),
             )
             messages.success(request, f"Field “{request.POST.get('label')}” saved.")
+    except EditConflict as exc:
+        current = extraction_services.form_current(form)
+        return _design_page(request, review, current, refused=(field.key, exc, request.POST))
     except ValidationError as exc:
         messages.error(request, f"{field.label}: {' '.join(exc.messages)}")
     current = extraction_services.form_current(form)

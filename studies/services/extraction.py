@@ -18,7 +18,7 @@ from studies import extraction_values as ev
 from studies.models import ExtractionAnswer, ExtractionField, ExtractionForm, Study
 from studies.selectors_appraisal import consensus_version
 from synthesis.audit import event_record
-from synthesis.concurrency import EditConflict, last_saved
+from synthesis.concurrency import EditConflict, edit_lock, edit_save, last_saved
 from synthesis.models import Review
 from synthesis.permissions import Action, check
 
@@ -159,6 +159,7 @@ def _form_for_change(*, user, form: ExtractionForm) -> ExtractionForm:
             help_text=f.help_text,
             required=f.required,
             order=f.order,
+            edit_version=f.edit_version,
         )  # fmt: skip
         for f in old_fields
     )
@@ -229,18 +230,28 @@ def field_update(
     choices: Iterable[str] | str = (),
     help_text: str = "",
     required: bool = False,
+    expected_version: int | None = None,
 ) -> ExtractionField:
+    """`expected_version`: the field's edit_version the owner's page showed; if another owner
+    has saved the field since (in this form version or the one before), EditConflict and
+    nothing changes (no new form version either)."""
     choices = ev.clean_choices(choices)
     errors = _field_errors(type, choices, label)
     if errors:
         raise ValidationError(errors)
-    form = _form_for_change(user=user, form=field.form)
+    form = _form_for_change(user=user, form=field.form)  # locks the form: changes queue
     field = _same_field_in(form, field)
+    edit_lock(
+        field, expected_version=expected_version, verbs=("field.update",),
+        name=lambda f: f"the field {f.label}", version_field="edit_version",
+    )  # fmt: skip
     field.label, field.type, field.help_text, field.required = (
         label.strip(), type, help_text.strip(), required,
     )  # fmt: skip
     field.choices = choices if type in ev.CHOICE_TYPES else []
-    field.save()
+    edit_save(
+        field, ["label", "type", "choices", "help_text", "required"], version_field="edit_version"
+    )
     event_record(
         review=form.review_id, actor=user, verb="field.update", target=field,
         summary=f"{form}: {field.label}",
