@@ -533,6 +533,9 @@ class ExtractionForm(models.Model):
     is_current = models.BooleanField(default=True)
     dual_extraction = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Of the form's settings (dual extraction), carried into a new version; see
+    # synthesis.concurrency. Not `version` (of the fields answered).
+    settings_version = models.PositiveIntegerField(default=1)
 
     class Meta:
         ordering = ["review", "name", "-version"]

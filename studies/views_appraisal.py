@@ -348,7 +348,7 @@ def form_design(request, review: Review, form_id: int):
     return _design_page(request, review, form, errors=errors, posted=posted)
 
 
-def _design_page(request, review, form, *, errors=None, posted=None, refused=None):
+def _design_page(request, review, form, *, errors=None, posted=None, refused=None, settings=None):
     """The design page; `refused`: (field key, EditConflict, the POST) of a field save
     refused, whose row then keeps what was typed, with the message and the saved values."""
     fields = sel.form_fields(form)
@@ -381,6 +381,7 @@ def _design_page(request, review, form, *, errors=None, posted=None, refused=Non
             "types": FIELD_TYPES,
             "errors": errors or {},
             "posted": posted or {},
+            "settings": settings,  # the settings as typed, after a refused save
         },
         status=400 if errors else 200,
     )
@@ -429,9 +430,20 @@ def field_change(request, review: Review, form_id: int, field_id: int):
 @review_view(Action.MANAGE)
 def form_settings(request, review: Review, form_id: int):
     form = _form(review, form_id)
-    extraction_services.form_update(
-        user=request.user, form=form, dual_extraction=bool(request.POST.get("dual_extraction"))
-    )
+    dual = bool(request.POST.get("dual_extraction"))
+    try:
+        extraction_services.form_update(
+            user=request.user, form=form, dual_extraction=dual,
+            expected_version=int_or_none(request.POST.get("version")),
+        )  # fmt: skip
+    except EditConflict as exc:
+        current = extraction_services.form_current(form)
+        saved = current.dual_extraction
+        settings = {
+            "dual_extraction": dual, "version": exc.version, "error": exc.message_text,
+            "saved_now": ("Yes" if saved else "No") if saved != dual else "",
+        }  # fmt: skip
+        return _design_page(request, review, current, settings=settings)
     return redirect("extraction-form-design", review.pk, extraction_services.form_current(form).pk)
 
 

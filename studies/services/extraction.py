@@ -94,12 +94,20 @@ def form_create(
 
 
 @transaction.atomic
-def form_update(*, user, form: ExtractionForm, dual_extraction: bool) -> ExtractionForm:
-    """Settings that do not change what a field means; no new version needed."""
+def form_update(
+    *, user, form: ExtractionForm, dual_extraction: bool, expected_version: int | None = None
+) -> ExtractionForm:
+    """Settings that do not change what a field means; no new version needed.
+    `expected_version`: the settings_version the owner's page showed; if another owner has
+    saved the settings since, EditConflict and nothing changes."""
     check(user, form.review_id, Action.MANAGE)
     form = form_current(form)
+    edit_lock(
+        form, expected_version=expected_version, verbs=("form.update",),
+        name=lambda f: f"the settings of {f.name}", version_field="settings_version",
+    )  # fmt: skip
     form.dual_extraction = dual_extraction
-    form.save(update_fields=["dual_extraction"])
+    edit_save(form, ["dual_extraction"], version_field="settings_version")
     event_record(
         review=form.review_id, actor=user, verb="form.update", target=form,
         summary=f"dual extraction {'on' if dual_extraction else 'off'}",
@@ -148,6 +156,7 @@ def _form_for_change(*, user, form: ExtractionForm) -> ExtractionForm:
         version=form.version + 1,
         is_current=True,
         dual_extraction=form.dual_extraction,
+        settings_version=form.settings_version,
     )
     ExtractionField.objects.bulk_create(
         ExtractionField(

@@ -1,4 +1,4 @@
-"""An extraction field saved on the design page from a version another owner has replaced
+"""An extraction field (or the dual-extraction setting) saved on the design page from a version another owner has replaced
 since is refused with who saved it, nothing written (no new form version either), the typed
 values kept; the version follows the field into a new form version (service and page)."""
 
@@ -6,7 +6,12 @@ import pytest
 from django.urls import reverse
 
 from studies.models import ExtractionField, ExtractionForm
-from studies.services.extraction import answer_save, extraction_form_create_default, field_update
+from studies.services.extraction import (
+    answer_save,
+    extraction_form_create_default,
+    field_update,
+    form_update,
+)
 from synthesis.concurrency import EditConflict
 from synthesis.models import Membership
 from tests.studies.appraisal_helpers import make_studies
@@ -96,3 +101,27 @@ def test_the_design_page_keeps_what_was_typed(client_for, review, users, form, s
     assert (row.label, row.help_text, row.edit_version) == ("Country of study", "", 3)
     for junk in ("x", "99999999999999999999", ""):  # no version: applies as before
         assert client.post(change, post | {"version": junk}).status_code == 302
+
+
+def test_the_dual_extraction_setting_from_a_stale_page(
+    client_for, review, users, form, second_owner
+):
+    url = reverse("extraction-form-settings", args=[review.pk, form.pk])
+    client = client_for("owner")
+    design = reverse("extraction-form-design", args=[review.pk, form.pk])
+    page = client.get(design).content.decode()
+    assert 'name="version" value="1">' in page
+
+    form_update(user=second_owner, form=form, dual_extraction=True, expected_version=1)
+    with pytest.raises(EditConflict, match="Ravi Second saved the settings of"):
+        form_update(user=users["owner"], form=form, dual_extraction=False, expected_version=1)
+    resp = client.post(url, {"version": 1})  # unticked, from the page opened before
+    assert resp.status_code == 200
+    page = resp.content.decode()
+    assert "Ravi Second saved the settings of" in page and "Saved version: <q>Yes</q>" in page
+    assert 'name="dual_extraction" value="1" >' in page  # still unticked, as the owner left it
+    form.refresh_from_db()
+    assert (form.dual_extraction, form.settings_version) == (True, 2)
+    assert client.post(url, {"version": 2}).status_code == 302
+    form.refresh_from_db()
+    assert (form.dual_extraction, form.settings_version) == (False, 3)
