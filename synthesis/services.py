@@ -98,6 +98,7 @@ def membership_set(
     check(user, review, Action.MANAGE)
     if role not in Role.values:
         raise ValueError(f"Unknown role: {role}")
+    _owners_lock(review)
     membership, created = Membership.objects.select_for_update().get_or_create(
         review=review, user=member, defaults={"role": role}
     )
@@ -121,11 +122,25 @@ def membership_set(
     return membership
 
 
+def _owners_lock(review: Review) -> None:
+    """Lock the review's owner rows (in id order) before a role change or a removal: two
+    owners demoting or removing each other at the same moment would each see the other still
+    an owner and leave the review with none. The second now waits, then sees the first's
+    change. Taken before the member's own row, so two such changes cannot deadlock."""
+    list(
+        Membership.objects.select_for_update()
+        .filter(review=review, role=Role.OWNER)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
 @transaction.atomic
 def membership_remove(*, user, review: Review, member) -> None:
     """Take a member off the review (owners only); their votes, codes and notes stay, with
     their name. The last owner cannot leave."""
     check(user, review, Action.MANAGE)
+    _owners_lock(review)
     membership = Membership.objects.select_for_update().filter(review=review, user=member).first()
     if membership is None:
         raise ValidationError({"member": f"{member} is not a member of this review."})

@@ -1,6 +1,9 @@
 """Starting a review and running it from the browser: details, team and phases. Owners only;
 field errors, never a 500; the last owner stays; every change audited."""
 
+import contextlib
+import threading
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -9,6 +12,7 @@ from django.urls import reverse
 from cmoc.models import CMOC
 from synthesis import services as svc
 from synthesis.models import Membership, Phase, Review, ReviewEvent, Role
+from tests.concurrency import SAVED, at_the_same_moment
 from tests.query_counts import count_queries
 
 pytestmark = pytest.mark.django_db
@@ -212,3 +216,30 @@ def test_a_member_changes_their_own_password(client_for, users):
     users["reviewer"].refresh_from_db()
     assert users["reviewer"].check_password("a-new-pw-4-retro")
     assert client.get(resp["Location"]).status_code == 200  # still signed in
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_owners_demoting_each_other_at_once_leave_one_owner(review, users, monkeypatch):
+    a, b = users["owner"], users["reviewer2"]
+    svc.membership_set(user=a, review=review, member=b, role=Role.OWNER)
+    # Hold each change after it has locked its member's row, until the other has too (or a
+    # second has passed: the other is waiting for a lock): without a lock on the owners, both
+    # then counted the other as an owner still, and both demotions went through.
+    both = threading.Barrier(2)
+    edit_lock = svc.edit_lock
+
+    def edit_lock_then_wait(*args, **kwargs):
+        locked = edit_lock(*args, **kwargs)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both.wait(timeout=1)
+        return locked
+
+    monkeypatch.setattr(svc, "edit_lock", edit_lock_then_wait)
+    outcomes = at_the_same_moment(
+        lambda: svc.membership_set(user=a, review=review, member=b, role=Role.REVIEWER),
+        lambda: svc.membership_set(user=b, review=review, member=a, role=Role.REVIEWER),
+    )
+    # The second is refused: the review would have no owner, or (retried after the first)
+    # its author is no longer an owner.
+    assert outcomes.count(SAVED) == 1, outcomes
+    assert Membership.objects.filter(review=review, role=Role.OWNER).count() == 1
